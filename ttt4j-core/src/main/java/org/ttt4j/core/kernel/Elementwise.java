@@ -1,0 +1,299 @@
+package org.ttt4j.core.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.ttt4j.core.tensor.Shapes;
+import org.ttt4j.core.tensor.Storage;
+import org.ttt4j.core.tensor.Tensor;
+
+/**
+ * Element-wise kernels: unary maps, binary maps with numpy broadcasting, and select. Each has a
+ * scalar reference (double arithmetic through {@link Storage}) and, for FP32 with SIMD on, a
+ * Vector API path for the shapes that matter (same shape, a row broadcast, a scalar).
+ */
+public final class Elementwise {
+    private static final VectorSpecies<Float> S = Simd.F;
+    /** Elements per parallel task: below this the fork costs more than the work. */
+    private static final int GRAIN = 1 << 15;
+
+    private Elementwise() {}
+
+    static boolean fast(Tensor... ts) {
+        if (!Simd.enabled()) return false;
+        for (Tensor t : ts) if (!t.isFastPath()) return false;
+        return true;
+    }
+
+    // ---- unary -----------------------------------------------------------------------------
+
+    /** Unary maps; {@code p} is the parameter of the scalar forms (constant, exponent). */
+    public enum Unary {
+        NEG, EXP, LOG, SQRT, RSQRT, TANH, SIGMOID, RELU, SILU, GELU,
+        ADD_SCALAR, MUL_SCALAR, POW, STEP /* 1 where x > 0: relu's derivative */,
+        DSILU /* silu'(x) */, DGELU /* gelu'(x) */;
+
+        /** sqrt(2/pi), the constant of the tanh approximation of gelu. */
+        static final double GELU_C = 0.7978845608028654;
+        static final double GELU_A = 0.044715;
+
+        public double apply(double x, double p) {
+            return switch (this) {
+                case NEG -> -x;
+                case EXP -> Math.exp(x);
+                case LOG -> Math.log(x);
+                case SQRT -> Math.sqrt(x);
+                case RSQRT -> 1 / Math.sqrt(x);
+                case TANH -> Math.tanh(x);
+                case SIGMOID -> 1 / (1 + Math.exp(-x));
+                case RELU -> x > 0 ? x : 0;
+                case SILU -> x / (1 + Math.exp(-x));
+                case GELU -> 0.5 * x * (1 + Math.tanh(GELU_C * (x + GELU_A * x * x * x)));
+                case ADD_SCALAR -> x + p;
+                case MUL_SCALAR -> x * p;
+                case POW -> Math.pow(x, p);
+                case STEP -> x > 0 ? 1 : 0;
+                case DSILU -> {
+                    double sg = 1 / (1 + Math.exp(-x));
+                    yield sg * (1 + x * (1 - sg));
+                }
+                case DGELU -> {
+                    double th = Math.tanh(GELU_C * (x + GELU_A * x * x * x));
+                    yield 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * GELU_C * (1 + 3 * GELU_A * x * x);
+                }
+            };
+        }
+
+        FloatVector apply(FloatVector x, float p) {
+            return switch (this) {
+                case NEG -> x.neg();
+                case EXP -> x.lanewise(VectorOperators.EXP);
+                case LOG -> x.lanewise(VectorOperators.LOG);
+                case SQRT -> x.sqrt();
+                case RSQRT -> x.broadcast(1f).div(x.sqrt());
+                case TANH -> x.lanewise(VectorOperators.TANH);
+                case SIGMOID -> x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                case RELU -> x.max(0f);
+                case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                case GELU -> {
+                    var inner = x.mul(x).mul((float) GELU_A).add(1f).mul(x).mul((float) GELU_C);
+                    yield inner.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f);
+                }
+                case ADD_SCALAR -> x.add(p);
+                case MUL_SCALAR -> x.mul(p);
+                case POW -> x.pow(p);
+                case STEP -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.GT, 0f));
+                case DSILU -> {
+                    var sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                    yield sg.neg().add(1f).mul(x).add(1f).mul(sg);
+                }
+                case DGELU -> {
+                    var x2 = x.mul(x);
+                    var th = x2.mul((float) GELU_A).add(1f).mul(x).mul((float) GELU_C).lanewise(VectorOperators.TANH);
+                    var du = x2.mul((float) (3 * GELU_A)).add(1f).mul((float) GELU_C);
+                    yield th.add(1f).mul(0.5f).add(th.mul(th).neg().add(1f).mul(du).mul(x).mul(0.5f));
+                }
+            };
+        }
+    }
+
+    /** out[i] = f(in[i]); out has in's shape. */
+    public static void unary(Unary f, double p, Tensor in, Tensor out) {
+        int n = in.size();
+        if (fast(in, out)) {
+            float[] a = in.f32(), o = out.f32();
+            int ao = in.offset(), oo = out.offset();
+            float pf = (float) p;
+            Parallel.forRange(n, GRAIN, (from, to) -> {
+                int i = from;
+                for (int upper = from + S.loopBound(to - from); i < upper; i += S.length()) {
+                    f.apply(FloatVector.fromArray(S, a, ao + i), pf).intoArray(o, oo + i);
+                }
+                for (; i < to; i++) o[oo + i] = (float) f.apply(a[ao + i], p);
+            });
+            return;
+        }
+        Storage a = in.storage(), o = out.storage();
+        for (int i = 0; i < n; i++) o.set(out.offset() + i, f.apply(a.get(in.offset() + i), p));
+    }
+
+    // ---- binary ----------------------------------------------------------------------------
+
+    public enum Binary {
+        ADD, SUB, MUL, DIV, GT /* 1 where a > b, else 0 */, EQ /* 1 where a == b */;
+
+        public double apply(double a, double b) {
+            return switch (this) {
+                case ADD -> a + b;
+                case SUB -> a - b;
+                case MUL -> a * b;
+                case DIV -> a / b;
+                case GT -> a > b ? 1 : 0;
+                case EQ -> a == b ? 1 : 0;
+            };
+        }
+
+        FloatVector apply(FloatVector a, FloatVector b) {
+            return switch (this) {
+                case ADD -> a.add(b);
+                case SUB -> a.sub(b);
+                case MUL -> a.mul(b);
+                case DIV -> a.div(b);
+                case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
+                case EQ -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.EQ, b));
+            };
+        }
+    }
+
+    /** out = f(a, b) with a and b broadcast to out's shape (numpy rules, checked by the caller). */
+    public static void binary(Binary f, Tensor a, Tensor b, Tensor out) {
+        int[] os = out.shape();
+        if (fast(a, b, out)) {
+            int n = out.size();
+            if (a.size() == n && b.size() == n) {
+                sameShape(f, a.f32(), a.offset(), b.f32(), b.offset(), out.f32(), out.offset(), n);
+                return;
+            }
+            if (a.size() == n && isTrailing(b.shape(), os)) {
+                rowBroadcast(f, a, b, out, false);
+                return;
+            }
+            if (b.size() == n && isTrailing(a.shape(), os)) {
+                rowBroadcast(f, b, a, out, true);
+                return;
+            }
+        }
+        binaryReference(f, a, b, out);
+    }
+
+    /** True when {@code small} equals the trailing dims of {@code full} after dropping leading 1s. */
+    private static boolean isTrailing(int[] small, int[] full) {
+        int lead = 0;
+        while (lead < small.length && small[lead] == 1) lead++;
+        int r = small.length - lead;
+        if (r > full.length) return false;
+        for (int i = 0; i < r; i++) if (small[lead + i] != full[full.length - r + i]) return false;
+        return true;
+    }
+
+    private static void sameShape(Binary f, float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            int i = from;
+            for (int upper = from + S.loopBound(to - from); i < upper; i += S.length()) {
+                f.apply(FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i))
+                        .intoArray(o, oo + i);
+            }
+            for (; i < to; i++) o[oo + i] = (float) f.apply(a[ao + i], b[bo + i]);
+        });
+    }
+
+    /** {@code full} has out's size; {@code row} repeats along the leading axes. */
+    private static void rowBroadcast(Binary f, Tensor full, Tensor row, Tensor out, boolean swapped) {
+        float[] a = full.f32(), r = row.f32(), o = out.f32();
+        int ao = full.offset(), ro = row.offset(), oo = out.offset();
+        int w = row.size(), rows = out.size() / Math.max(1, w);
+        if (w == 0) return;
+        Parallel.forRange(rows, Math.max(1, GRAIN / w), (from, to) -> {
+            for (int rIdx = from; rIdx < to; rIdx++) {
+                int base = rIdx * w;
+                int j = 0;
+                if (w == 1) {
+                    float s = r[ro];
+                    o[oo + base] = (float) (swapped ? f.apply(s, a[ao + base]) : f.apply(a[ao + base], s));
+                    continue;
+                }
+                for (int upper = S.loopBound(w); j < upper; j += S.length()) {
+                    var x = FloatVector.fromArray(S, a, ao + base + j);
+                    var y = FloatVector.fromArray(S, r, ro + j);
+                    (swapped ? f.apply(y, x) : f.apply(x, y)).intoArray(o, oo + base + j);
+                }
+                for (; j < w; j++) {
+                    double x = a[ao + base + j], y = r[ro + j];
+                    o[oo + base + j] = (float) (swapped ? f.apply(y, x) : f.apply(x, y));
+                }
+            }
+        });
+    }
+
+    public static void binaryReference(Binary f, Tensor a, Tensor b, Tensor out) {
+        int[] os = out.shape();
+        int[] sa = Shapes.broadcastStrides(a.shape(), os), sb = Shapes.broadcastStrides(b.shape(), os);
+        Storage x = a.storage(), y = b.storage(), o = out.storage();
+        int n = out.size(), rank = os.length;
+        int[] idx = new int[rank];
+        int ia = a.offset(), ib = b.offset();
+        for (int i = 0; i < n; i++) {
+            o.set(out.offset() + i, f.apply(x.get(ia), y.get(ib)));
+            for (int d = rank - 1; d >= 0; d--) {
+                ia += sa[d];
+                ib += sb[d];
+                if (++idx[d] < os[d]) break;
+                ia -= sa[d] * os[d];
+                ib -= sb[d] * os[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /** out = cond != 0 ? a : b, all three broadcast to out's shape. */
+    public static void where(Tensor cond, Tensor a, Tensor b, Tensor out) {
+        int[] os = out.shape();
+        int[] sc = Shapes.broadcastStrides(cond.shape(), os);
+        int[] sa = Shapes.broadcastStrides(a.shape(), os), sb = Shapes.broadcastStrides(b.shape(), os);
+        Storage c = cond.storage(), x = a.storage(), y = b.storage(), o = out.storage();
+        int n = out.size(), rank = os.length;
+        int[] idx = new int[rank];
+        int ic = cond.offset(), ia = a.offset(), ib = b.offset();
+        for (int i = 0; i < n; i++) {
+            o.set(out.offset() + i, c.get(ic) != 0 ? x.get(ia) : y.get(ib));
+            for (int d = rank - 1; d >= 0; d--) {
+                ic += sc[d];
+                ia += sa[d];
+                ib += sb[d];
+                if (++idx[d] < os[d]) break;
+                ic -= sc[d] * os[d];
+                ia -= sa[d] * os[d];
+                ib -= sb[d] * os[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /** Copies {@code in} (of shape {@code in.shape()}) permuted by {@code perm} into {@code out}. */
+    public static void permute(Tensor in, int[] perm, Tensor out) {
+        int[] is = in.shape(), st = Shapes.strides(is), os = out.shape();
+        int rank = is.length;
+        int[] step = new int[rank];
+        for (int d = 0; d < rank; d++) step[d] = st[perm[d]];
+        int n = out.size();
+        // The last output axis often is the last input axis (head split): copy runs.
+        if (rank > 0 && perm[rank - 1] == rank - 1 && in.isFastPath() && out.isFastPath()) {
+            int w = os[rank - 1];
+            float[] a = in.f32(), o = out.f32();
+            int[] idx = new int[rank];
+            int src = in.offset();
+            for (int i = 0; i < n; i += w) {
+                System.arraycopy(a, src, o, out.offset() + i, w);
+                for (int d = rank - 2; d >= 0; d--) {
+                    src += step[d];
+                    if (++idx[d] < os[d]) break;
+                    src -= step[d] * os[d];
+                    idx[d] = 0;
+                }
+            }
+            return;
+        }
+        Storage a = in.storage(), o = out.storage();
+        int[] idx = new int[rank];
+        int src = in.offset();
+        for (int i = 0; i < n; i++) {
+            o.set(out.offset() + i, a.get(src));
+            for (int d = rank - 1; d >= 0; d--) {
+                src += step[d];
+                if (++idx[d] < os[d]) break;
+                src -= step[d] * os[d];
+                idx[d] = 0;
+            }
+        }
+    }
+}

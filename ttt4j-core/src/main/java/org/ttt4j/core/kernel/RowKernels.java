@@ -1,0 +1,167 @@
+package org.ttt4j.core.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+import org.ttt4j.core.tensor.Storage;
+import org.ttt4j.core.tensor.Tensor;
+
+/**
+ * Kernels that work on independent rows of the last axis: softmax, log-softmax, RMS and layer
+ * normalisation, and cross-entropy. Scalar references accumulate in double; the fast paths are
+ * vectorised along the row and parallel over rows.
+ */
+public final class RowKernels {
+    private static final VectorSpecies<Float> S = Simd.F;
+
+    private RowKernels() {}
+
+    public enum Kind { SOFTMAX, LOG_SOFTMAX, RMS_NORMALIZE, LAYER_NORMALIZE }
+
+    /** Applies {@code kind} to each of the rows of width {@code w}; {@code eps} is for the norms. */
+    public static void rows(Kind kind, Tensor in, Tensor out, int w, double eps) {
+        int rows = w == 0 ? 0 : in.size() / w;
+        if (Elementwise.fast(in, out)) {
+            float[] a = in.f32(), o = out.f32();
+            int ao = in.offset(), oo = out.offset();
+            Parallel.forRange(rows, Math.max(1, 4096 / Math.max(1, w)), (from, to) -> {
+                for (int r = from; r < to; r++) rowFast(kind, a, ao + r * w, o, oo + r * w, w, (float) eps);
+            });
+            return;
+        }
+        for (int r = 0; r < rows; r++) rowReference(kind, in.storage(), in.offset() + r * w, out.storage(), out.offset() + r * w, w, eps);
+    }
+
+    static void rowReference(Kind kind, Storage a, int ao, Storage o, int oo, int w, double eps) {
+        switch (kind) {
+            case SOFTMAX, LOG_SOFTMAX -> {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < w; j++) max = Math.max(max, a.get(ao + j));
+                double sum = 0;
+                for (int j = 0; j < w; j++) sum += Math.exp(a.get(ao + j) - max);
+                double lse = max + Math.log(sum);
+                for (int j = 0; j < w; j++) {
+                    double x = a.get(ao + j);
+                    o.set(oo + j, kind == Kind.SOFTMAX ? Math.exp(x - lse) : x - lse);
+                }
+            }
+            case RMS_NORMALIZE -> {
+                double ss = 0;
+                for (int j = 0; j < w; j++) ss += a.get(ao + j) * a.get(ao + j);
+                double r = 1 / Math.sqrt(ss / w + eps);
+                for (int j = 0; j < w; j++) o.set(oo + j, a.get(ao + j) * r);
+            }
+            case LAYER_NORMALIZE -> {
+                double mu = 0;
+                for (int j = 0; j < w; j++) mu += a.get(ao + j);
+                mu /= w;
+                double var = 0;
+                for (int j = 0; j < w; j++) var += (a.get(ao + j) - mu) * (a.get(ao + j) - mu);
+                double r = 1 / Math.sqrt(var / w + eps);
+                for (int j = 0; j < w; j++) o.set(oo + j, (a.get(ao + j) - mu) * r);
+            }
+        }
+    }
+
+    private static void rowFast(Kind kind, float[] a, int ao, float[] o, int oo, int w, float eps) {
+        int i;
+        switch (kind) {
+            case SOFTMAX, LOG_SOFTMAX -> {
+                float max = Reductions.rowMax(a, ao, w);
+                var vmax = FloatVector.broadcast(S, max);
+                var acc = FloatVector.zero(S);
+                float sum = 0;
+                i = 0;
+                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+                    acc = acc.add(FloatVector.fromArray(S, a, ao + i).sub(vmax).lanewise(VectorOperators.EXP));
+                }
+                sum = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < w; i++) sum += (float) Math.exp(a[ao + i] - max);
+                float lse = max + (float) Math.log(sum);
+                var vlse = FloatVector.broadcast(S, lse);
+                i = 0;
+                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+                    var x = FloatVector.fromArray(S, a, ao + i).sub(vlse);
+                    (kind == Kind.SOFTMAX ? x.lanewise(VectorOperators.EXP) : x).intoArray(o, oo + i);
+                }
+                for (; i < w; i++) {
+                    float x = a[ao + i] - lse;
+                    o[oo + i] = kind == Kind.SOFTMAX ? (float) Math.exp(x) : x;
+                }
+            }
+            case RMS_NORMALIZE -> {
+                float ss = Reductions.dot(a, ao, a, ao, w);
+                float r = (float) (1 / Math.sqrt(ss / w + eps));
+                scale(a, ao, o, oo, w, 0f, r);
+            }
+            case LAYER_NORMALIZE -> {
+                float mu = Reductions.rowSum(a, ao, w) / w;
+                var vmu = FloatVector.broadcast(S, mu);
+                var acc = FloatVector.zero(S);
+                i = 0;
+                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+                    var d = FloatVector.fromArray(S, a, ao + i).sub(vmu);
+                    acc = d.fma(d, acc);
+                }
+                float var = acc.reduceLanes(VectorOperators.ADD);
+                for (; i < w; i++) var += (a[ao + i] - mu) * (a[ao + i] - mu);
+                float r = (float) (1 / Math.sqrt(var / w + eps));
+                scale(a, ao, o, oo, w, mu, r);
+            }
+        }
+    }
+
+    /** o = (a - shift) * r. */
+    private static void scale(float[] a, int ao, float[] o, int oo, int w, float shift, float r) {
+        int i = 0;
+        for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+            FloatVector.fromArray(S, a, ao + i).sub(shift).mul(r).intoArray(o, oo + i);
+        }
+        for (; i < w; i++) o[oo + i] = (a[ao + i] - shift) * r;
+    }
+
+    /**
+     * Per-row cross-entropy: loss[r] = logsumexp(logits[r]) - logits[r][target[r]], or 0 where the
+     * target equals {@code ignoreIndex}. Targets are validated by the caller.
+     */
+    public static void crossEntropy(Tensor logits, int[] targets, int ignoreIndex, Tensor losses) {
+        int v = logits.dim(-1), rows = targets.length;
+        if (Elementwise.fast(logits, losses)) {
+            float[] a = logits.f32(), o = losses.f32();
+            int ao = logits.offset(), oo = losses.offset();
+            Parallel.forRange(rows, Math.max(1, 4096 / Math.max(1, v)), (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    if (targets[r] == ignoreIndex) {
+                        o[oo + r] = 0;
+                        continue;
+                    }
+                    int row = ao + r * v;
+                    float max = Reductions.rowMax(a, row, v);
+                    var vmax = FloatVector.broadcast(S, max);
+                    var acc = FloatVector.zero(S);
+                    int i = 0;
+                    for (int upper = S.loopBound(v); i < upper; i += S.length()) {
+                        acc = acc.add(FloatVector.fromArray(S, a, row + i).sub(vmax).lanewise(VectorOperators.EXP));
+                    }
+                    float sum = acc.reduceLanes(VectorOperators.ADD);
+                    for (; i < v; i++) sum += (float) Math.exp(a[row + i] - max);
+                    o[oo + r] = max + (float) Math.log(sum) - a[row + targets[r]];
+                }
+            });
+            return;
+        }
+        Storage a = logits.storage(), o = losses.storage();
+        for (int r = 0; r < rows; r++) {
+            if (targets[r] == ignoreIndex) {
+                o.set(losses.offset() + r, 0);
+                continue;
+            }
+            int row = logits.offset() + r * v;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int j = 0; j < v; j++) max = Math.max(max, a.get(row + j));
+            double sum = 0;
+            for (int j = 0; j < v; j++) sum += Math.exp(a.get(row + j) - max);
+            o.set(losses.offset() + r, max + Math.log(sum) - a.get(row + targets[r]));
+        }
+    }
+}

@@ -1,0 +1,183 @@
+package org.ttt4j.core.ops;
+
+import static org.ttt4j.core.ops.Arith.add;
+import static org.ttt4j.core.ops.Arith.mul;
+import static org.ttt4j.core.ops.Arith.sub;
+import static org.ttt4j.core.ops.Maths.exp;
+import static org.ttt4j.core.ops.Maths.rsqrt;
+import static org.ttt4j.core.ops.Reduce.meanLast;
+import static org.ttt4j.core.ops.Reduce.sumLast;
+
+import org.ttt4j.core.kernel.IndexKernels;
+import org.ttt4j.core.kernel.RowKernels;
+import org.ttt4j.core.tensor.GradFn;
+import org.ttt4j.core.tensor.Shapes;
+import org.ttt4j.core.tensor.Tensor;
+
+/**
+ * Neural-network ops: softmax, log-softmax, cross-entropy, RMSNorm, LayerNorm, embedding lookup
+ * and its scatter-add gradient, rotary position embedding. All act on the last axis.
+ */
+public final class Nn {
+    private Nn() {}
+
+    /** Softmax over the last axis. */
+    public static Tensor softmax(Tensor a) {
+        Tensor out = rows(RowKernels.Kind.SOFTMAX, a, 0);
+        // d softmax: y * (g - sum(g * y)).
+        return GradFn.record(out, "softmax", g -> new Tensor[] {mul(out, sub(g, sumLast(mul(g, out))))}, a);
+    }
+
+    /** Log-softmax over the last axis. */
+    public static Tensor logSoftmax(Tensor a) {
+        Tensor out = rows(RowKernels.Kind.LOG_SOFTMAX, a, 0);
+        return GradFn.record(out, "log_softmax", g -> new Tensor[] {sub(g, mul(exp(out), sumLast(g)))}, a);
+    }
+
+    private static Tensor rows(RowKernels.Kind kind, Tensor a, double eps) {
+        if (a.rank() == 0) throw new IllegalArgumentException(kind + ": needs at least one axis, got a 0-d tensor");
+        Tensor out = Tensor.zeros(a.dtype(), a.shape());
+        RowKernels.rows(kind, a, out, a.dim(-1), eps);
+        return out;
+    }
+
+    /**
+     * Per-token cross-entropy from logits [..., V] and integer targets (one per row, in row-major
+     * order): logsumexp(logits) - logits[target]. Rows whose target is {@code ignoreIndex} give 0
+     * and no gradient. Result shape: logits' shape without the last axis.
+     */
+    public static Tensor crossEntropy(Tensor logits, int[] targets, int ignoreIndex) {
+        int[] shape = logits.shape();
+        if (shape.length == 0) throw new IllegalArgumentException("crossEntropy: logits must have a vocabulary axis");
+        int v = shape[shape.length - 1];
+        int rows = v == 0 ? 0 : logits.size() / v;
+        if (targets.length != rows) {
+            throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for logits " + Shapes.str(shape)
+                    + " (" + rows + " rows)");
+        }
+        for (int i = 0; i < rows; i++) {
+            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
+                throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i
+                        + " outside vocabulary of " + v);
+            }
+        }
+        int[] os = java.util.Arrays.copyOf(shape, shape.length - 1);
+        Tensor out = Tensor.zeros(logits.dtype(), os);
+        RowKernels.crossEntropy(logits, targets, ignoreIndex, out);
+        return GradFn.record(out, "cross_entropy", g -> {
+            // (softmax(logits) - onehot(target)) * g, rows of ignored targets zeroed.
+            Tensor oneHot = Tensor.zeros(logits.dtype(), shape);
+            Tensor keep = Tensor.zeros(logits.dtype(), os);
+            for (int i = 0; i < rows; i++) {
+                if (targets[i] == ignoreIndex) continue;
+                oneHot.set(i * v + targets[i], 1);
+                keep.set(i, 1);
+            }
+            Tensor gRow = Layout.reshape(mul(g, keep), append(os, 1));
+            return new Tensor[] {mul(sub(softmax(logits), oneHot), gRow)};
+        }, logits);
+    }
+
+    /** Mean cross-entropy over the rows whose target is not {@code ignoreIndex} (0 if there are none). */
+    public static Tensor crossEntropyMean(Tensor logits, int[] targets, int ignoreIndex) {
+        int counted = 0;
+        for (int t : targets) if (t != ignoreIndex) counted++;
+        return mul(Reduce.sum(crossEntropy(logits, targets, ignoreIndex)), 1.0 / Math.max(1, counted));
+    }
+
+    /** x / sqrt(mean(x^2) + eps) over the last axis, times {@code weight} (broadcast; null for none). */
+    public static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+        Tensor y = rmsNormalize(x, eps);
+        return weight == null ? y : mul(y, weight);
+    }
+
+    /** x / sqrt(mean(x^2) + eps) over the last axis. */
+    public static Tensor rmsNormalize(Tensor x, double eps) {
+        Tensor out = rows(RowKernels.Kind.RMS_NORMALIZE, x, eps);
+        // dx = r (g - y mean(g y)), with r = rsqrt(mean(x^2) + eps) recomputed as ops (second order).
+        return GradFn.record(out, "rms_normalize", g -> {
+            Tensor r = rsqrt(add(meanLast(mul(x, x)), eps));
+            return new Tensor[] {mul(r, sub(g, mul(out, meanLast(mul(g, out)))))};
+        }, x);
+    }
+
+    /** (x - mean) / sqrt(var + eps) over the last axis, times weight plus bias (broadcast; null for none). */
+    public static Tensor layerNorm(Tensor x, Tensor weight, Tensor bias, double eps) {
+        Tensor y = layerNormalize(x, eps);
+        if (weight != null) y = mul(y, weight);
+        return bias == null ? y : add(y, bias);
+    }
+
+    /** (x - mean) / sqrt(var + eps) over the last axis (biased variance). */
+    public static Tensor layerNormalize(Tensor x, double eps) {
+        Tensor out = rows(RowKernels.Kind.LAYER_NORMALIZE, x, eps);
+        // dx = r (g - mean(g) - y mean(g y)).
+        return GradFn.record(out, "layer_normalize", g -> {
+            Tensor centred = sub(x, meanLast(x));
+            Tensor r = rsqrt(add(meanLast(mul(centred, centred)), eps));
+            return new Tensor[] {mul(r, sub(sub(g, meanLast(g)), mul(out, meanLast(mul(g, out)))))};
+        }, x);
+    }
+
+    /**
+     * Rows of {@code table} [V, D] picked by {@code ids} (shape {@code idsShape}); result
+     * idsShape + [D]. An id outside [0, V) throws naming it. Gradient: {@link #scatterAdd}.
+     */
+    public static Tensor embedding(Tensor table, int[] ids, int... idsShape) {
+        if (table.rank() != 2) throw new IllegalArgumentException("embedding: table must be [V, D], got " + Shapes.str(table.shape()));
+        if (Shapes.size(idsShape) != ids.length) {
+            throw new IllegalArgumentException("embedding: " + ids.length + " ids do not fill shape " + Shapes.str(idsShape));
+        }
+        int v = table.dim(0), d = table.dim(1);
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0 || ids[i] >= v) {
+                throw new IllegalArgumentException("embedding: token id " + ids[i] + " at position " + i
+                        + " outside vocabulary of " + v);
+            }
+        }
+        Tensor out = Tensor.zeros(table.dtype(), append(idsShape, d));
+        IndexKernels.gather(table, ids, d, out);
+        return GradFn.record(out, "embedding", g -> new Tensor[] {scatterAdd(g, ids, v)}, table);
+    }
+
+    /** out[ids[i]] += src[i] for rows of src [..., D]: result [rows, D]. Gradient: {@link #embedding}. */
+    public static Tensor scatterAdd(Tensor src, int[] ids, int rows) {
+        int d = src.dim(-1);
+        if (src.size() != ids.length * d) {
+            throw new IllegalArgumentException("scatterAdd: source " + Shapes.str(src.shape()) + " does not hold " + ids.length + " rows");
+        }
+        Tensor out = Tensor.zeros(src.dtype(), rows, d);
+        IndexKernels.scatterAdd(src, ids, d, out);
+        int[] srcShape = src.shape();
+        return GradFn.record(out, "scatter_add", g -> new Tensor[] {
+                Layout.reshape(embedding(g, ids, ids.length), srcShape)}, src);
+    }
+
+    /**
+     * Rotary position embedding of x [..., T, d] (d even): pairs of dims turn by
+     * positions[t] * theta^(-2f/d). {@code interleaved} pairs (2f, 2f+1) as in the TTT reference,
+     * otherwise (f, f + d/2) as in Hugging Face Llama. Its gradient is the inverse rotation.
+     */
+    public static Tensor rope(Tensor x, int[] positions, double theta, boolean interleaved) {
+        return rotate(x, positions, theta, interleaved, 1);
+    }
+
+    private static Tensor rotate(Tensor x, int[] positions, double theta, boolean interleaved, int sign) {
+        int[] s = x.shape();
+        if (s.length < 2 || s[s.length - 1] % 2 != 0) {
+            throw new IllegalArgumentException("rope: needs [..., T, d] with even d, got " + Shapes.str(s));
+        }
+        if (positions.length != s[s.length - 2]) {
+            throw new IllegalArgumentException("rope: " + positions.length + " positions for " + s[s.length - 2] + " tokens");
+        }
+        Tensor out = Tensor.zeros(x.dtype(), s);
+        IndexKernels.rope(x, positions, theta, interleaved, sign, out);
+        return GradFn.record(out, "rope", g -> new Tensor[] {rotate(g, positions, theta, interleaved, -sign)}, x);
+    }
+
+    static int[] append(int[] shape, int last) {
+        int[] r = java.util.Arrays.copyOf(shape, shape.length + 1);
+        r[shape.length] = last;
+        return r;
+    }
+}
