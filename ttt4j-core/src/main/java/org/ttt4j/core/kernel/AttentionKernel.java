@@ -31,7 +31,8 @@ import org.ttt4j.core.tensor.Storage;
  *       (4 rows x 4 vectors) that vectorises over C's columns: the head dimension d/dv for out,
  *       dq, dk, dv, and the key index for score tiles (the key block is transposed once into a
  *       d x BK scratch). Head dimensions that are not a multiple of the lane count are padded in
- *       scratch copies; d = 1 works.</li>
+ *       scratch copies; d = 1 works. Blocks of fewer than 4 queries (decoding) skip the
+ *       transpose and compute scores as vectorised dot products over d instead.</li>
  *   <li>exp is a polynomial built only from add/mul/fma and bit operations (Cephes expf, ~1 ulp),
  *       never {@code VectorOperators.EXP} or {@code reduceLanes(ADD)}, whose results may differ
  *       between the interpreter's fallback and the C2 intrinsic: that would break run-to-run
@@ -43,9 +44,11 @@ public final class AttentionKernel {
     private static final int L = F.length();
     /** Queries per block. */
     static final int BQ = 64;
-    /** Keys per block (a multiple of the lane count). */
+    /** Keys per block (the block is max(BK_MAX, lanes), a multiple of the lane count). */
     static final int BK_MAX = 64;
     private static final int BK = Math.max(BK_MAX, L);
+    /** Query blocks smaller than this compute scores by dot products instead of transposed tiles. */
+    private static final int DOT_BELOW = 4;
 
     private AttentionKernel() {}
 
@@ -95,8 +98,9 @@ public final class AttentionKernel {
 
         for (int j0 = lo / BK * BK; lo <= hi && j0 <= hi; j0 += BK) {
             int bk = Math.min(BK, s - j0);
-            transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
-            gemm(bq, BK, d, q, qBlk, d, 1, w.kT, 0, BK, st, 0, BK, false);
+            boolean tiles = bq >= DOT_BELOW;
+            if (tiles) transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
+            scores(bq, bk, d, q, qBlk, k, kOff + (h * s + j0) * d, w.kT, tiles, st, w.tmp);
             scaleAndMask(sh, st, bq, i0, j0);
 
             // online softmax: running max m, running (lane-wise) sum lvec, rescaled accumulator
@@ -104,7 +108,7 @@ public final class AttentionKernel {
                 int row = r * BK;
                 FloatVector mx = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
                 for (int c = 0; c < BK; c += L) mx = mx.max(FloatVector.fromArray(F, st, row + c));
-                float rowMax = mx.reduceLanes(VectorOperators.MAX);
+                float rowMax = mx.reduceLanes(VectorOperators.MAX) + 0f; // + 0f: -0 -> +0, whatever the lane order
                 if (rowMax == Float.NEGATIVE_INFINITY) { // nothing visible in this block
                     Arrays.fill(st, row, row + BK, 0f);
                     continue;
@@ -239,11 +243,14 @@ public final class AttentionKernel {
         Arrays.fill(gK, 0, bk * dp, 0f);
         Arrays.fill(gV, 0, bk * dvp, 0f);
         if (iq0 < iq1) {
-            transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
-            transposePad(v, vOff + (h * s + j0) * dv, bk, dv, w.vT);
+            boolean tiles = iq1 - iq0 >= DOT_BELOW; // transpose once, reuse for every query block
+            if (tiles) {
+                transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
+                transposePad(v, vOff + (h * s + j0) * dv, bk, dv, w.vT);
+            }
             for (int i0 = iq0; i0 < iq1; i0 += BQ) {
                 int bq = Math.min(BQ, iq1 - i0);
-                probsAndDs(sh, h, i0, bq, j0, q, qOff, lse, lseOff, dd, dOut, dOutOff, w);
+                probsAndDs(sh, h, i0, bq, j0, bk, tiles, q, qOff, k, kOff, v, vOff, lse, lseOff, dd, dOut, dOutOff, w);
                 // dV += P^T dO
                 float[] gb;
                 int gbOff, ldg;
@@ -282,9 +289,12 @@ public final class AttentionKernel {
         final int lo = sh.lo(i0), hi = sh.hi(i0 + bq - 1);
         for (int j0 = lo / BK * BK; lo <= hi && j0 <= hi; j0 += BK) {
             int bk = Math.min(BK, s - j0);
-            transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
-            transposePad(v, vOff + (h * s + j0) * dv, bk, dv, w.vT);
-            probsAndDs(sh, h, i0, bq, j0, q, qOff, lse, lseOff, dd, dOut, dOutOff, w);
+            boolean tiles = bq >= DOT_BELOW;
+            if (tiles) {
+                transposePad(k, kOff + (h * s + j0) * d, bk, d, w.kT);
+                transposePad(v, vOff + (h * s + j0) * dv, bk, dv, w.vT);
+            }
+            probsAndDs(sh, h, i0, bq, j0, bk, tiles, q, qOff, k, kOff, v, vOff, lse, lseOff, dd, dOut, dOutOff, w);
             // dQ += dS K
             float[] kb;
             int kbOff, ldk;
@@ -302,16 +312,18 @@ public final class AttentionKernel {
     }
 
     /**
-     * For queries [i0, i0+bq) and keys [j0, j0+BK) (kT, vT already filled): P into w.st and
-     * scale * P (dP - D) into w.ds; invisible entries and padding are 0.
+     * For queries [i0, i0+bq) and keys [j0, j0+bk): P into w.st and scale * P (dP - D) into
+     * w.ds; invisible entries and padding are 0. With {@code tiles}, w.kT and w.vT hold the
+     * transposed key/value block.
      */
-    private static void probsAndDs(Shape sh, int h, int i0, int bq, int j0, float[] q, int qOff,
+    private static void probsAndDs(Shape sh, int h, int i0, int bq, int j0, int bk, boolean tiles,
+                                   float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                    float[] lse, int lseOff, float[] dd, float[] dOut, int dOutOff, Scratch w) {
-        final int t = sh.t, d = sh.d, dv = sh.dv;
+        final int t = sh.t, s = sh.s, d = sh.d, dv = sh.dv;
         final float[] st = w.st, ds = w.ds;
-        gemm(bq, BK, d, q, qOff + (h * t + i0) * d, d, 1, w.kT, 0, BK, st, 0, BK, false);
+        scores(bq, bk, d, q, qOff + (h * t + i0) * d, k, kOff + (h * s + j0) * d, w.kT, tiles, st, w.tmp);
         scaleAndMask(sh, st, bq, i0, j0);
-        gemm(bq, BK, dv, dOut, dOutOff + (h * t + i0) * dv, dv, 1, w.vT, 0, BK, ds, 0, BK, false);
+        scores(bq, bk, dv, dOut, dOutOff + (h * t + i0) * dv, v, vOff + (h * s + j0) * dv, w.vT, tiles, ds, w.tmp);
         final float scale = sh.scale;
         for (int r = 0; r < bq; r++) {
             int row = r * BK;
@@ -334,6 +346,42 @@ public final class AttentionKernel {
     // ------------------------------------------------------------------------------------------
     // Tiles
     // ------------------------------------------------------------------------------------------
+
+    /**
+     * dst[r][c] = a_r . b_c for r < bq, c < bk (rows of length n, contiguous); columns bk..BK are
+     * 0. With {@code tiles} bT must already hold b transposed (n x BK, zero padded) and a GEMM
+     * does the work; otherwise (a few queries: decoding) one vectorised dot product per entry,
+     * which avoids transposing a key block for a single query. The lanes of a dot product are
+     * summed in a fixed scalar order (not reduceLanes) so that every JIT tier gives the same bits.
+     */
+    private static void scores(int bq, int bk, int n, float[] a, int aOff, float[] b, int bOff,
+                               float[] bT, boolean tiles, float[] dst, float[] tmp) {
+        if (tiles) {
+            gemm(bq, BK, n, a, aOff, n, 1, bT, 0, BK, dst, 0, BK, false);
+            return;
+        }
+        final int nv = n - n % L;
+        final VectorMask<Float> tail = F.indexInRange(nv, n);
+        for (int r = 0; r < bq; r++) {
+            int ar = aOff + r * n, row = r * BK;
+            for (int c = 0; c < bk; c++) {
+                int bc = bOff + c * n;
+                FloatVector acc = FloatVector.zero(F);
+                int p = 0;
+                for (; p < nv; p += L) {
+                    acc = FloatVector.fromArray(F, a, ar + p).fma(FloatVector.fromArray(F, b, bc + p), acc);
+                }
+                if (p < n) {
+                    acc = FloatVector.fromArray(F, a, ar + p, tail).fma(FloatVector.fromArray(F, b, bc + p, tail), acc);
+                }
+                acc.intoArray(tmp, 0);
+                float sum = 0;
+                for (int x = 0; x < L; x++) sum += tmp[x];
+                dst[row + c] = sum;
+            }
+            Arrays.fill(dst, row + bk, row + BK, 0f);
+        }
+    }
 
     /** st[r][c] *= scale, then -inf where key j0+c is not visible to query i0+r (or is padding). */
     private static void scaleAndMask(Shape sh, float[] st, int bq, int i0, int j0) {
@@ -519,6 +567,7 @@ public final class AttentionKernel {
     /** Per-task scratch, reused across the tasks of one range. */
     private static final class Scratch {
         final float[] kT, vT, st, ds, accA, accB, bufA, bufB, m, lvec;
+        final float[] tmp = new float[L];
 
         Scratch(Shape sh, boolean backward) {
             int rows = Math.max(BQ, BK);

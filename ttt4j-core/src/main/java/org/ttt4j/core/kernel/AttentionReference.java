@@ -150,7 +150,7 @@ public final class AttentionReference {
 
     /** Last visible key of query {@code i}. */
     static int visibleHi(int i, int t, int s, boolean causal) {
-        return causal ? i + (s - t) - (t < s ? 1 : 0) : s - 1;
+        return causal ? i + (s - t) : s - 1;
     }
 
     static void checkShape(int bh, int t, int s, int d, int dv, double scale) {

@@ -1,0 +1,118 @@
+package org.ttt4j.lm.layers;
+
+import org.ttt4j.core.tensor.Tensor;
+
+/**
+ * Keys and values of one attention layer for decoding, [heads, capacity, d] per batch row 0
+ * (decoding runs one sequence). Full attention grows its buffer; a sliding window keeps a ring of
+ * {@code window} positions, so memory stays constant however long the context.
+ */
+public final class KvCache {
+    private final int heads, dim, window, maxChunk;
+    private float[] keys, values;
+    private int capacity, length;
+    private long position;
+
+    /**
+     * {@code window} 0 means unlimited (full attention). A ring keeps {@code window + maxChunk - 1}
+     * positions: the first query of a chunk of {@code maxChunk} tokens still sees its whole window.
+     */
+    public KvCache(int heads, int dim, int window, int maxChunk) {
+        if (maxChunk < 1) throw new IllegalArgumentException("maxChunk must be >= 1");
+        this.heads = heads;
+        this.dim = dim;
+        this.window = window;
+        this.maxChunk = maxChunk;
+        this.capacity = window > 0 ? window + maxChunk - 1 : 64;
+        this.keys = new float[heads * capacity * dim];
+        this.values = new float[heads * capacity * dim];
+    }
+
+    /** Total positions seen (the next token's position). */
+    public long position() {
+        return position;
+    }
+
+    /** Positions currently held. */
+    public int length() {
+        return length;
+    }
+
+    /** Floats held in memory by this cache (for state-size reports). */
+    public long floats() {
+        return 2L * keys.length;
+    }
+
+    /** Longest chunk of tokens one {@link #append} may add. */
+    public int maxChunk() {
+        return maxChunk;
+    }
+
+    /** Appends k, v of shape [heads, t, d] (post-RoPE keys), t <= maxChunk. */
+    public void append(Tensor k, Tensor v) {
+        int t = k.dim(1);
+        if (t > maxChunk) throw new IllegalArgumentException("chunk of " + t + " tokens exceeds the cache's maxChunk " + maxChunk);
+        float[] kf = k.f32(), vf = v.f32();
+        for (int i = 0; i < t; i++) {
+            int slot;
+            if (window > 0) {
+                slot = (int) (position % capacity);
+                length = Math.min(capacity, length + 1);
+            } else {
+                if (length == capacity) grow();
+                slot = length++;
+            }
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(kf, k.offset() + (h * t + i) * dim, keys, (h * capacity + slot) * dim, dim);
+                System.arraycopy(vf, v.offset() + (h * t + i) * dim, values, (h * capacity + slot) * dim, dim);
+            }
+            position++;
+        }
+    }
+
+    private void grow() {
+        int next = capacity * 2;
+        float[] k2 = new float[heads * next * dim], v2 = new float[heads * next * dim];
+        for (int h = 0; h < heads; h++) {
+            System.arraycopy(keys, h * capacity * dim, k2, h * next * dim, length * dim);
+            System.arraycopy(values, h * capacity * dim, v2, h * next * dim, length * dim);
+        }
+        keys = k2;
+        values = v2;
+        capacity = next;
+    }
+
+    /** The held keys in position order, [heads, length, d]. */
+    public Tensor keys() {
+        return ordered(keys);
+    }
+
+    /** The held values in position order, [heads, length, d]. */
+    public Tensor values() {
+        return ordered(values);
+    }
+
+    private Tensor ordered(float[] buf) {
+        float[] out = new float[heads * length * dim];
+        // In a full ring the oldest position sits at the next write slot.
+        int start = window > 0 && length == capacity ? (int) (position % capacity) : 0;
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < length; i++) {
+                int slot = (start + i) % capacity;
+                System.arraycopy(buf, (h * capacity + slot) * dim, out, (h * length + i) * dim, dim);
+            }
+        }
+        return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(out), 0, heads, length, dim);
+    }
+
+    /** An independent copy (forking a session). */
+    public KvCache copy() {
+        KvCache c = new KvCache(heads, dim, window, maxChunk);
+        c.keys = keys.clone();
+        c.values = values.clone();
+        c.capacity = capacity;
+        c.length = length;
+        c.position = position;
+        return c;
+    }
+}

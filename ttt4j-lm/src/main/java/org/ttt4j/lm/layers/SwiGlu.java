@@ -1,0 +1,18 @@
+package org.ttt4j.lm.layers;
+
+import org.ttt4j.core.ops.Arith;
+import org.ttt4j.core.ops.Maths;
+import org.ttt4j.core.tensor.Tensor;
+
+/** W2 (silu(W1 x) * (W3 x)): gate_proj = W1, up_proj = W3, down_proj = W2 in Hugging Face names. */
+public record SwiGlu(Linear gate, Linear up, Linear down) {
+    public static SwiGlu create(Params p, String name, int width, int hidden) {
+        return new SwiGlu(Linear.create(p, name + ".gate_proj", width, hidden),
+                Linear.create(p, name + ".up_proj", width, hidden),
+                Linear.create(p, name + ".down_proj", hidden, width));
+    }
+
+    public Tensor apply(Tensor x) {
+        return down.apply(Arith.mul(Maths.silu(gate.apply(x)), up.apply(x)));
+    }
+}

@@ -1,0 +1,85 @@
+package org.ttt4j.lm.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.ops.Linalg;
+import org.ttt4j.core.ops.Nn;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.Params;
+import org.ttt4j.lm.layers.RmsNorm;
+
+/**
+ * The Llama-style decoder: token embedding, blocks, final RMSNorm, LM head (tied to the
+ * embedding unless {@code tied_embeddings} is false).
+ */
+public final class Decoder {
+    private final ModelConfig config;
+    private final Params params;
+    private final Tensor embedding;
+    private final List<Block> blocks = new ArrayList<>();
+    private final RmsNorm finalNorm;
+    private final Tensor lmHead;
+
+    public Decoder(ModelConfig config, long seed) {
+        this.config = config.validate();
+        this.params = new Params(seed, config.initStd());
+        this.embedding = params.normal("model.embed_tokens.weight", config.vocabSize(), config.dModel());
+        for (int i = 0; i < config.layers(); i++) blocks.add(Block.create(params, config, i));
+        this.finalNorm = RmsNorm.create(params, "model.norm", config.dModel(), config.normEps());
+        this.lmHead = config.tiedEmbeddings() ? embedding
+                : params.normal("lm_head.weight", config.vocabSize(), config.dModel());
+    }
+
+    public ModelConfig config() {
+        return config;
+    }
+
+    public Params params() {
+        return params;
+    }
+
+    public List<Block> blocks() {
+        return blocks;
+    }
+
+    /** Logits [B, T, V] for token ids laid out [B, T] (row-major), positions start at {@code start}. */
+    public Tensor logits(int[] ids, int batch, int t, int start) {
+        Tensor h = Nn.embedding(embedding, ids, batch, t);
+        for (Block b : blocks) h = b.apply(h, start);
+        return head(h);
+    }
+
+    /** Mean next-token cross-entropy of {@code targets} (same layout as ids; ignoreIndex -1). */
+    public Tensor loss(int[] ids, int[] targets, int batch, int t) {
+        Tensor logits = logits(ids, batch, t, 0);
+        return Nn.crossEntropyMean(Layout.reshape(logits, batch * t, -1), targets, -1);
+    }
+
+    /** Per-token losses [B, T] of {@code targets}. */
+    public Tensor tokenLosses(int[] ids, int[] targets, int batch, int t) {
+        Tensor logits = logits(ids, batch, t, 0);
+        return Layout.reshape(Nn.crossEntropy(Layout.reshape(logits, batch * t, -1), targets, -1), batch, t);
+    }
+
+    /** Decoding: logits [1, T, V] for a chunk of T new tokens of one sequence, updating the caches. */
+    public Tensor logits(int[] ids, List<KvCache> caches) {
+        Tensor h = Nn.embedding(embedding, ids, 1, ids.length);
+        for (int i = 0; i < blocks.size(); i++) h = blocks.get(i).apply(h, caches.get(i));
+        return head(h);
+    }
+
+    /** Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens. */
+    public List<KvCache> newCaches(int maxChunk) {
+        List<KvCache> caches = new ArrayList<>();
+        for (Block b : blocks) {
+            caches.add(new KvCache(config.heads(), config.headDim(), b.attention().window(), maxChunk));
+        }
+        return caches;
+    }
+
+    private Tensor head(Tensor h) {
+        return Linalg.matmul(finalNorm.apply(h), lmHead, false, true);
+    }
+}
