@@ -1,0 +1,88 @@
+package org.ttt4j.lm.train;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.ttt4j.core.tensor.Tensor;
+
+/**
+ * AdamW (decoupled weight decay, Loshchilov and Hutter) with bias correction. Weight decay applies
+ * to matrices only (rank >= 2: projections and embeddings), never to norm scales or biases.
+ * State (first and second moments, step count) is exposed for checkpoints.
+ */
+public final class AdamW {
+    private final double beta1, beta2, eps, weightDecay;
+    private final Map<String, Tensor> params;
+    private final Map<String, float[]> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+    private long step;
+
+    public AdamW(Map<String, Tensor> params, double beta1, double beta2, double eps, double weightDecay) {
+        this.params = params;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.eps = eps;
+        this.weightDecay = weightDecay;
+        for (var e : params.entrySet()) {
+            m.put(e.getKey(), new float[e.getValue().size()]);
+            v.put(e.getKey(), new float[e.getValue().size()]);
+        }
+    }
+
+    /** The recipe of the papers: betas (0.9, 0.95), eps 1e-8. */
+    public static AdamW standard(Map<String, Tensor> params, double weightDecay) {
+        return new AdamW(params, 0.9, 0.95, 1e-8, weightDecay);
+    }
+
+    /** One update with learning rate {@code lr}; {@code grads} by parameter name. */
+    public void step(Map<String, Tensor> grads, double lr) {
+        step++;
+        double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
+        for (var e : params.entrySet()) {
+            Tensor p = e.getValue(), g = grads.get(e.getKey());
+            if (g == null) continue;
+            float[] w = p.f32(), gr = g.f32(), mm = m.get(e.getKey()), vv = v.get(e.getKey());
+            int wo = p.offset(), go = g.offset();
+            double decay = p.rank() >= 2 ? 1 - lr * weightDecay : 1;
+            for (int i = 0; i < mm.length; i++) {
+                double gi = gr[go + i];
+                mm[i] = (float) (beta1 * mm[i] + (1 - beta1) * gi);
+                vv[i] = (float) (beta2 * vv[i] + (1 - beta2) * gi * gi);
+                double update = (mm[i] / c1) / (Math.sqrt(vv[i] / c2) + eps);
+                w[wo + i] = (float) (w[wo + i] * decay - lr * update);
+            }
+        }
+    }
+
+    public long stepCount() {
+        return step;
+    }
+
+    /** Moments as tensors named {@code <param>.exp_avg} / {@code <param>.exp_avg_sq} (views, no copy). */
+    public Map<String, Tensor> state() {
+        Map<String, Tensor> s = new LinkedHashMap<>();
+        for (var e : params.entrySet()) {
+            int[] shape = e.getValue().shape();
+            s.put(e.getKey() + ".exp_avg", Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(m.get(e.getKey())), 0, shape));
+            s.put(e.getKey() + ".exp_avg_sq", Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(v.get(e.getKey())), 0, shape));
+        }
+        return s;
+    }
+
+    /** Restores moments saved by {@link #state()} and the step count; checks every name and shape. */
+    public void load(Map<String, Tensor> saved, long stepCount) {
+        for (var e : params.entrySet()) {
+            for (String suffix : new String[] {".exp_avg", ".exp_avg_sq"}) {
+                String name = e.getKey() + suffix;
+                Tensor t = saved.get(name);
+                if (t == null) throw new IllegalArgumentException("optimizer state lacks " + name);
+                if (!java.util.Arrays.equals(t.shape(), e.getValue().shape())) {
+                    throw new IllegalArgumentException("optimizer state " + name + " has shape "
+                            + java.util.Arrays.toString(t.shape()) + ", parameter has " + java.util.Arrays.toString(e.getValue().shape()));
+                }
+                float[] dst = suffix.equals(".exp_avg") ? m.get(e.getKey()) : v.get(e.getKey());
+                float[] src = t.toFloatArray();
+                System.arraycopy(src, 0, dst, 0, dst.length);
+            }
+        }
+        step = stepCount;
+    }
+}
