@@ -117,7 +117,7 @@ public final class AttentionKernel {
                 float mNew = Math.max(mOld, rowMax);
                 FloatVector sum = FloatVector.zero(F);
                 for (int c = 0; c < BK; c += L) {
-                    FloatVector p = exp(FloatVector.fromArray(F, st, row + c).sub(mNew));
+                    FloatVector p = VectorMath.exp(FloatVector.fromArray(F, st, row + c).sub(mNew));
                     p.intoArray(st, row + c);
                     sum = sum.add(p);
                 }
@@ -335,7 +335,7 @@ public final class AttentionKernel {
             }
             float di = dd[h * t + i0 + r];
             for (int c = 0; c < BK; c += L) {
-                FloatVector p = exp(FloatVector.fromArray(F, st, row + c).sub(l));
+                FloatVector p = VectorMath.exp(FloatVector.fromArray(F, st, row + c).sub(l));
                 p.intoArray(st, row + c);
                 FloatVector g = FloatVector.fromArray(F, ds, row + c).sub(di).mul(p).mul(scale);
                 g.intoArray(ds, row + c);
@@ -511,37 +511,6 @@ public final class AttentionKernel {
             x = FloatVector.broadcast(F, a[a0 + p * aCs]).fma(FloatVector.fromArray(F, b, b0 + p * ldb), x);
         }
         x.intoArray(c, c0);
-    }
-
-    // ------------------------------------------------------------------------------------------
-    // exp: Cephes expf with round-to-nearest via the 1.5 * 2^23 trick; only add/mul/fma and bit
-    // operations, so identical in the interpreter, C1 and C2. exp(x) = 0 for x < -87.33 (no
-    // denormals), +inf above ~88.7, NaN stays NaN.
-    // ------------------------------------------------------------------------------------------
-
-    private static final float EXP_LO = -87.33f, EXP_HI = 88.37f;
-    private static final float LOG2E = 1.44269504088896341f;
-    private static final float MAGIC = 12582912f; // 1.5 * 2^23
-    private static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
-    private static final float LN2_HI = 0.693359375f, LN2_LO = -2.12194440e-4f;
-    private static final float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f,
-            P3 = 4.1665795894E-2f, P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
-
-    static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.lt(EXP_LO);
-        x = x.max(EXP_LO).min(EXP_HI);
-        FloatVector tt = x.fma(LOG2E, MAGIC);
-        FloatVector n = tt.sub(MAGIC);
-        FloatVector r = n.fma(FloatVector.broadcast(F, -LN2_HI), x);
-        r = n.fma(FloatVector.broadcast(F, -LN2_LO), r);
-        FloatVector y = r.fma(P0, P1);
-        y = y.fma(r, FloatVector.broadcast(F, P2));
-        y = y.fma(r, FloatVector.broadcast(F, P3));
-        y = y.fma(r, FloatVector.broadcast(F, P4));
-        y = y.fma(r, FloatVector.broadcast(F, P5));
-        y = y.fma(r.mul(r), r).add(1f);
-        IntVector e = tt.reinterpretAsInts().sub(MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
-        return y.mul(e.reinterpretAsFloats()).blend(0f, under);
     }
 
     // ------------------------------------------------------------------------------------------

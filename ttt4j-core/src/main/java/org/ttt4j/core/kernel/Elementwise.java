@@ -67,29 +67,28 @@ public final class Elementwise {
         FloatVector apply(FloatVector x, float p) {
             return switch (this) {
                 case NEG -> x.neg();
-                case EXP -> x.lanewise(VectorOperators.EXP);
-                case LOG -> x.lanewise(VectorOperators.LOG);
+                case EXP -> VectorMath.exp(x);
+                case LOG, POW -> throw new AssertionError("scalar only");
                 case SQRT -> x.sqrt();
                 case RSQRT -> x.broadcast(1f).div(x.sqrt());
-                case TANH -> x.lanewise(VectorOperators.TANH);
-                case SIGMOID -> x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                case TANH -> VectorMath.tanh(x);
+                case SIGMOID -> VectorMath.sigmoid(x);
                 case RELU -> x.max(0f);
-                case SILU -> x.div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                case SILU -> x.mul(VectorMath.sigmoid(x));
                 case GELU -> {
                     var inner = x.mul(x).mul((float) GELU_A).add(1f).mul(x).mul((float) GELU_C);
-                    yield inner.lanewise(VectorOperators.TANH).add(1f).mul(x).mul(0.5f);
+                    yield VectorMath.tanh(inner).add(1f).mul(x).mul(0.5f);
                 }
                 case ADD_SCALAR -> x.add(p);
                 case MUL_SCALAR -> x.mul(p);
-                case POW -> x.pow(p);
                 case STEP -> x.broadcast(0f).blend(1f, x.compare(VectorOperators.GT, 0f));
                 case DSILU -> {
-                    var sg = x.broadcast(1f).div(x.neg().lanewise(VectorOperators.EXP).add(1f));
+                    var sg = VectorMath.sigmoid(x);
                     yield sg.neg().add(1f).mul(x).add(1f).mul(sg);
                 }
                 case DGELU -> {
                     var x2 = x.mul(x);
-                    var th = x2.mul((float) GELU_A).add(1f).mul(x).mul((float) GELU_C).lanewise(VectorOperators.TANH);
+                    var th = VectorMath.tanh(x2.mul((float) GELU_A).add(1f).mul(x).mul((float) GELU_C));
                     var du = x2.mul((float) (3 * GELU_A)).add(1f).mul((float) GELU_C);
                     yield th.add(1f).mul(0.5f).add(th.mul(th).neg().add(1f).mul(du).mul(x).mul(0.5f));
                 }
@@ -100,6 +99,15 @@ public final class Elementwise {
     /** out[i] = f(in[i]); out has in's shape. */
     public static void unary(Unary f, double p, Tensor in, Tensor out) {
         int n = in.size();
+        // log and pow have no JIT-independent vector form here; Math.log/pow per element are exact to spec.
+        if (fast(in, out) && (f == Unary.LOG || f == Unary.POW)) {
+            float[] a = in.f32(), o = out.f32();
+            int ao = in.offset(), oo = out.offset();
+            Parallel.forRange(n, GRAIN, (from, to) -> {
+                for (int i = from; i < to; i++) o[oo + i] = (float) f.apply(a[ao + i], p);
+            });
+            return;
+        }
         if (fast(in, out)) {
             float[] a = in.f32(), o = out.f32();
             int ao = in.offset(), oo = out.offset();

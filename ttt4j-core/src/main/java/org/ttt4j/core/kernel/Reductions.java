@@ -82,7 +82,7 @@ public final class Reductions {
             s1 = s1.add(FloatVector.fromArray(S, a, off + i + l));
         }
         for (int upper = S.loopBound(n); i < upper; i += l) s0 = s0.add(FloatVector.fromArray(S, a, off + i));
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(s0.add(s1));
         for (; i < n; i++) s += a[off + i];
         return s;
     }
@@ -99,7 +99,7 @@ public final class Reductions {
         for (int upper = S.loopBound(n); i < upper; i += l) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
         }
-        float s = s0.add(s1).reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sumLanes(s0.add(s1));
         for (; i < n; i++) s += a[ao + i] * b[bo + i];
         return s;
     }

@@ -73,16 +73,16 @@ public final class RowKernels {
                 float sum = 0;
                 i = 0;
                 for (int upper = S.loopBound(w); i < upper; i += S.length()) {
-                    acc = acc.add(FloatVector.fromArray(S, a, ao + i).sub(vmax).lanewise(VectorOperators.EXP));
+                    acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax)));
                 }
-                sum = acc.reduceLanes(VectorOperators.ADD);
+                sum = VectorMath.sumLanes(acc);
                 for (; i < w; i++) sum += (float) Math.exp(a[ao + i] - max);
                 float lse = max + (float) Math.log(sum);
                 var vlse = FloatVector.broadcast(S, lse);
                 i = 0;
                 for (int upper = S.loopBound(w); i < upper; i += S.length()) {
                     var x = FloatVector.fromArray(S, a, ao + i).sub(vlse);
-                    (kind == Kind.SOFTMAX ? x.lanewise(VectorOperators.EXP) : x).intoArray(o, oo + i);
+                    (kind == Kind.SOFTMAX ? VectorMath.exp(x) : x).intoArray(o, oo + i);
                 }
                 for (; i < w; i++) {
                     float x = a[ao + i] - lse;
@@ -103,7 +103,7 @@ public final class RowKernels {
                     var d = FloatVector.fromArray(S, a, ao + i).sub(vmu);
                     acc = d.fma(d, acc);
                 }
-                float var = acc.reduceLanes(VectorOperators.ADD);
+                float var = VectorMath.sumLanes(acc);
                 for (; i < w; i++) var += (a[ao + i] - mu) * (a[ao + i] - mu);
                 float r = (float) (1 / Math.sqrt(var / w + eps));
                 scale(a, ao, o, oo, w, mu, r);
@@ -141,9 +141,9 @@ public final class RowKernels {
                     var acc = FloatVector.zero(S);
                     int i = 0;
                     for (int upper = S.loopBound(v); i < upper; i += S.length()) {
-                        acc = acc.add(FloatVector.fromArray(S, a, row + i).sub(vmax).lanewise(VectorOperators.EXP));
+                        acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, row + i).sub(vmax)));
                     }
-                    float sum = acc.reduceLanes(VectorOperators.ADD);
+                    float sum = VectorMath.sumLanes(acc);
                     for (; i < v; i++) sum += (float) Math.exp(a[row + i] - max);
                     o[oo + r] = max + (float) Math.log(sum) - a[row + targets[r]];
                 }

@@ -1,0 +1,201 @@
+package org.ttt4j.lm.train;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.ops.Arith;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.model.Decoder;
+
+/**
+ * The training loop shared by every model: AdamW with warmup and cosine decay, global-norm
+ * clipping, gradient accumulation, periodic evaluation and checkpoints, exact resume.
+ *
+ * <p>Exact resume: a step depends only on the parameters, the optimizer moments and the batch;
+ * all three are restored bit for bit (the batch through the data source's state), so a run
+ * killed and resumed logs exactly the losses of the uninterrupted run.
+ */
+public final class Trainer {
+    /** How a run ended. */
+    public enum Outcome { FINISHED, INTERRUPTED, DIVERGED }
+
+    public record Result(Outcome outcome, long step, double lastLoss, Double lastValLoss, Path lastCheckpoint) {}
+
+    private final Decoder model;
+    private final BatchSource data;
+    private final Supplier<List<int[]>> validation;
+    private final TrainOptions options;
+    private final Path runDir;
+    private final String tokenizer;
+    private final PrintStream out;
+    private volatile boolean stopRequested;
+
+    public Trainer(Decoder model, BatchSource data, Supplier<List<int[]>> validation, TrainOptions options, Path runDir,
+                   String tokenizer, PrintStream out) {
+        this.model = model;
+        this.data = data;
+        this.validation = validation;
+        this.options = options.validate();
+        this.runDir = runDir;
+        this.tokenizer = tokenizer;
+        this.out = out;
+    }
+
+    /** Asks the loop to save a checkpoint and return after the current step (Ctrl-C). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public Result run() throws IOException {
+        Map<String, Tensor> params = model.params().all();
+        Tensor[] paramArray = params.values().toArray(Tensor[]::new);
+        String[] names = params.keySet().toArray(String[]::new);
+        AdamW optimizer = AdamW.standard(params, options.weightDecay());
+        LrSchedule schedule = new LrSchedule(options.lr(), options.minLr(), options.warmup(), options.steps());
+        CheckpointStore store = new CheckpointStore(runDir);
+
+        long start = 0, tokensSeen = 0;
+        var latest = store.latest();
+        if (latest.isPresent()) {
+            var ck = CheckpointStore.load(latest.get());
+            if (!ck.config().equals(model.config())) {
+                throw new IllegalArgumentException("checkpoint " + latest.get() + " was made with config " + ck.config()
+                        + ", this run uses " + model.config() + " (use another run folder to start afresh)");
+            }
+            CheckpointStore.copyInto(ck.model(), params, "checkpoint " + latest.get());
+            if (ck.optimizer() == null || ck.state() == null) throw new IOException(latest.get() + " lacks optimizer or trainer state");
+            optimizer.load(ck.optimizer(), ck.state().optimizerStep());
+            data.restore(ck.state().data());
+            start = ck.state().step();
+            tokensSeen = ck.state().tokensSeen();
+            out.printf("resuming from %s at step %d%n", latest.get(), start);
+        }
+        out.printf("model: %,d parameters, %d layers, width %d, mixers %s; training %d steps of %d x %d tokens%s%n",
+                model.params().count(), model.config().layers(), model.config().dModel(), model.config().mixers(),
+                options.steps(), options.batch(), options.context(),
+                options.accumulate() > 1 ? " x " + options.accumulate() + " accumulated" : "");
+
+        CountDownLatch saved = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            requestStop();
+            try {
+                saved.await(120, TimeUnit.SECONDS);
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+        }, "ttt4j-save-on-exit");
+        Runtime.getRuntime().addShutdownHook(hook);
+
+        Progress progress = new Progress(out, start, options.steps());
+        double lastLoss = Double.NaN;
+        Double lastVal = null;
+        Path lastCheckpoint = latest.orElse(null);
+        Outcome outcome = Outcome.FINISHED;
+        long step = start;
+        long windowStart = System.nanoTime(), windowTokens = 0;
+        try (MetricsLog metrics = new MetricsLog(runDir.resolve("metrics.jsonl"), start)) {
+            while (step < options.steps()) {
+                if (stopRequested) {
+                    outcome = Outcome.INTERRUPTED;
+                    break;
+                }
+                Map<String, Tensor> grads = new LinkedHashMap<>();
+                double loss = 0;
+                for (int micro = 0; micro < options.accumulate(); micro++) {
+                    int[] batch = data.next();
+                    Tensor l = lossOf(batch);
+                    loss += l.item() / options.accumulate();
+                    Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
+                    for (int i = 0; i < g.length; i++) {
+                        Tensor scaled = options.accumulate() == 1 ? g[i] : Arith.mul(g[i], 1.0 / options.accumulate());
+                        grads.merge(names[i], scaled, Arith::add);
+                    }
+                }
+                if (!Double.isFinite(loss)) {
+                    progress.line(String.format("step %d: loss is %s; stopping. The last good checkpoint is %s",
+                            step + 1, loss, lastCheckpoint == null ? "(none yet)" : lastCheckpoint));
+                    metrics.write("step", step + 1, "loss", String.valueOf(loss), "diverged", true);
+                    outcome = Outcome.DIVERGED;
+                    break;
+                }
+                double gradNorm = GradClip.clip(grads, options.clip());
+                double lr = schedule.at(step);
+                optimizer.step(grads, lr);
+                step++;
+                lastLoss = loss;
+                long tokens = (long) options.batch() * options.context() * options.accumulate();
+                tokensSeen += tokens;
+                windowTokens += tokens;
+                double seconds = (System.nanoTime() - windowStart) / 1e9;
+                double tps = windowTokens / Math.max(1e-9, seconds);
+                metrics.write("step", step, "loss", loss, "lr", lr, "grad_norm", gradNorm, "tokens_per_s", tps);
+                boolean logLine = step % options.logEvery() == 0;
+                progress.update(step, String.format("loss %.4f lr %.2e %,.0f tok/s", loss, lr, tps), logLine);
+                if (logLine) {
+                    windowStart = System.nanoTime();
+                    windowTokens = 0;
+                }
+                boolean last = step == options.steps();
+                if (options.evalEvery() > 0 && options.evalBatches() > 0 && (step % options.evalEvery() == 0 || last)) {
+                    lastVal = evaluate();
+                    metrics.write("step", step, "val_loss", lastVal);
+                    progress.line(String.format("step %d: validation loss %.4f", step, lastVal));
+                }
+                if (options.checkpointEvery() > 0 && step % options.checkpointEvery() == 0 || last) {
+                    lastCheckpoint = save(store, optimizer, step, tokensSeen, loss);
+                }
+            }
+            if (outcome == Outcome.INTERRUPTED && step > start) {
+                lastCheckpoint = save(store, optimizer, step, tokensSeen, lastLoss);
+                progress.line("interrupted: saved " + lastCheckpoint);
+            }
+        } finally {
+            saved.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // The JVM is exiting (Ctrl-C): the hook is running and now released.
+            }
+        }
+        return new Result(outcome, step, lastLoss, lastVal, lastCheckpoint);
+    }
+
+    private Tensor lossOf(int[] batch) {
+        int b = options.batch(), c = options.context();
+        if (batch.length != b * (c + 1)) {
+            throw new IllegalStateException("data source gave " + batch.length + " tokens, expected " + b + " x " + (c + 1));
+        }
+        int[] in = new int[b * c], target = new int[b * c];
+        for (int r = 0; r < b; r++) {
+            System.arraycopy(batch, r * (c + 1), in, r * c, c);
+            System.arraycopy(batch, r * (c + 1) + 1, target, r * c, c);
+        }
+        return model.loss(in, target, b, c);
+    }
+
+    /** Mean loss over the validation batches (no graph recorded). */
+    public double evaluate() {
+        List<int[]> batches = validation.get();
+        int n = Math.min(batches.size(), options.evalBatches());
+        if (n == 0) return Double.NaN;
+        double sum = 0;
+        try (var s = GradMode.disabled()) {
+            for (int i = 0; i < n; i++) sum += lossOf(batches.get(i)).item();
+        }
+        return sum / n;
+    }
+
+    private Path save(CheckpointStore store, AdamW optimizer, long step, long tokensSeen, double loss) throws IOException {
+        var state = new TrainerState(step, optimizer.stepCount(), data.state(), options, model.params().count(), tokenizer,
+                tokensSeen, loss);
+        return store.save(model.config(), model.params().all(), optimizer.state(), state, options.keepLast());
+    }
+}

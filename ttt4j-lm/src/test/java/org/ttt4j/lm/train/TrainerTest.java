@@ -1,0 +1,140 @@
+package org.ttt4j.lm.train;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.Presets;
+
+class TrainerTest {
+    /** Random windows of a fixed token sequence; the window for step s comes from seed + s. */
+    static class Windows implements BatchSource {
+        final int[] tokens;
+        final int batch, context;
+        long step;
+        int failAt = -1;
+
+        Windows(int[] tokens, int batch, int context) {
+            this.tokens = tokens;
+            this.batch = batch;
+            this.context = context;
+        }
+
+        @Override
+        public int[] next() {
+            if (step == failAt) throw new IllegalStateException("simulated crash");
+            var rng = new SplittableRandom(99 + step++);
+            int[] out = new int[batch * (context + 1)];
+            for (int r = 0; r < batch; r++) {
+                int at = rng.nextInt(tokens.length - context - 1);
+                System.arraycopy(tokens, at, out, r * (context + 1), context + 1);
+            }
+            return out;
+        }
+
+        @Override
+        public Map<String, Object> state() {
+            return Map.of("step", step);
+        }
+
+        @Override
+        public void restore(Map<String, Object> s) {
+            step = ((Number) s.get("step")).longValue();
+        }
+    }
+
+    static int[] pattern(int n) {
+        // A learnable sequence: a repeating 17-token motif with some noise.
+        var rng = new SplittableRandom(5);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = rng.nextInt(10) == 0 ? rng.nextInt(257) : 40 + (i * 7) % 17;
+        return t;
+    }
+
+    private static TrainOptions options(long steps) {
+        return new TrainOptions(steps, 4, 32, 1, 3e-3, 3e-4, 3, 0.1, 1.0, 5, 2, 5, 2, 1, 7);
+    }
+
+    private static List<Double> losses(Path run) throws Exception {
+        List<Double> r = new ArrayList<>();
+        var json = new ObjectMapper();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            var n = json.readTree(line);
+            if (n.has("loss")) r.add(n.get("loss").asDouble());
+        }
+        return r;
+    }
+
+    private static Trainer trainer(Windows data, TrainOptions o, Path run) {
+        ModelConfig c = Presets.byName("tiny");
+        int[] val = pattern(2000);
+        List<int[]> vb = List.of(java.util.Arrays.copyOfRange(val, 0, 4 * 33), java.util.Arrays.copyOfRange(val, 500, 500 + 4 * 33));
+        return new Trainer(new Decoder(c, 3), data, () -> vb, o, run, "bytes", new PrintStream(new ByteArrayOutputStream()));
+    }
+
+    @Test
+    void lossFallsAndCheckpointsAreKept(@TempDir Path run) throws Exception {
+        var result = trainer(new Windows(pattern(5000), 4, 32), options(30), run).run();
+        assertEquals(Trainer.Outcome.FINISHED, result.outcome());
+        List<Double> l = losses(run);
+        assertEquals(30, l.size());
+        assertTrue(l.getLast() < l.getFirst() - 1.0, "loss should fall: " + l.getFirst() + " -> " + l.getLast());
+        assertEquals(2, new CheckpointStore(run).list().size(), "keep_last 2");
+        assertNotNull(result.lastValLoss());
+        var loaded = CheckpointStore.load(run);
+        assertEquals(30, loaded.state().step());
+    }
+
+    /** A run that crashes after a checkpoint and resumes logs exactly the uninterrupted losses. */
+    @Test
+    void resumeReproducesTheUninterruptedRunBitForBit(@TempDir Path a, @TempDir Path b) throws Exception {
+        trainer(new Windows(pattern(5000), 4, 32), options(14), a).run();
+        Windows crashing = new Windows(pattern(5000), 4, 32);
+        crashing.failAt = 12;
+        assertThrows(IllegalStateException.class, () -> trainer(crashing, options(14), b).run());
+        assertEquals(12, losses(b).size());
+        trainer(new Windows(pattern(5000), 4, 32), options(14), b).run();
+        assertEquals(losses(a), losses(b));
+    }
+
+    /** A parameter poisoned with NaN after step 5 (as a blow-up would): the run stops and keeps step 4's checkpoint. */
+    @Test
+    void divergenceStopsAndKeepsTheLastGoodCheckpoint(@TempDir Path run) throws Exception {
+        TrainOptions o = new TrainOptions(20, 4, 32, 1, 3e-3, 0, 0, 0.1, 1, 0, 0, 2, 3, 1, 7);
+        Decoder model = new Decoder(Presets.byName("tiny"), 3);
+        Windows data = new Windows(pattern(5000), 4, 32) {
+            @Override
+            public int[] next() {
+                if (step == 5) model.params().get("model.norm.weight").set(0, Float.NaN);
+                return super.next();
+            }
+        };
+        var result = new Trainer(model, data, List::of, o, run, "bytes", new PrintStream(new ByteArrayOutputStream())).run();
+        assertEquals(Trainer.Outcome.DIVERGED, result.outcome());
+        assertEquals(5, result.step(), "stopped at the step whose loss was NaN");
+        var kept = new CheckpointStore(run).list();
+        assertEquals(List.of("step-00000002", "step-00000004"), kept.stream().map(p -> p.getFileName().toString()).toList());
+        for (Path p : kept) assertTrue(Double.isFinite(CheckpointStore.load(p).state().lastLoss()));
+    }
+
+    @Test
+    void mismatchedCheckpointIsRejectedWithTheReason(@TempDir Path run) throws Exception {
+        trainer(new Windows(pattern(5000), 4, 32), options(5), run).run();
+        ModelConfig other = Presets.byName("tiny").withMixers("swa", 8);
+        var t = new Trainer(new Decoder(other, 3), new Windows(pattern(5000), 4, 32), List::of, options(10), run, "bytes",
+                new PrintStream(new ByteArrayOutputStream()));
+        var e = assertThrows(IllegalArgumentException.class, t::run);
+        assertTrue(e.getMessage().contains("config"), e.getMessage());
+    }
+}
