@@ -1,0 +1,53 @@
+package org.ttt4j.lm.eval;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.ttt4j.lm.io.AtomicFiles;
+
+/** PNG plots with XChart (headless): loss by position (log x) and training curves. */
+public final class Plots {
+    static {
+        System.setProperty("java.awt.headless", "true");
+    }
+
+    private Plots() {}
+
+    /** One curve per result: mean loss of each bucket at its geometric mid-point. */
+    public static void lossByPosition(List<LossByPosition> results, String title, Path png) throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(560).title(title)
+                .xAxisTitle("token index (log scale)").yAxisTitle("mean loss (nats)").build();
+        chart.getStyler().setXAxisLogarithmic(true);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        for (LossByPosition r : results) {
+            double[] x = r.buckets().stream().mapToDouble(b -> Math.sqrt((double) b.from() * (b.to() - 1))).toArray();
+            double[] y = r.buckets().stream().mapToDouble(LossByPosition.Bucket::meanLoss).toArray();
+            if (x.length == 0) continue;
+            chart.addSeries(r.label(), x, y).setMarker(SeriesMarkers.CIRCLE);
+        }
+        save(chart, png);
+    }
+
+    /** Training (and validation, if given) loss against step. */
+    public static void trainingCurve(double[] steps, double[] loss, double[] valSteps, double[] valLoss, String title, Path png)
+            throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("step").yAxisTitle("loss (nats)").build();
+        XYSeries train = chart.addSeries("train", steps, loss);
+        train.setMarker(SeriesMarkers.NONE);
+        if (valSteps != null && valSteps.length > 0) chart.addSeries("validation", valSteps, valLoss).setMarker(SeriesMarkers.CIRCLE);
+        save(chart, png);
+    }
+
+    private static void save(XYChart chart, Path png) throws IOException {
+        byte[] bytes = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
+        Path parent = png.toAbsolutePath().getParent();
+        if (parent != null) Files.createDirectories(parent);
+        AtomicFiles.write(png, bytes);
+    }
+}

@@ -1,0 +1,120 @@
+package org.ttt4j.lm.infer;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import java.util.function.Consumer;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.tokenizer.Tokenizer;
+
+/**
+ * Prefill then decode with KV caches (a ring of the window for sliding-window blocks, so memory
+ * stays flat however long the context). Text is streamed to a callback as soon as its bytes form
+ * complete UTF-8 characters.
+ */
+public final class Generator {
+    /** Prompt tokens fed per forward pass during prefill. */
+    public static final int PREFILL_CHUNK = 64;
+
+    private final Decoder model;
+    private final Tokenizer tokenizer;
+
+    public Generator(Decoder model, Tokenizer tokenizer) {
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            throw new IllegalArgumentException("tokenizer " + tokenizer.name() + " has " + tokenizer.vocabSize()
+                    + " ids but the model's vocabulary is " + model.config().vocabSize());
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** What was produced and why it stopped. */
+    public record Output(String text, int[] tokens, String stopReason, double prefillMsPerToken, double decodeMsPerToken) {}
+
+    public Output generate(String prompt, SamplingOptions options, Consumer<String> onText) {
+        int[] promptIds = tokenizer.encode(prompt);
+        if (promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
+        try (var s = GradMode.disabled()) {
+            List<KvCache> caches = model.newCaches(PREFILL_CHUNK);
+            boolean[] seen = new boolean[model.config().vocabSize()];
+            for (int id : promptIds) seen[id] = true;
+            long t0 = System.nanoTime();
+            float[] last = null;
+            for (int at = 0; at < promptIds.length; at += PREFILL_CHUNK) {
+                int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
+                last = lastRow(model.logits(chunk, caches));
+            }
+            long t1 = System.nanoTime();
+            Sampler sampler = new Sampler(options);
+            int[] out = new int[options.maxTokens()];
+            int n = 0;
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            int emitted = 0;
+            StringBuilder text = new StringBuilder();
+            String reason = "max_tokens";
+            while (n < options.maxTokens()) {
+                int next = sampler.pick(last, seen);
+                if (next == tokenizer.documentBoundary()) {
+                    reason = "end_of_document";
+                    break;
+                }
+                out[n++] = next;
+                seen[next] = true;
+                bytes.writeBytes(tokenizer.decode(new int[] {next}));
+                byte[] all = bytes.toByteArray();
+                int complete = completePrefix(all, emitted);
+                if (complete > emitted) {
+                    String piece = new String(all, emitted, complete - emitted, StandardCharsets.UTF_8);
+                    emitted = complete;
+                    text.append(piece);
+                    if (onText != null) onText.accept(piece);
+                }
+                String hit = options.stop().stream().filter(st -> !st.isEmpty() && text.indexOf(st) >= 0).findFirst().orElse(null);
+                if (hit != null) {
+                    reason = "stop:" + hit;
+                    text.setLength(text.indexOf(hit));
+                    break;
+                }
+                if (n < options.maxTokens()) last = lastRow(model.logits(new int[] {next}, caches));
+            }
+            long t2 = System.nanoTime();
+            byte[] all = bytes.toByteArray();
+            if (emitted < all.length && !reason.startsWith("stop:")) {
+                String rest = new String(all, emitted, all.length - emitted, StandardCharsets.UTF_8);
+                text.append(rest);
+                if (onText != null && !rest.isEmpty()) onText.accept(rest);
+            }
+            return new Output(text.toString(), Arrays.copyOf(out, n), reason,
+                    (t1 - t0) / 1e6 / promptIds.length, n > 0 ? (t2 - t1) / 1e6 / n : 0);
+        }
+    }
+
+    private static float[] lastRow(Tensor logits) {
+        int v = logits.dim(-1), t = logits.dim(-2);
+        float[] row = new float[v];
+        System.arraycopy(logits.f32(), logits.offset() + (t - 1) * v, row, 0, v);
+        return row;
+    }
+
+    /** Length of the longest prefix of {@code b} that ends on a UTF-8 character boundary, at least {@code from}. */
+    static int completePrefix(byte[] b, int from) {
+        for (int end = b.length; end > from; end--) {
+            var dec = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
+            try {
+                dec.decode(ByteBuffer.wrap(b, from, end - from));
+                return end;
+            } catch (CharacterCodingException e) {
+                if (b.length - end >= 4) return b.length; // invalid bytes, not a split character: emit them
+            }
+        }
+        return from;
+    }
+}
