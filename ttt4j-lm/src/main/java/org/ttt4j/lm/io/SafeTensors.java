@@ -75,6 +75,8 @@ public final class SafeTensors {
     private static final ValueLayout.OfDouble F64_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final int CHUNK_BYTES = 1 << 16;
+    /** Most dimensions a shape may have (NumPy's limit). */
+    private static final int MAX_RANK = 64;
 
     private SafeTensors() {}
 
@@ -280,11 +282,10 @@ public final class SafeTensors {
             while ((tok = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String name = p.currentName();
                 p.nextToken();
-                JsonNode value = MAPPER.readTree(p);
                 if (METADATA_KEY.equals(name)) {
-                    metadata = parseMetadata(file, value);
+                    metadata = parseMetadata(file, p);
                 } else {
-                    entries.add(parseEntry(file, name, value, dataSize));
+                    entries.add(parseEntry(file, name, entryFields(file, name, p), dataSize));
                 }
             }
             if (tok != JsonToken.END_OBJECT || p.nextToken() != null) {
@@ -303,21 +304,72 @@ public final class SafeTensors {
         return new Header(file, dataStart, dataSize, checkTiling(file, entries, dataSize), metadata);
     }
 
-    private static Map<String, String> parseMetadata(Path file, JsonNode v) throws FormatException {
-        if (!v.isObject()) throw new FormatException(file, METADATA_KEY + " is not a JSON object");
+    // The header is parsed as a stream and only the fields we use are materialised, with bounded
+    // sizes: a hostile 100 MB header of nested arrays or giant shapes cannot blow up into a JSON tree.
+
+    private static Map<String, String> parseMetadata(Path file, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new FormatException(file, METADATA_KEY + " is not a JSON object");
+        }
         Map<String, String> m = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : v.properties()) {
-            if (!e.getValue().isTextual()) {
-                throw new FormatException(file, METADATA_KEY + " value of '" + e.getKey() + "' is not a string");
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            if (p.nextToken() != JsonToken.VALUE_STRING) {
+                throw new FormatException(file, METADATA_KEY + " value of '" + key + "' is not a string");
             }
-            m.put(e.getKey(), e.getValue().textValue());
+            m.put(key, p.getText());
         }
         return Collections.unmodifiableMap(m);
     }
 
+    /** Reads one tensor entry object, keeping dtype, shape and data_offsets and skipping the rest. */
+    private static ObjectNode entryFields(Path file, String name, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new FormatException(file, "tensor '" + name + "' is not a JSON object");
+        }
+        ObjectNode v = MAPPER.createObjectNode();
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            p.nextToken();
+            switch (key) {
+                case "dtype" -> v.set(key, bounded(file, p, 0, null));
+                case "shape" -> v.set(key, bounded(file, p, MAX_RANK,
+                        "tensor '" + name + "' has a shape of more than " + MAX_RANK + " dimensions"));
+                case "data_offsets" -> v.set(key, bounded(file, p, 2,
+                        "tensor '" + name + "' data_offsets is not a [begin, end] pair (more than 2 values)"));
+                default -> p.skipChildren();
+            }
+        }
+        return v;
+    }
+
+    /**
+     * The current value as a node: a scalar as is, an array as up to {@code max} elements (nested
+     * containers replaced by a "[...]"/"{...}" stand-in, more elements rejected with {@code tooLong}),
+     * an object, or an array where none is expected ({@code max == 0}), as an empty stand-in.
+     */
+    private static JsonNode bounded(Path file, JsonParser p, int max, String tooLong) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == JsonToken.START_OBJECT || (t == JsonToken.START_ARRAY && max == 0)) {
+            p.skipChildren();
+            return t == JsonToken.START_OBJECT ? MAPPER.createObjectNode() : MAPPER.createArrayNode();
+        }
+        if (t != JsonToken.START_ARRAY) return MAPPER.readTree(p);
+        ArrayNode a = MAPPER.createArrayNode();
+        while ((t = p.nextToken()) != JsonToken.END_ARRAY) {
+            if (a.size() == max) throw new FormatException(file, tooLong);
+            if (t == JsonToken.START_ARRAY || t == JsonToken.START_OBJECT) {
+                p.skipChildren();
+                a.add(t == JsonToken.START_ARRAY ? "[...]" : "{...}");
+            } else {
+                a.add(MAPPER.<JsonNode>readTree(p));
+            }
+        }
+        return a;
+    }
+
     private static TensorInfo parseEntry(Path file, String name, JsonNode v, long dataSize) throws FormatException {
         String what = "tensor '" + name + "'";
-        if (!v.isObject()) throw new FormatException(file, what + " is not a JSON object");
         JsonNode dt = v.get("dtype");
         JsonNode sh = v.get("shape");
         JsonNode off = v.get("data_offsets");
