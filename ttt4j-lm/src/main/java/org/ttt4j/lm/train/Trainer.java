@@ -178,6 +178,8 @@ public final class Trainer {
             System.arraycopy(batch, r * (c + 1), in, r * c, c);
             System.arraycopy(batch, r * (c + 1) + 1, target, r * c, c);
         }
+        // -1 marks padding (validation rows shorter than the window): ignored as a target, any id as input.
+        for (int i = 0; i < in.length; i++) if (in[i] < 0) in[i] = 0;
         return model.loss(in, target, b, c);
     }
 

@@ -1,0 +1,44 @@
+package org.ttt4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.ttt4j.lm.infer.Generator;
+import org.ttt4j.lm.infer.SamplingOptions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code ttt4j generate}: continue a prompt with a trained model, streaming the text. */
+@Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Continue a prompt with a trained model; text is printed as it is produced.")
+public final class GenerateCommand implements Callable<Integer> {
+    @Option(names = "--checkpoint", required = true, description = "a run folder (its latest checkpoint) or a checkpoint folder")
+    Path checkpoint;
+    @Parameters(arity = "0..*", description = "prompt text") List<String> prompt;
+    @Option(names = "--prompt-file", description = "read the prompt from a file") Path promptFile;
+    @Option(names = "--max-tokens", defaultValue = "200") int maxTokens;
+    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy") double temperature;
+    @Option(names = "--top-k", defaultValue = "40", description = "0 = off") int topK;
+    @Option(names = "--top-p", defaultValue = "0.95", description = "1 = off") double topP;
+    @Option(names = "--repetition-penalty", defaultValue = "1.0") double repetitionPenalty;
+    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--stop", description = "stop when this string appears (repeatable)") List<String> stop;
+
+    @Override
+    public Integer call() throws Exception {
+        String text = promptFile != null ? Files.readString(promptFile) : prompt == null ? "" : String.join(" ", prompt);
+        var loaded = Checkpoints.load(checkpoint);
+        var options = new SamplingOptions(temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop);
+        System.out.print(text);
+        var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
+            System.out.print(piece);
+            System.out.flush();
+        });
+        System.out.println();
+        System.err.printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
+                out.stopReason(), out.prefillMsPerToken(), out.decodeMsPerToken());
+        return 0;
+    }
+}

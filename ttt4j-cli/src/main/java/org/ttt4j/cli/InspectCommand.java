@@ -1,0 +1,43 @@
+package org.ttt4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.concurrent.Callable;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.train.CheckpointStore;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code ttt4j inspect}: what a checkpoint or safetensors file holds, without loading weights. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Show a checkpoint's config, parameter count, trainer state and tensors (or a .safetensors file's header).")
+public final class InspectCommand implements Callable<Integer> {
+    @Parameters(description = "a run folder, a checkpoint folder, or a .safetensors file") Path path;
+
+    @Override
+    public Integer call() throws Exception {
+        Path file = path;
+        if (Files.isDirectory(path)) {
+            Path folder = Files.exists(path.resolve("model.safetensors")) ? path
+                    : new CheckpointStore(path).latest().orElseThrow(() -> new IllegalArgumentException("no checkpoint in " + path));
+            System.out.println("checkpoint " + folder);
+            var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            System.out.println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
+            Path state = folder.resolve("trainer.json");
+            if (Files.exists(state)) System.out.println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));
+            file = folder.resolve("model.safetensors");
+        }
+        var header = SafeTensors.readHeader(file);
+        long total = 0;
+        System.out.printf("%-60s %-5s %s%n", "tensor", "dtype", "shape");
+        for (var t : header.tensors().values()) {
+            System.out.printf("%-60s %-5s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()));
+            total += t.numel();
+        }
+        System.out.printf("%d tensors, %,d parameters%n", header.tensors().size(), total);
+        return 0;
+    }
+}

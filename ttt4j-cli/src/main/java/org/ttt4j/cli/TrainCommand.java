@@ -1,0 +1,97 @@
+package org.ttt4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.ttt4j.lm.data.Corpus;
+import org.ttt4j.lm.data.CorpusSource;
+import org.ttt4j.lm.data.Split;
+import org.ttt4j.lm.data.TokenizedCorpus;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.tokenizer.Tokenizer;
+import org.ttt4j.lm.train.RunSetup;
+import org.ttt4j.lm.train.SamplerBatches;
+import org.ttt4j.lm.train.TrainOptions;
+import org.ttt4j.lm.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ttt4j train}: a model from a preset or config on a corpus, resumable. */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train a language model. Re-running with the same --out resumes from its last checkpoint,",
+                "reproducing exactly the losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
+public final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--preset", description = "tiny, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
+    String preset;
+    @Option(names = "--config", description = "model config JSON (overrides --preset)")
+    Path config;
+    @Option(names = "--mixers", description = "block pattern: full, swa, or e.g. swa:5,full:1")
+    String mixers;
+    @Option(names = "--window", description = "sliding-window size for swa blocks")
+    Integer window;
+    @Option(names = "--corpus", defaultValue = "default",
+            description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz; default: the JDK's lib/src.zip")
+    String corpus;
+    @Option(names = "--tokenizer", defaultValue = "bpe:8192",
+            description = "bytes, gpt2, cl100k_base, a BPE folder, or bpe:N to learn one of N ids (default: ${DEFAULT-VALUE})")
+    String tokenizer;
+    @Option(names = "--out", description = "run folder (default: runs/<preset>-<mixers>)")
+    Path out;
+    @Option(names = "--steps", defaultValue = "2000") long steps;
+    @Option(names = "--batch", defaultValue = "8") int batch;
+    @Option(names = "--context", description = "tokens per sequence (default: the config's context)") Integer context;
+    @Option(names = "--lr", defaultValue = "3e-3") double lr;
+    @Option(names = "--min-lr", description = "final learning rate (default: lr / 10)") Double minLr;
+    @Option(names = "--warmup", description = "warmup steps (default: steps / 10)") Long warmup;
+    @Option(names = "--weight-decay", defaultValue = "0.1") double weightDecay;
+    @Option(names = "--clip", defaultValue = "1.0") double clip;
+    @Option(names = "--accumulate", defaultValue = "1", description = "micro-batches per optimizer step") int accumulate;
+    @Option(names = "--eval-every", description = "steps between validation (default: steps / 10)") Integer evalEvery;
+    @Option(names = "--eval-batches", defaultValue = "8") int evalBatches;
+    @Option(names = "--checkpoint-every", description = "steps between checkpoints (default: steps / 10)") Integer checkpointEvery;
+    @Option(names = "--keep", defaultValue = "3", description = "checkpoints to keep") int keep;
+    @Option(names = "--log-every", defaultValue = "10") int logEvery;
+    @Option(names = "--seed", defaultValue = "1234") long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelConfig c = config != null ? new ObjectMapper().readValue(config.toFile(), ModelConfig.class) : Presets.byName(preset);
+        if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
+        if (context != null) c = c.withContext(context);
+        Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));
+        Files.createDirectories(run);
+        Split split = Split.defaults();
+        try (CorpusSource source = Corpus.open(corpus)) {
+            System.out.println("corpus: " + source.description());
+            Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, System.out);
+            if (tok.vocabSize() != c.vocabSize()) {
+                System.out.printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
+                c = c.withVocab(tok.vocabSize());
+            }
+            c.validate();
+            long evalDefault = Math.max(1, steps / 10);
+            var opts = new TrainOptions(steps, batch, c.context(), accumulate, lr, minLr != null ? minLr : lr / 10,
+                    warmup != null ? warmup : Math.max(1, steps / 10), weightDecay, clip,
+                    evalEvery != null ? evalEvery : (int) evalDefault, evalBatches,
+                    checkpointEvery != null ? checkpointEvery : (int) evalDefault, keep, logEvery, seed).validate();
+            try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"))) {
+                System.out.printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
+                var data = new SamplerBatches(tc.sampler(batch, c.context(), seed));
+                var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
+                String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
+                var result = new Trainer(new Decoder(c, seed), data, () -> val, opts, run, tokSpec, System.out).run();
+                System.out.printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
+                        result.step(), result.lastLoss(), result.lastValLoss() == null ? "" : String.format(", validation %.4f", result.lastValLoss()),
+                        result.lastCheckpoint(), run.resolve("metrics.jsonl"));
+                return switch (result.outcome()) {
+                    case FINISHED -> 0;
+                    case INTERRUPTED -> 130;
+                    case DIVERGED -> 2;
+                };
+            }
+        }
+    }
+}
