@@ -1,0 +1,91 @@
+package org.ttt4j.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A real training process killed with SIGKILL after a checkpoint, then resumed, must log exactly
+ * the losses of an uninterrupted run.
+ */
+class KillAndResumeTest {
+    @TempDir
+    Path tmp;
+
+    private Path corpus() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("corpus"));
+        var rng = new SplittableRandom(3);
+        String[] words = {"alpha", "beta", "gamma", "delta", "class", "void", "return", "int", "value", "(", ")", "{", "}", ";"};
+        for (int f = 0; f < 30; f++) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < 3000; i++) sb.append(words[rng.nextInt(words.length)]).append(i % 12 == 11 ? "\n" : " ");
+            Files.writeString(dir.resolve("doc" + f + ".txt"), sb.toString());
+        }
+        return dir;
+    }
+
+    private ProcessBuilder train(Path corpus, Path out) {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = List.of(java, "--add-modules=jdk.incubator.vector", "-Dttt4j.threads=2",
+                "-cp", System.getProperty("java.class.path"), "org.ttt4j.cli.Main", "train",
+                "--preset", "tiny", "--tokenizer", "bytes", "--corpus", corpus.toString(), "--out", out.toString(),
+                "--steps", "60", "--batch", "8", "--checkpoint-every", "10", "--eval-every", "20", "--log-every", "10");
+        var pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.resolveSibling(out.getFileName() + ".log").toFile());
+        pb.environment().put("TTT4J_CACHE", tmp.resolve("cache").toString());
+        return pb;
+    }
+
+    private static List<String> losses(Path run) throws Exception {
+        List<String> r = new ArrayList<>();
+        var json = new ObjectMapper();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+            var n = json.readTree(line);
+            r.add(n.get("step").asText() + ":" + (n.has("loss") ? "loss=" + n.get("loss").asText() : "val=" + n.get("val_loss").asText()));
+        }
+        return r;
+    }
+
+    @Test
+    void sigkillThenResumeGivesTheUninterruptedLosses() throws Exception {
+        Path corpus = corpus();
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        Files.createDirectories(a);
+        Files.createDirectories(b);
+        Process full = train(corpus, a).start();
+        assertTrue(full.waitFor(300, TimeUnit.SECONDS), "uninterrupted run timed out");
+        assertEquals(0, full.exitValue(), () -> read(tmp.resolve("a.log")));
+
+        Process victim = train(corpus, b).start();
+        Path mark = b.resolve("checkpoints").resolve("step-00000020");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (!Files.isDirectory(mark) && victim.isAlive() && System.nanoTime() < deadline) Thread.sleep(5);
+        assertTrue(victim.isAlive(), "the run finished before it could be killed: " + read(tmp.resolve("b.log")));
+        victim.destroyForcibly(); // SIGKILL: no shutdown hook runs
+        victim.waitFor();
+        List<String> partial = losses(b);
+        assertTrue(partial.size() < losses(a).size(), "the killed run stopped early");
+
+        Process resumed = train(corpus, b).start();
+        assertTrue(resumed.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(0, resumed.exitValue(), () -> read(tmp.resolve("b.log")));
+        assertTrue(read(tmp.resolve("b.log")).contains("resuming from"), "the second run resumed");
+        assertEquals(losses(a), losses(b));
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (Exception e) {
+            return "(no log: " + e + ")";
+        }
+    }
+}
