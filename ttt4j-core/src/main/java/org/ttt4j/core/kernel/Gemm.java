@@ -1,23 +1,641 @@
 package org.ttt4j.core.kernel;
 
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.ttt4j.core.tensor.Storage;
 
-/** TEMPORARY: replaced by the packed SIMD GEMM. */
+/**
+ * The fast fp32 GEMM: C = op(A) op(B) (+ C). Same layout and semantics as {@link GemmReference}
+ * (row-major; op(A) is m x k, with {@code transA} A is stored k x m; lda/ldb/ldc are row strides).
+ *
+ * <p>Structure (GotoBLAS/BLIS): B is packed once per call (in parallel) into {@code NR}-wide
+ * column panels, so all four transpose combinations feed one register-tiled micro-kernel. The
+ * rows of C are cut into blocks of at most {@code MC_MAX} rows, one task each; a task walks its
+ * columns in chunks of {@code NC_PANELS} panels and, per chunk and k-block of {@code KC}, packs its
+ * A rows into {@code MR}-row panels and sweeps the B panels. Cache reasoning (Sapphire Rapids:
+ * 48 KiB L1d, 2 MiB L2 per core, 32 zmm registers):
+ * <ul>
+ *   <li>micro-tile 12 x 32 (MR x NR): 24 accumulators; the kernel is FMA-bound, not load-bound;
+ *   <li>KC = 256: one B micro-panel (256 x 32 floats = 32 KiB) stays in L1 while the kernel walks
+ *       down the A block; the A micro-panel (12 KiB) streams next to it;
+ *   <li>MC_MAX = 240: a packed A block (240 x 256 floats = 240 KiB) stays in L2 while the B
+ *       panels of a chunk pass by; the chunk's C sub-block (240 x 512 floats) stays there too.
+ * </ul>
+ * Small products (e.g. 64 x 64 x 64, where packing is a large share of the work) pack A with
+ * vector scatters, and batches of them run one entry per task.
+ *
+ * <p>Determinism: each C element is the sum over k in {@code KC}-blocks taken in order (the block
+ * size depends only on k), each block summed by FMA in k order in one register lane, then added to
+ * C. Threads only split the rows (and, for short C, the column panels) of C, so results are
+ * bit-identical for any thread count, and every tile kernel (12, 8 or 4 rows) uses the same
+ * per-element arithmetic.
+ */
 public final class Gemm {
-    private Gemm() {}
+    private static final VectorSpecies<Float> F = Simd.F;
+    /** Lanes per vector: 16 with AVX-512. */
+    private static final int L = F.length();
+    /** Micro-tile: MR rows of C by NR = 2 vectors of columns. */
+    static final int MR = 12;
+    static final int NR = 2 * L;
+    /** Depth of one k-block: a KC x NR panel of B fills about 2/3 of L1d. */
+    static final int KC = 256;
+    /** Rows per A block: MC_MAX x KC floats sit in L2. A multiple of MR. */
+    static final int MC_MAX = 240;
+    /**
+     * Column panels per chunk: a C sub-block of MC_MAX x 512 floats (480 KiB) stays in L2 across
+     * the k-blocks instead of being re-read from memory for each one.
+     */
+    static final int NC_PANELS = 16;
+    /** Packed B (k x n, rounded to NR) beyond this many floats is done in column slabs. */
+    private static final long B_PACK_MAX = 4L << 20;
+    /** Below this many flops a call runs on the calling thread: forking costs more than it saves. */
+    private static final long PARALLEL_MIN_FLOPS = 4L << 20;
 
-    public static void sgemm(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda,
-                             float[] b, int bOff, int ldb, float[] c, int cOff, int ldc, boolean accumulate) {
-        GemmReference.gemm(transA, transB, m, n, k, new Storage.F32(a), aOff, lda, new Storage.F32(b), bOff, ldb,
-                new Storage.F32(c), cOff, ldc, accumulate);
+    /** Lane i of a row goes to i * r: scatter maps for packing r-row panels of row-major A. */
+    private static final int[] SCATTER12 = stride(12), SCATTER8 = stride(8), SCATTER4 = stride(4);
+
+    private static int[] stride(int r) {
+        int[] map = new int[L];
+        for (int i = 0; i < L; i++) map[i] = i * r;
+        return map;
     }
 
+    private Gemm() {}
+
+    /** Per-thread packing buffers, grown on demand, so steady-state calls allocate nothing. */
+    private static final class Buffers {
+        float[] a = new float[0];
+        float[] b = new float[0];
+        final float[] edge = new float[MR * NR];
+    }
+
+    private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
+
+    /**
+     * C (m x n, row stride ldc, at cOff) = op(A) op(B), or C += op(A) op(B) with
+     * {@code accumulate}. See {@link GemmReference} for the layout.
+     *
+     * @throws IllegalArgumentException for negative sizes or offsets, a row stride smaller than a
+     *         stored row, or an operand that runs past the end of its array
+     */
+    public static void sgemm(boolean transA, boolean transB, int m, int n, int k,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float[] c, int cOff, int ldc, boolean accumulate) {
+        checkSizes(m, n, k);
+        checkOperand("A", a, aOff, lda, transA ? k : m, transA ? m : k, 1, 0);
+        checkOperand("B", b, bOff, ldb, transB ? n : k, transB ? k : n, 1, 0);
+        checkOperand("C", c, cOff, ldc, m, n, 1, 0);
+        gemm(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate,
+                true);
+    }
+
+    /**
+     * {@code batch} independent products: entry i uses A at {@code aOff + i * strideA}, B at
+     * {@code bOff + i * strideB} and C at {@code cOff + i * strideC}. A stride of 0 shares that
+     * operand across the batch (A and B only). Many small entries are spread over the threads
+     * one entry per task; few large entries are parallelised inside each product.
+     */
     public static void sgemmBatched(int batch, boolean transA, boolean transB, int m, int n, int k,
-                                    float[] a, int aOff, int strideA, float[] b, int bOff, int strideB,
-                                    float[] c, int cOff, int strideC, boolean accumulate) {
-        for (int i = 0; i < batch; i++) {
-            sgemm(transA, transB, m, n, k, a, aOff + i * strideA, transA ? m : k, b, bOff + i * strideB,
-                    transB ? k : n, c, cOff + i * strideC, n, accumulate);
+                                    float[] a, int aOff, int strideA, float[] b, int bOff,
+                                    int strideB, float[] c, int cOff, int strideC,
+                                    boolean accumulate) {
+        if (batch < 0) throw new IllegalArgumentException("batch must be >= 0, got " + batch);
+        checkSizes(m, n, k);
+        int lda = transA ? m : k, ldb = transB ? k : n, ldc = n;
+        if (strideA < 0 || strideB < 0 || strideC < 0) {
+            throw new IllegalArgumentException("strides must be >= 0, got strideA=" + strideA
+                    + " strideB=" + strideB + " strideC=" + strideC);
         }
+        if (batch > 1 && (long) m * n > 0 && strideC < (long) m * n) {
+            throw new IllegalArgumentException("strideC " + strideC + " is smaller than one C ("
+                    + m + " x " + n + "): batch entries would overlap");
+        }
+        checkOperand("A", a, aOff, lda, transA ? k : m, transA ? m : k, batch, strideA);
+        checkOperand("B", b, bOff, ldb, transB ? n : k, transB ? k : n, batch, strideB);
+        checkOperand("C", c, cOff, ldc, m, n, batch, strideC);
+        if (batch == 0) return;
+        long flops = 2L * m * n * k;
+        int threads = Parallel.threads();
+        if (batch >= threads && threads > 1 && !Parallel.insidePool()
+                && flops * batch >= PARALLEL_MIN_FLOPS) {
+            // One entry per task: no fork inside a product, and each worker reuses its own
+            // packing buffers for all its entries.
+            Parallel.forRange(batch, 1, (from, to) -> {
+                for (int i = from; i < to; i++) {
+                    gemm(transA, transB, m, n, k, a, aOff + i * strideA, lda,
+                            b, bOff + i * strideB, ldb, c, cOff + i * strideC, ldc, accumulate,
+                            false);
+                }
+            });
+        } else {
+            for (int i = 0; i < batch; i++) {
+                gemm(transA, transB, m, n, k, a, aOff + i * strideA, lda, b, bOff + i * strideB,
+                        ldb, c, cOff + i * strideC, ldc, accumulate, true);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Driver
+
+    private static void gemm(boolean transA, boolean transB, int m, int n, int k,
+                             float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                             float[] c, int cOff, int ldc, boolean accumulate, boolean mayFork) {
+        if (m == 0 || n == 0) return;
+        if (k == 0) {
+            if (!accumulate) {
+                for (int i = 0; i < m; i++) {
+                    java.util.Arrays.fill(c, cOff + i * ldc, cOff + i * ldc + n, 0f);
+                }
+            }
+            return;
+        }
+        if (!Simd.enabled()) {
+            GemmReference.gemm(transA, transB, m, n, k, new Storage.F32(a), aOff, lda,
+                    new Storage.F32(b), bOff, ldb, new Storage.F32(c), cOff, ldc, accumulate);
+            return;
+        }
+        int threads = mayFork && !Parallel.insidePool()
+                && 2L * m * n * k >= PARALLEL_MIN_FLOPS ? Parallel.threads() : 1;
+
+        // k-blocks of equal size (depends on k only, so the summation order is fixed).
+        int kBlocks = (k + KC - 1) / KC;
+        int kc = (k + kBlocks - 1) / kBlocks;
+
+        // Row blocks: at most MC_MAX rows, and at least one block per thread when m allows.
+        int mBlocks = (m + MC_MAX - 1) / MC_MAX;
+        if (threads > 1) {
+            mBlocks = Math.min(roundUp(mBlocks, threads), (m + MR - 1) / MR);
+        }
+        int mc = roundUp((m + mBlocks - 1) / mBlocks, MR);
+        mBlocks = (m + mc - 1) / mc;
+
+        // Column slabs bound the packed-B buffer; usually the whole of B is one slab.
+        int panelsTotal = (n + NR - 1) / NR;
+        int slabPanels = (int) Math.max(1, Math.min(panelsTotal, B_PACK_MAX / ((long) k * NR)));
+
+        Buffers own = BUFFERS.get();
+        if (own.b.length < slabPanels * NR * k) own.b = new float[slabPanels * NR * k];
+        float[] bp = own.b;
+
+        for (int slab0 = 0; slab0 < panelsTotal; slab0 += slabPanels) {
+            int panels = Math.min(slabPanels, panelsTotal - slab0);
+            int j0 = slab0 * NR;
+            int ncSlab = Math.min(n - j0, panels * NR);
+
+            // Pack this slab of B (all k rows), split over the threads by column panel.
+            if (threads > 1) {
+                Parallel.forRange(panels, 4, (from, to) ->
+                        packB(transB, b, bOff, ldb, k, kc, j0, ncSlab, panels, from, to, bp));
+            } else {
+                packB(transB, b, bOff, ldb, k, kc, j0, ncSlab, panels, 0, panels, bp);
+            }
+
+            // Short C: also split the column panels so every thread gets work.
+            int nGroups = mBlocks >= threads ? 1 : Math.min(panels, (threads + mBlocks - 1) / mBlocks);
+            int units = mBlocks * nGroups;
+            int fMc = mc;
+            Parallel.RangeBody body = (from, to) -> {
+                Buffers mine = BUFFERS.get();
+                int need = (fMc + 4) * kc;
+                if (mine.a.length < need) mine.a = new float[need];
+                for (int u = from; u < to; u++) {
+                    int bi = u / nGroups, g = u % nGroups;
+                    int i0 = bi * fMc, rows = Math.min(fMc, m - i0);
+                    int q0 = (int) ((long) panels * g / nGroups);
+                    int q1 = (int) ((long) panels * (g + 1) / nGroups);
+                    block(transA, a, aOff, lda, c, cOff, ldc, accumulate, k, kc,
+                            i0, rows, j0, ncSlab, panels, q0, q1, bp, mine.a, mine.edge);
+                }
+            };
+            if (threads > 1 && units > 1) {
+                Parallel.forRange(units, 1, body);
+            } else {
+                body.run(0, units);
+            }
+        }
+    }
+
+    /**
+     * One row block of C (rows i0 .. i0+rows) against B panels q0 .. q1 of the current slab, in
+     * column chunks of NC_PANELS panels so that the C sub-block (rows x 512 floats) stays in L2
+     * across the k-blocks. Per chunk and k-block: pack A, then sweep B panels (outer, the B
+     * micro-panel stays in L1) and A micro-panels (inner, from L2).
+     */
+    private static void block(boolean transA, float[] a, int aOff, int lda,
+                              float[] c, int cOff, int ldc, boolean accumulate, int k, int kcMax,
+                              int i0, int rows, int j0, int ncSlab, int panels, int q0, int q1,
+                              float[] bp, float[] ap, float[] edge) {
+        for (int qc = q0; qc < q1; qc += NC_PANELS) {
+            int qEnd = Math.min(q1, qc + NC_PANELS);
+            for (int p0 = 0; p0 < k; p0 += kcMax) {
+                int kc = Math.min(kcMax, k - p0);
+                packA(transA, a, aOff, lda, i0, rows, p0, kc, ap);
+                boolean add = accumulate || p0 > 0;
+                for (int q = qc; q < qEnd; q++) {
+                    int jq = q * NR;
+                    int nr = Math.min(NR, ncSlab - jq);
+                    int bi = p0 * panels * NR + q * kc * NR;
+                    int cRow = cOff + i0 * ldc + j0 + jq;
+                    for (int ir = 0; ir < rows; ) {
+                        int left = rows - ir;
+                        int mr = left >= 12 ? 12 : left >= 8 ? 8 : Math.min(4, left);
+                        int ai = ir * kc;
+                        if (nr == NR) {
+                            kernel(mr, kc, ap, ai, bp, bi, c, cRow + ir * ldc, ldc, add);
+                        } else {
+                            // Right edge: compute the full tile into a scratch tile, then copy
+                            // the nr valid columns (same arithmetic, so edges round like the
+                            // interior).
+                            kernel(mr, kc, ap, ai, bp, bi, edge, 0, NR, false);
+                            for (int r = 0; r < mr; r++) {
+                                int cr = cRow + (ir + r) * ldc;
+                                for (int j = 0; j < nr; j++) {
+                                    float v = edge[r * NR + j];
+                                    c[cr + j] = add ? c[cr + j] + v : v;
+                                }
+                            }
+                        }
+                        ir += mr;
+                    }
+                }
+            }
+        }
+    }
+
+    private static void kernel(int mr, int kc, float[] ap, int ai, float[] bp, int bi,
+                               float[] c, int ci, int ldc, boolean add) {
+        switch (mr) {
+            case 12 -> kernel12(kc, ap, ai, bp, bi, c, ci, ldc, add);
+            case 8 -> kernel8(kc, ap, ai, bp, bi, c, ci, ldc, add);
+            default -> kernel4(kc, ap, ai, bp, bi, c, ci, ldc, add, mr);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Packing
+
+    /**
+     * Packs rows i0 .. i0+rows, k-range p0 .. p0+kc of op(A) into panels of 12, then 8, then 4
+     * rows (the same split as {@link #block}); in a panel of r rows element (row, p) sits at
+     * {@code p * r + row}, so the kernel reads r consecutive floats per k step. The last panel is
+     * zero-padded to 4 rows.
+     */
+    private static void packA(boolean transA, float[] a, int aOff, int lda,
+                              int i0, int rows, int p0, int kc, float[] ap) {
+        for (int ir = 0; ir < rows; ) {
+            int left = rows - ir;
+            int r = left >= 12 ? 12 : left >= 8 ? 8 : 4;
+            int valid = Math.min(r, left);
+            int dst = ir * kc;
+            if (!transA) {
+                // Row-major A: each row is contiguous in p and goes to stride r in the panel.
+                // A scatter moves L of them per instruction (vscatterdps) instead of one.
+                int[] map = r == 12 ? SCATTER12 : r == 8 ? SCATTER8 : SCATTER4;
+                int pv = kc - kc % L;
+                for (int row = 0; row < valid; row++) {
+                    int src = aOff + (i0 + ir + row) * lda + p0;
+                    for (int p = 0; p < pv; p += L) {
+                        FloatVector.fromArray(F, a, src + p).intoArray(ap, dst + row + p * r, map, 0);
+                    }
+                    for (int p = pv, d = dst + row + pv * r; p < kc; p++, d += r) ap[d] = a[src + p];
+                }
+            } else {
+                // Stored k x m: the r rows of one k step are contiguous in memory.
+                for (int p = 0; p < kc; p++) {
+                    System.arraycopy(a, aOff + (p0 + p) * lda + i0 + ir, ap, dst + p * r, valid);
+                }
+            }
+            if (valid < r) {
+                for (int p = 0; p < kc; p++) {
+                    for (int row = valid; row < r; row++) ap[dst + p * r + row] = 0f;
+                }
+            }
+            ir += valid;
+        }
+    }
+
+    /**
+     * Packs B panels q0 .. q1 of the slab starting at column j0 (ncSlab columns, panels in all).
+     * Panel q holds columns j0 + q*NR .. +NR, zero-padded. The layout is k-block major: the
+     * block starting at row p0 (kcb rows) begins at {@code p0 * panels * NR}, its panel q at
+     * {@code + q * kcb * NR}, row p at {@code + (p - p0) * NR}; a column sweep for one k-block
+     * then reads one contiguous stretch of memory.
+     */
+    private static void packB(boolean transB, float[] b, int bOff, int ldb, int k, int kc,
+                              int j0, int ncSlab, int panels, int q0, int q1, float[] bp) {
+        for (int p0 = 0; p0 < k; p0 += kc) {
+            int kcb = Math.min(kc, k - p0);
+            for (int q = q0; q < q1; q++) {
+                int jq = q * NR;
+                int nr = Math.min(NR, ncSlab - jq);
+                int dst = p0 * panels * NR + q * kcb * NR;
+                if (!transB) {
+                    int src = bOff + p0 * ldb + j0 + jq;
+                    if (nr == NR) {
+                        // Row-major B: copy two vectors per k row.
+                        for (int p = 0; p < kcb; p++, src += ldb, dst += NR) {
+                            FloatVector.fromArray(F, b, src).intoArray(bp, dst);
+                            FloatVector.fromArray(F, b, src + L).intoArray(bp, dst + L);
+                        }
+                    } else {
+                        for (int p = 0; p < kcb; p++, src += ldb, dst += NR) {
+                            System.arraycopy(b, src, bp, dst, nr);
+                            java.util.Arrays.fill(bp, dst + nr, dst + NR, 0f);
+                        }
+                    }
+                } else {
+                    // Stored n x k: column j of op(B) is row j of B, contiguous in p.
+                    for (int j = 0; j < nr; j++) {
+                        int src = bOff + (j0 + jq + j) * ldb + p0;
+                        for (int p = 0, d = dst + j; p < kcb; p++, d += NR) bp[d] = b[src + p];
+                    }
+                    for (int j = nr; j < NR; j++) {
+                        for (int p = 0, d = dst + j; p < kcb; p++, d += NR) bp[d] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Micro-kernels: acc = sum_p a(row, p) * b(p, :) by FMA in p order, then C = acc or C += acc.
+
+    /** The main tile: 12 rows x 2 vectors = 24 accumulators + 2 B vectors + 1 broadcast = 27 of
+     * the 32 zmm registers. Per k step: 2 vector loads + 12 broadcasts feed 24 FMAs, so the two FMA
+     * ports, not the load ports, are the limit. */
+    private static void kernel12(int kc, float[] ap, int ai, float[] bp, int bi,
+                                 float[] c, int ci, int ldc, boolean add) {
+        FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
+        FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
+        FloatVector x2 = FloatVector.zero(F), y2 = FloatVector.zero(F);
+        FloatVector x3 = FloatVector.zero(F), y3 = FloatVector.zero(F);
+        FloatVector x4 = FloatVector.zero(F), y4 = FloatVector.zero(F);
+        FloatVector x5 = FloatVector.zero(F), y5 = FloatVector.zero(F);
+        FloatVector x6 = FloatVector.zero(F), y6 = FloatVector.zero(F);
+        FloatVector x7 = FloatVector.zero(F), y7 = FloatVector.zero(F);
+        FloatVector x8 = FloatVector.zero(F), y8 = FloatVector.zero(F);
+        FloatVector x9 = FloatVector.zero(F), y9 = FloatVector.zero(F);
+        FloatVector x10 = FloatVector.zero(F), y10 = FloatVector.zero(F);
+        FloatVector x11 = FloatVector.zero(F), y11 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int ao = ai + p * 12, bo = bi + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+            a = FloatVector.broadcast(F, ap[ao + 8]); x8 = a.fma(b0, x8); y8 = a.fma(b1, y8);
+            a = FloatVector.broadcast(F, ap[ao + 9]); x9 = a.fma(b0, x9); y9 = a.fma(b1, y9);
+            a = FloatVector.broadcast(F, ap[ao + 10]); x10 = a.fma(b0, x10); y10 = a.fma(b1, y10);
+            a = FloatVector.broadcast(F, ap[ao + 11]); x11 = a.fma(b0, x11); y11 = a.fma(b1, y11);
+        }
+        // Two store paths: merging vectors at a branch join would make C2 box them.
+        int r = ci;
+        if (add) {
+            x0.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y0.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x1.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y1.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x2.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y2.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x3.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y3.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x4.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y4.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x5.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y5.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x6.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y6.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x7.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y7.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x8.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y8.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x9.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y9.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x10.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y10.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x11.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y11.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+        } else {
+            x0.intoArray(c, r);
+            y0.intoArray(c, r + L);
+            r += ldc;
+            x1.intoArray(c, r);
+            y1.intoArray(c, r + L);
+            r += ldc;
+            x2.intoArray(c, r);
+            y2.intoArray(c, r + L);
+            r += ldc;
+            x3.intoArray(c, r);
+            y3.intoArray(c, r + L);
+            r += ldc;
+            x4.intoArray(c, r);
+            y4.intoArray(c, r + L);
+            r += ldc;
+            x5.intoArray(c, r);
+            y5.intoArray(c, r + L);
+            r += ldc;
+            x6.intoArray(c, r);
+            y6.intoArray(c, r + L);
+            r += ldc;
+            x7.intoArray(c, r);
+            y7.intoArray(c, r + L);
+            r += ldc;
+            x8.intoArray(c, r);
+            y8.intoArray(c, r + L);
+            r += ldc;
+            x9.intoArray(c, r);
+            y9.intoArray(c, r + L);
+            r += ldc;
+            x10.intoArray(c, r);
+            y10.intoArray(c, r + L);
+            r += ldc;
+            x11.intoArray(c, r);
+            y11.intoArray(c, r + L);
+        }
+    }
+
+    /** Row tail of 8 rows (16 accumulators). */
+    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi,
+                                 float[] c, int ci, int ldc, boolean add) {
+        FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
+        FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
+        FloatVector x2 = FloatVector.zero(F), y2 = FloatVector.zero(F);
+        FloatVector x3 = FloatVector.zero(F), y3 = FloatVector.zero(F);
+        FloatVector x4 = FloatVector.zero(F), y4 = FloatVector.zero(F);
+        FloatVector x5 = FloatVector.zero(F), y5 = FloatVector.zero(F);
+        FloatVector x6 = FloatVector.zero(F), y6 = FloatVector.zero(F);
+        FloatVector x7 = FloatVector.zero(F), y7 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int ao = ai + p * 8, bo = bi + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+        }
+        // Two store paths: merging vectors at a branch join would make C2 box them.
+        int r = ci;
+        if (add) {
+            x0.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y0.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x1.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y1.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x2.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y2.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x3.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y3.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x4.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y4.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x5.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y5.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x6.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y6.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            x7.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y7.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+        } else {
+            x0.intoArray(c, r);
+            y0.intoArray(c, r + L);
+            r += ldc;
+            x1.intoArray(c, r);
+            y1.intoArray(c, r + L);
+            r += ldc;
+            x2.intoArray(c, r);
+            y2.intoArray(c, r + L);
+            r += ldc;
+            x3.intoArray(c, r);
+            y3.intoArray(c, r + L);
+            r += ldc;
+            x4.intoArray(c, r);
+            y4.intoArray(c, r + L);
+            r += ldc;
+            x5.intoArray(c, r);
+            y5.intoArray(c, r + L);
+            r += ldc;
+            x6.intoArray(c, r);
+            y6.intoArray(c, r + L);
+            r += ldc;
+            x7.intoArray(c, r);
+            y7.intoArray(c, r + L);
+        }
+    }
+
+    /** Row tail of 1..4 rows ({@code mr} valid; the packed panel is zero-padded to 4). */
+    private static void kernel4(int kc, float[] ap, int ai, float[] bp, int bi,
+                                 float[] c, int ci, int ldc, boolean add, int mr) {
+        FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
+        FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
+        FloatVector x2 = FloatVector.zero(F), y2 = FloatVector.zero(F);
+        FloatVector x3 = FloatVector.zero(F), y3 = FloatVector.zero(F);
+        for (int p = 0; p < kc; p++) {
+            int ao = ai + p * 4, bo = bi + p * NR;
+            FloatVector b0 = FloatVector.fromArray(F, bp, bo);
+            FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
+            FloatVector a;
+            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+        }
+        // Two store paths: merging vectors at a branch join would make C2 box them.
+        int r = ci;
+        if (add) {
+            x0.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y0.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            if (mr == 1) return;
+            x1.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y1.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            if (mr == 2) return;
+            x2.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y2.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+            r += ldc;
+            if (mr == 3) return;
+            x3.add(FloatVector.fromArray(F, c, r)).intoArray(c, r);
+            y3.add(FloatVector.fromArray(F, c, r + L)).intoArray(c, r + L);
+        } else {
+            x0.intoArray(c, r);
+            y0.intoArray(c, r + L);
+            r += ldc;
+            if (mr == 1) return;
+            x1.intoArray(c, r);
+            y1.intoArray(c, r + L);
+            r += ldc;
+            if (mr == 2) return;
+            x2.intoArray(c, r);
+            y2.intoArray(c, r + L);
+            r += ldc;
+            if (mr == 3) return;
+            x3.intoArray(c, r);
+            y3.intoArray(c, r + L);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Argument checks
+
+    private static void checkSizes(int m, int n, int k) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException(
+                    "sizes must be >= 0, got m=" + m + " n=" + n + " k=" + k);
+        }
+    }
+
+    /**
+     * Checks that a stored rows x cols matrix (row stride ld) at off, repeated count times every
+     * stride floats, lies inside the array.
+     */
+    private static void checkOperand(String name, float[] x, int off, int ld, int rows, int cols,
+                                     int count, int stride) {
+        if (x == null) throw new IllegalArgumentException(name + " is null");
+        if (off < 0) throw new IllegalArgumentException(name + " offset must be >= 0, got " + off);
+        if (rows == 0 || cols == 0 || count == 0) return;
+        if (ld < cols) {
+            throw new IllegalArgumentException("leading dimension of " + name + " (" + ld
+                    + ") is smaller than its stored row width " + cols);
+        }
+        long end = off + (long) (count - 1) * stride + (long) (rows - 1) * ld + cols;
+        if (end > x.length) {
+            throw new IllegalArgumentException(name + " runs past its array: needs " + end
+                    + " floats (offset " + off + ", " + rows + " x " + cols + ", ld " + ld
+                    + (count > 1 ? ", " + count + " entries every " + stride : "")
+                    + "), array has " + x.length);
+        }
+    }
+
+    private static int roundUp(int x, int multiple) {
+        return (x + multiple - 1) / multiple * multiple;
     }
 }
