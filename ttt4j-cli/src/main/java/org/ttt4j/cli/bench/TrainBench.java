@@ -1,0 +1,167 @@
+package org.ttt4j.cli.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.kernel.Parallel;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.train.AdamW;
+import org.ttt4j.lm.train.GradClip;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ttt4j bench train}: training steps per second of a preset model on random tokens (the
+ * data pipeline is not what is measured), the achieved GFLOP/s against the measured FMA peak, and
+ * the same step in PyTorch (train_torch.py, Debian's python3-torch) run in the same invocation.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Training throughput: tokens/s and GFLOP/s of full training steps (forward, backward,",
+                "clip, AdamW) on random tokens, vs the same model and step in PyTorch when it is installed."})
+public final class TrainBench implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "bench", description = "tiny, small or bench (default: ${DEFAULT-VALUE})")
+    String preset;
+    @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
+    @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
+    @Option(names = "--no-torch", description = "skip the PyTorch comparison") boolean noTorch;
+    @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
+
+    @Override
+    public Integer call() throws Exception {
+        ModelConfig c = Presets.byName(preset);
+        int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
+        int threads = Parallel.threads();
+        System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d), batch %d x %d tokens, %d thread(s)%n",
+                preset, c.dModel(), c.layers(), c.heads(), c.dFf(), c.vocabSize(), b, t, threads);
+        double peak = FmaPeak.measure(threads);
+        Decoder model = new Decoder(c, 1);
+        var params = model.params().all();
+        Tensor[] ps = params.values().toArray(Tensor[]::new);
+        String[] names = params.keySet().toArray(String[]::new);
+        AdamW opt = AdamW.standard(params, 0.1);
+        var rng = new SplittableRandom(7);
+        List<Double> times = new ArrayList<>();
+        double loss = 0;
+        for (int s = 0; s < warmup + steps; s++) {
+            int[] in = new int[b * t], target = new int[b * t];
+            for (int i = 0; i < in.length; i++) {
+                in[i] = rng.nextInt(c.vocabSize());
+                target[i] = rng.nextInt(c.vocabSize());
+            }
+            long t0 = System.nanoTime();
+            Tensor l = model.loss(in, target, b, t);
+            Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
+            Map<String, Tensor> grads = new LinkedHashMap<>();
+            for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
+            GradClip.clip(grads, 1.0);
+            opt.step(grads, 3e-4);
+            long dt = System.nanoTime() - t0;
+            loss = l.item();
+            if (s >= warmup) times.add(dt / 1e9);
+            System.err.printf("  step %d: %.3f s, loss %.4f%n", s + 1, dt / 1e9, loss);
+        }
+        double sec = median(times);
+        double tokens = (double) b * t;
+        double flops = flopsPerStep(c, b, t);
+        double tps = tokens / sec, gflops = flops / sec / 1e9;
+        Map<String, Object> torch = noTorch ? null : runTorch(c, b, threads);
+        Double torchTps = torch == null ? null : ((Number) torch.get("tokens_per_s")).doubleValue();
+
+        System.out.printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
+        System.out.printf("model FLOPs per step: %.1f GFLOP (matmuls and attention, forward + backward = 3x forward)%n%n", flops / 1e9);
+        System.out.printf("%-10s %12s %12s %10s %10s%n", "", "step (ms)", "tokens/s", "GFLOP/s", "of peak");
+        System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak);
+        if (torchTps != null) {
+            double tsec = tokens / torchTps;
+            System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   (torch %s)%n", "pytorch", tsec * 1e3, torchTps, flops / tsec / 1e9,
+                    100 * flops / tsec / 1e9 / peak, torch.get("version"));
+            System.out.printf("ratio ttt4j / pytorch: %.2fx%n", tps / torchTps);
+        }
+        System.out.println();
+        var json = new ObjectMapper();
+        Map<String, Object> row = new LinkedHashMap<>();
+        row.put("bench", "train");
+        row.put("preset", preset);
+        row.put("batch", b);
+        row.put("context", t);
+        row.put("threads", threads);
+        row.put("step_ms", sec * 1e3);
+        row.put("tokens_per_s", tps);
+        row.put("gflops", gflops);
+        row.put("fma_peak_gflops", peak);
+        row.put("fraction_of_peak", gflops / peak);
+        row.put("torch_tokens_per_s", torchTps);
+        row.put("ratio_vs_torch", torchTps == null ? null : tps / torchTps);
+        System.out.println(json.writeValueAsString(row));
+        return 0;
+    }
+
+    /** 2 FLOPs per multiply-add: weights 2 x params-in-matmuls per token, attention 4 x visible keys x width per layer. */
+    static double flopsPerStep(ModelConfig c, int b, int t) {
+        double d = c.dModel(), f = c.dFf(), v = c.vocabSize();
+        double perTokenMatmul = c.layers() * (4 * d * d + 3 * d * f) + d * v;
+        double attention = 0;
+        for (var m : c.blockMixers()) {
+            double visible = 0;
+            for (int i = 0; i < t; i++) visible += m.window() > 0 ? Math.min(i + 1, m.window()) : i + 1;
+            attention += 4 * d * visible; // q.k and p.v, per sequence
+        }
+        double forward = b * (2 * perTokenMatmul * t + attention);
+        return 3 * forward;
+    }
+
+    private static double median(List<Double> xs) {
+        double[] a = xs.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return a[a.length / 2];
+    }
+
+    private Map<String, Object> runTorch(ModelConfig c, int b, int threads) throws IOException, InterruptedException {
+        Path script = Files.createTempFile("ttt4j-train-torch", ".py");
+        try (InputStream in = TrainBench.class.getResourceAsStream("train_torch.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        List<String> candidates = python != null ? List.of(python) : List.of("python3", "/usr/bin/python3");
+        try {
+            for (String py : candidates) {
+                List<String> cmd = new ArrayList<>(List.of(py, script.toString(), "--vocab", "" + c.vocabSize(), "--d", "" + c.dModel(),
+                        "--layers", "" + c.layers(), "--heads", "" + c.heads(), "--ff", "" + c.dFf(), "--context", "" + c.context(),
+                        "--batch", "" + b, "--threads", "" + threads, "--steps", "" + Math.max(3, steps / 2), "--warmup", "2"));
+                Process p;
+                try {
+                    p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                } catch (IOException e) {
+                    continue;
+                }
+                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                p.waitFor(1, TimeUnit.HOURS);
+                String last = Arrays.stream(out.split("\n")).filter(s -> s.startsWith("{")).reduce((x, y) -> y).orElse(null);
+                if (p.exitValue() == 0 && last != null) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> m = new ObjectMapper().readValue(last, Map.class);
+                    return m;
+                }
+            }
+            System.out.println("PyTorch not available (tried " + candidates + "): install Debian's python3-torch"
+                    + " (sudo apt-get install python3-torch) to compare; skipping.");
+            return null;
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+}
