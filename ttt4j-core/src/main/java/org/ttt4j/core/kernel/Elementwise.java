@@ -170,6 +170,14 @@ public final class Elementwise {
                 rowBroadcast(f, b, a, out, true);
                 return;
             }
+            if (a.size() == n && isPerRow(b.shape(), os)) {
+                columnBroadcast(f, a, b, out, false);
+                return;
+            }
+            if (b.size() == n && isPerRow(a.shape(), os)) {
+                columnBroadcast(f, b, a, out, true);
+                return;
+            }
         }
         binaryReference(f, a, b, out);
     }
@@ -182,6 +190,36 @@ public final class Elementwise {
         if (r > full.length) return false;
         for (int i = 0; i < r; i++) if (small[lead + i] != full[full.length - r + i]) return false;
         return true;
+    }
+
+    /** True when {@code small} is {@code full} with the last dim 1: one value per row (norm statistics). */
+    private static boolean isPerRow(int[] small, int[] full) {
+        if (full.length == 0 || small.length != full.length || small[small.length - 1] != 1) return false;
+        for (int i = 0; i < full.length - 1; i++) if (small[i] != full[i]) return false;
+        return true;
+    }
+
+    /** {@code full} has out's size; {@code col} holds one value per row of width w. */
+    private static void columnBroadcast(Binary f, Tensor full, Tensor col, Tensor out, boolean swapped) {
+        float[] a = full.f32(), c = col.f32(), o = out.f32();
+        int ao = full.offset(), co = col.offset(), oo = out.offset();
+        int w = out.shape()[out.rank() - 1], rows = col.size();
+        if (w == 0) return;
+        Parallel.forRange(rows, Math.max(1, GRAIN / w), (from, to) -> {
+            for (int r = from; r < to; r++) {
+                int base = r * w, j = 0;
+                float sv = c[co + r];
+                var y = FloatVector.broadcast(S, sv);
+                for (int upper = S.loopBound(w); j < upper; j += S.length()) {
+                    var x = FloatVector.fromArray(S, a, ao + base + j);
+                    (swapped ? f.apply(y, x) : f.apply(x, y)).intoArray(o, oo + base + j);
+                }
+                for (; j < w; j++) {
+                    double x = a[ao + base + j];
+                    o[oo + base + j] = (float) (swapped ? f.apply(sv, x) : f.apply(x, sv));
+                }
+            }
+        });
     }
 
     private static void sameShape(Binary f, float[] a, int ao, float[] b, int bo, float[] o, int oo, int n) {

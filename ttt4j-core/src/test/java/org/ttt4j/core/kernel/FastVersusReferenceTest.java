@@ -48,7 +48,9 @@ class FastVersusReferenceTest {
             c.add(new Case("mul row broadcast swapped " + w, x -> Arith.sub(x[1], x[0]), a, row));
             c.add(new Case("mul " + w, x -> Arith.mul(x[0], x[1]), a, b));
             c.add(new Case("div " + w, x -> Arith.div(x[0], x[1]), a, p));
-            c.add(new Case("div scalar-like column " + w, x -> Arith.div(x[0], x[1]), a, positive(rng, rows, 1)));
+            c.add(new Case("div per-row column " + w, x -> Arith.div(x[0], x[1]), a, positive(rng, rows, 1)));
+            c.add(new Case("sub per-row column swapped " + w, x -> Arith.sub(x[1], x[0]), a, rand(rng, rows, 1)));
+            c.add(new Case("mul per-row 3-d " + w, x -> Arith.mul(x[0], x[1]), rand(rng, 2, rows, w), rand(rng, 2, rows, 1)));
             c.add(new Case("greater " + w, x -> Arith.greater(x[0], x[1]), a, b));
             c.add(new Case("exp " + w, x -> Maths.exp(x[0]), a));
             c.add(new Case("log " + w, x -> Maths.log(x[0]), p));
