@@ -82,14 +82,29 @@ public final class KvCache {
         capacity = next;
     }
 
-    /** The held keys in position order, [heads, length, d]. */
-    public Tensor keys() {
-        return ordered(keys);
+    /**
+     * Keys of one head in position order, [1, length, d]: a view without copying while the buffer
+     * is in order (full attention, or a ring that has not wrapped), else a copy.
+     */
+    public Tensor keysOfHead(int head) {
+        return ofHead(keys, head);
     }
 
-    /** The held values in position order, [heads, length, d]. */
-    public Tensor values() {
-        return ordered(values);
+    /** Values of one head, like {@link #keysOfHead}. */
+    public Tensor valuesOfHead(int head) {
+        return ofHead(values, head);
+    }
+
+    /** Whether slot i holds the i-th oldest position (no ring wrap-around yet). */
+    private boolean inOrder() {
+        return window == 0 || position <= capacity;
+    }
+
+    private Tensor ofHead(float[] buf, int head) {
+        if (inOrder()) {
+            return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(buf), head * capacity * dim, 1, length, dim);
+        }
+        return org.ttt4j.core.ops.Layout.narrow(ordered(buf), head, head + 1);
     }
 
     private Tensor ordered(float[] buf) {

@@ -1,5 +1,7 @@
 package org.ttt4j.lm.layers;
 
+import java.util.ArrayList;
+import java.util.List;
 import org.ttt4j.core.ops.Attention;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
@@ -41,10 +43,15 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
         Tensor qh = project(q, qNorm, x, pos), kh = project(k, kNorm, x, pos);
         Tensor vh = split(v.apply(x));
         cache.append(Layout.reshape(kh, heads, t, -1), Layout.reshape(vh, heads, t, -1));
-        Tensor keys = cache.keys(), values = cache.values();
-        // The queries are the last t of the held positions; the window masks what is older.
-        Tensor a = Attention.attention(Layout.reshape(qh, heads, t, -1), keys, values, true, window,
-                1 / Math.sqrt(qh.dim(-1)));
+        // Head by head over views of the cache: no copy of a long full-attention cache per token.
+        Tensor qs = Layout.reshape(qh, heads, t, -1);
+        List<Tensor> outs = new ArrayList<>(heads);
+        double scale = 1 / Math.sqrt(qh.dim(-1));
+        for (int h = 0; h < heads; h++) {
+            outs.add(Attention.attention(Layout.narrow(qs, h, h + 1), cache.keysOfHead(h), cache.valuesOfHead(h), true,
+                    window, scale));
+        }
+        Tensor a = Layout.concat(outs, 0);
         return o.apply(merge(Layout.reshape(a, 1, heads, t, -1), 1, t));
     }
 
