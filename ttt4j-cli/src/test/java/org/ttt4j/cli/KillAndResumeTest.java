@@ -14,8 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A real training process killed with SIGKILL after a checkpoint, then resumed, must log exactly
- * the losses of an uninterrupted run.
+ * A real training process killed with SIGKILL after a checkpoint, or stopped with SIGTERM (which
+ * saves first), then resumed, must log exactly the losses of an uninterrupted run.
  */
 class KillAndResumeTest {
     @TempDir
@@ -55,7 +55,7 @@ class KillAndResumeTest {
     }
 
     @Test
-    void sigkillThenResumeGivesTheUninterruptedLosses() throws Exception {
+    void killedOrStoppedRunsResumeToTheUninterruptedLosses() throws Exception {
         Path corpus = corpus();
         Path a = tmp.resolve("a"), b = tmp.resolve("b");
         Files.createDirectories(a);
@@ -79,6 +79,22 @@ class KillAndResumeTest {
         assertEquals(0, resumed.exitValue(), () -> read(tmp.resolve("b.log")));
         assertTrue(read(tmp.resolve("b.log")).contains("resuming from"), "the second run resumed");
         assertEquals(losses(a), losses(b));
+
+        // SIGTERM (what Ctrl-C's SIGINT also triggers): the run saves where it is, then exits.
+        Path c = tmp.resolve("c");
+        Files.createDirectories(c);
+        Process stopped = train(corpus, c).start();
+        Path first = c.resolve("checkpoints").resolve("step-00000010");
+        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(300);
+        while (!Files.isDirectory(first) && stopped.isAlive() && System.nanoTime() < deadline) Thread.sleep(5);
+        Thread.sleep(300);
+        assertTrue(stopped.isAlive(), "the run finished before it could be stopped");
+        stopped.destroy();
+        assertTrue(stopped.waitFor(120, TimeUnit.SECONDS));
+        assertTrue(read(tmp.resolve("c.log")).contains("interrupted: saved"), read(tmp.resolve("c.log")));
+        Process again = train(corpus, c).start();
+        assertTrue(again.waitFor(300, TimeUnit.SECONDS));
+        assertEquals(losses(a), losses(c));
     }
 
     private static String read(Path p) {

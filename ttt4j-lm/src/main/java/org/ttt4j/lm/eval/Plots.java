@@ -7,7 +7,6 @@ import java.util.List;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.ttt4j.lm.io.AtomicFiles;
 
@@ -34,13 +33,16 @@ public final class Plots {
         save(chart, png);
     }
 
-    /** Training (and validation, if given) loss against step. */
-    public static void trainingCurve(double[] steps, double[] loss, double[] valSteps, double[] valLoss, String title, Path png)
-            throws IOException {
+    /** One run's curve: steps and losses (training, and validation where measured). */
+    public record Curve(String label, double[] steps, double[] loss, double[] valSteps, double[] valLoss) {}
+
+    /** Training loss (lines) and validation loss (markers) against step, one pair per run. */
+    public static void trainingCurves(List<Curve> curves, String title, Path png) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("step").yAxisTitle("loss (nats)").build();
-        XYSeries train = chart.addSeries("train", steps, loss);
-        train.setMarker(SeriesMarkers.NONE);
-        if (valSteps != null && valSteps.length > 0) chart.addSeries("validation", valSteps, valLoss).setMarker(SeriesMarkers.CIRCLE);
+        for (Curve c : curves) {
+            if (c.steps().length > 0) chart.addSeries(c.label() + " train", c.steps(), c.loss()).setMarker(SeriesMarkers.NONE);
+            if (c.valSteps().length > 0) chart.addSeries(c.label() + " validation", c.valSteps(), c.valLoss()).setMarker(SeriesMarkers.CIRCLE);
+        }
         save(chart, png);
     }
 
