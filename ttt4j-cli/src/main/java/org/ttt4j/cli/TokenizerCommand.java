@@ -1,20 +1,19 @@
 package org.ttt4j.cli;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
+import org.ttt4j.lm.data.Corpus;
+import org.ttt4j.lm.data.CorpusSource;
+import org.ttt4j.lm.data.Document;
 import org.ttt4j.lm.tokenizer.BpeTokenizer;
 import org.ttt4j.lm.tokenizer.BpeTrainer;
 import org.ttt4j.lm.tokenizer.BpeVocabulary;
@@ -43,9 +42,9 @@ public final class TokenizerCommand implements Callable<Integer> {
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Learn a byte-level BPE vocabulary (ranks.tiktoken + tokenizer.json) from a corpus.")
     static final class Train implements Callable<Integer> {
-        @Option(names = "--corpus", required = true, paramLabel = "PATH",
-                description = "A file, a directory or a .zip; directories and zips contribute their *.java, *.txt and *.md files.")
-        Path corpus;
+        @Option(names = "--corpus", defaultValue = "default", paramLabel = "SPEC",
+                description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz (default: the JDK's lib/src.zip).")
+        String corpus;
 
         @Option(names = "--vocab-size", defaultValue = "8192", paramLabel = "N",
                 description = "Total ids including the document boundary (default: ${DEFAULT-VALUE}).")
@@ -61,10 +60,18 @@ public final class TokenizerCommand implements Callable<Integer> {
         @Override
         public Integer call() throws IOException {
             long t0 = System.nanoTime();
-            List<byte[]> docs = readCorpus(corpus, maxBytes);
+            List<byte[]> docs = new ArrayList<>();
+            long read = 0;
+            try (CorpusSource source = Corpus.open(corpus); Stream<Document> all = source.documents()) {
+                for (var it = all.iterator(); it.hasNext() && read < maxBytes; ) {
+                    byte[] b = it.next().content();
+                    docs.add(b);
+                    read += b.length;
+                }
+            }
             long bytes = docs.stream().mapToLong(d -> d.length).sum();
             if (docs.isEmpty() || bytes == 0) {
-                System.err.println("no text found in " + corpus + " (looked for *.java, *.txt, *.md)");
+                System.err.println("no text found in " + corpus);
                 return 1;
             }
             System.err.printf(Locale.ROOT, "read %d documents, %.1f MB from %s in %.1f s%n",
@@ -135,55 +142,5 @@ public final class TokenizerCommand implements Callable<Integer> {
             String s = new String(b, StandardCharsets.UTF_8);
             return "'" + s.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t").replace("\r", "\\r") + "'";
         }
-    }
-
-    private static boolean wanted(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        return n.endsWith(".java") || n.endsWith(".txt") || n.endsWith(".md");
-    }
-
-    /**
-     * A plain corpus reader (to be replaced by the data module): one document per file, files in name order,
-     * stopping once {@code maxBytes} is reached. In a zip, the JDK's generated locale tables are skipped.
-     */
-    private static List<byte[]> readCorpus(Path path, long maxBytes) throws IOException {
-        List<byte[]> docs = new ArrayList<>();
-        long[] total = {0};
-        if (Files.isDirectory(path)) {
-            List<Path> files;
-            try (Stream<Path> s = Files.walk(path)) {
-                files = s.filter(Files::isRegularFile).filter(p -> wanted(p.getFileName().toString())).sorted().toList();
-            }
-            for (Path f : files) {
-                if (total[0] >= maxBytes) {
-                    break;
-                }
-                byte[] b = Files.readAllBytes(f);
-                docs.add(b);
-                total[0] += b.length;
-            }
-        } else if (path.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".zip")) {
-            try (ZipFile zip = new ZipFile(path.toFile())) {
-                List<? extends ZipEntry> entries = zip.stream()
-                        .filter(e -> !e.isDirectory() && wanted(e.getName()) && !e.getName().startsWith("jdk.localedata/"))
-                        .sorted(Comparator.comparing(ZipEntry::getName)).toList();
-                for (ZipEntry e : entries) {
-                    if (total[0] >= maxBytes) {
-                        break;
-                    }
-                    try {
-                        byte[] b = zip.getInputStream(e).readAllBytes();
-                        docs.add(b);
-                        total[0] += b.length;
-                    } catch (IOException ex) {
-                        throw new UncheckedIOException(e.getName() + ": " + ex.getMessage(), ex);
-                    }
-                }
-            }
-        } else {
-            byte[] b = Files.readAllBytes(path);
-            docs.add(maxBytes < b.length ? Arrays.copyOf(b, (int) maxBytes) : b);
-        }
-        return docs;
     }
 }
