@@ -1,6 +1,7 @@
 package org.ttt4j.core.ops;
 
 import static org.ttt4j.core.ops.Arith.add;
+import static org.ttt4j.core.ops.Arith.firstOrder;
 import static org.ttt4j.core.ops.Arith.mul;
 import static org.ttt4j.core.ops.Arith.sub;
 import static org.ttt4j.core.ops.Maths.exp;
@@ -25,13 +26,22 @@ public final class Nn {
     public static Tensor softmax(Tensor a) {
         Tensor out = rows(RowKernels.Kind.SOFTMAX, a, 0);
         // d softmax: y * (g - sum(g * y)).
-        return GradFn.record(out, "softmax", g -> new Tensor[] {mul(out, sub(g, sumLast(mul(g, out))))}, a);
+        return GradFn.record(out, "softmax", g -> new Tensor[] {
+                firstOrder() ? fusedBackward(RowKernels.Kind.SOFTMAX, out, g, 0) : mul(out, sub(g, sumLast(mul(g, out))))}, a);
     }
 
     /** Log-softmax over the last axis. */
     public static Tensor logSoftmax(Tensor a) {
         Tensor out = rows(RowKernels.Kind.LOG_SOFTMAX, a, 0);
-        return GradFn.record(out, "log_softmax", g -> new Tensor[] {sub(g, mul(exp(out), sumLast(g)))}, a);
+        return GradFn.record(out, "log_softmax", g -> new Tensor[] {
+                firstOrder() ? fusedBackward(RowKernels.Kind.LOG_SOFTMAX, out, g, 0) : sub(g, mul(exp(out), sumLast(g)))}, a);
+    }
+
+    /** The one-pass first-order gradient of a row op ({@code saved}: input for norms, output for softmaxes). */
+    private static Tensor fusedBackward(RowKernels.Kind kind, Tensor saved, Tensor g, double eps) {
+        Tensor dx = Tensor.zeros(saved.dtype(), saved.shape());
+        RowKernels.backward(kind, saved, g, dx, saved.dim(-1), eps);
+        return dx;
     }
 
     private static Tensor rows(RowKernels.Kind kind, Tensor a, double eps) {
@@ -65,6 +75,11 @@ public final class Nn {
         Tensor out = Tensor.zeros(logits.dtype(), os);
         RowKernels.crossEntropy(logits, targets, ignoreIndex, out);
         return GradFn.record(out, "cross_entropy", g -> {
+            if (firstOrder()) {
+                Tensor d = Tensor.zeros(logits.dtype(), shape);
+                RowKernels.crossEntropyBackward(logits, targets, ignoreIndex, g, d);
+                return new Tensor[] {d};
+            }
             // (softmax(logits) - onehot(target)) * g, rows of ignored targets zeroed.
             Tensor oneHot = Tensor.zeros(logits.dtype(), shape);
             Tensor keep = Tensor.zeros(logits.dtype(), os);
@@ -96,6 +111,7 @@ public final class Nn {
         Tensor out = rows(RowKernels.Kind.RMS_NORMALIZE, x, eps);
         // dx = r (g - y mean(g y)), with r = rsqrt(mean(x^2) + eps) recomputed as ops (second order).
         return GradFn.record(out, "rms_normalize", g -> {
+            if (firstOrder()) return new Tensor[] {fusedBackward(RowKernels.Kind.RMS_NORMALIZE, x, g, eps)};
             Tensor r = rsqrt(add(meanLast(mul(x, x)), eps));
             return new Tensor[] {mul(r, sub(g, mul(out, meanLast(mul(g, out)))))};
         }, x);
@@ -113,6 +129,7 @@ public final class Nn {
         Tensor out = rows(RowKernels.Kind.LAYER_NORMALIZE, x, eps);
         // dx = r (g - mean(g) - y mean(g y)).
         return GradFn.record(out, "layer_normalize", g -> {
+            if (firstOrder()) return new Tensor[] {fusedBackward(RowKernels.Kind.LAYER_NORMALIZE, x, g, eps)};
             Tensor centred = sub(x, meanLast(x));
             Tensor r = rsqrt(add(meanLast(mul(centred, centred)), eps));
             return new Tensor[] {mul(r, sub(sub(g, meanLast(g)), mul(out, meanLast(mul(g, out)))))};

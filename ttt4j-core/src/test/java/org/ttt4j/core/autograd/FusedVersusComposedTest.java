@@ -8,11 +8,13 @@ import org.junit.jupiter.api.Test;
 import org.ttt4j.core.Close;
 import org.ttt4j.core.ops.Attention;
 import org.ttt4j.core.ops.Maths;
+import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.Tensor;
 
 /**
- * Ops whose first-order backward takes a fused shortcut must give the same gradient as their
+ * Ops whose first-order backward takes a fused shortcut (silu, gelu, softmax, log-softmax, the norms,
+ * cross-entropy, attention) must give the same gradient as their
  * differentiable route (used under createGraph), and the fused attention must equal attention
  * written with ordinary ops.
  */
@@ -44,6 +46,21 @@ class FusedVersusComposedTest {
         Tensor x = Tensor.randn(DType.FP32, rng, 2, 7, 37);
         sameGradients("silu", t -> Maths.silu(t[0]), x);
         sameGradients("gelu", t -> Maths.gelu(t[0]), x);
+    }
+
+    @Test
+    void rowOpsAndCrossEntropy() {
+        var rng = new SplittableRandom(3);
+        for (int w : new int[] {1, 7, 16, 33, 300}) {
+            Tensor x = Tensor.randn(DType.FP32, rng, 2, 3, 5, w), weight = Tensor.randn(DType.FP32, rng, 1, w);
+            sameGradients("softmax " + w, t -> Nn.softmax(t[0]), x);
+            sameGradients("log_softmax " + w, t -> Nn.logSoftmax(t[0]), x);
+            sameGradients("rms_norm " + w, t -> Nn.rmsNorm(t[0], t[1], 1e-6), x, weight);
+            sameGradients("layer_norm " + w, t -> Nn.layerNorm(t[0], t[1], t[1], 1e-6), x, weight);
+            int[] targets = new int[15];
+            for (int i = 0; i < targets.length; i++) targets[i] = i % 4 == 1 ? -100 : rng.nextInt(w);
+            sameGradients("cross_entropy " + w, t -> Nn.crossEntropy(t[0], targets, -100), x);
+        }
     }
 
     @Test
