@@ -165,6 +165,7 @@ public class GemmBench implements Callable<Integer> {
                 Double g = numpy.measure(s, minTime);
                 if (g == null) npOk = false;
                 else bestNp = Math.max(bestNp, g);
+                settle();
             }
         }
         Map<String, Object> row = new LinkedHashMap<>();
@@ -181,6 +182,19 @@ public class GemmBench implements Callable<Integer> {
         row.put("fraction_of_peak", round(best / peak));
         row.put("timing", "best of " + repeat + " x >= " + minTime + " s");
         return row;
+    }
+
+    /**
+     * Lets OpenBLAS's worker threads go to sleep before ttt4j is timed: after a call they spin
+     * (with sched_yield) for about 2^28 cycles waiting for more work, which would take CPU time
+     * from the first part of the next ttt4j repetition.
+     */
+    private static void settle() {
+        try {
+            Thread.sleep(200);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Runs call repeatedly for at least minSeconds; returns GFLOP/s over that stretch. */

@@ -51,15 +51,6 @@ public final class Gemm {
     /** Below this many flops a call runs on the calling thread: forking costs more than it saves. */
     private static final long PARALLEL_MIN_FLOPS = 4L << 20;
 
-    /** Lane i of a row goes to i * r: scatter maps for packing r-row panels of row-major A. */
-    private static final int[] SCATTER12 = stride(12), SCATTER8 = stride(8), SCATTER4 = stride(4);
-
-    private static int[] stride(int r) {
-        int[] map = new int[L];
-        for (int i = 0; i < L; i++) map[i] = i * r;
-        return map;
-    }
-
     private Gemm() {}
 
     /** Per-thread packing buffers, grown on demand, so steady-state calls allocate nothing. */
@@ -167,8 +158,12 @@ public final class Gemm {
         if (threads > 1) {
             mBlocks = Math.min(roundUp(mBlocks, threads), (m + MR - 1) / MR);
         }
-        int mc = roundUp((m + mBlocks - 1) / mBlocks, MR);
-        mBlocks = (m + mc - 1) / mc;
+        // Block b covers tiles [tiles * b / mBlocks, tiles * (b+1) / mBlocks): sizes differ by at
+        // most one tile, so the threads get equal shares (a short last block idles one core).
+        int tiles = (m + MR - 1) / MR;
+        int mc = (tiles + mBlocks - 1) / mBlocks * MR;
+
+        boolean direct = directA(transA, m, n, k, lda);
 
         // Column slabs bound the packed-B buffer; usually the whole of B is one slab.
         int panelsTotal = (n + NR - 1) / NR;
@@ -194,17 +189,18 @@ public final class Gemm {
             // Short C: also split the column panels so every thread gets work.
             int nGroups = mBlocks >= threads ? 1 : Math.min(panels, (threads + mBlocks - 1) / mBlocks);
             int units = mBlocks * nGroups;
-            int fMc = mc;
+            int fMc = mc, fmBlocks = mBlocks;
             Parallel.RangeBody body = (from, to) -> {
                 Buffers mine = BUFFERS.get();
                 int need = (fMc + 4) * kc;
                 if (mine.a.length < need) mine.a = new float[need];
                 for (int u = from; u < to; u++) {
                     int bi = u / nGroups, g = u % nGroups;
-                    int i0 = bi * fMc, rows = Math.min(fMc, m - i0);
+                    int i0 = (int) ((long) tiles * bi / fmBlocks) * MR;
+                    int rows = Math.min(m, (int) ((long) tiles * (bi + 1) / fmBlocks) * MR) - i0;
                     int q0 = (int) ((long) panels * g / nGroups);
                     int q1 = (int) ((long) panels * (g + 1) / nGroups);
-                    block(transA, a, aOff, lda, c, cOff, ldc, accumulate, k, kc,
+                    block(transA, a, aOff, lda, direct, c, cOff, ldc, accumulate, k, kc,
                             i0, rows, j0, ncSlab, panels, q0, q1, bp, mine.a, mine.edge);
                 }
             };
@@ -222,15 +218,22 @@ public final class Gemm {
      * across the k-blocks. Per chunk and k-block: pack A, then sweep B panels (outer, the B
      * micro-panel stays in L1) and A micro-panels (inner, from L2).
      */
-    private static void block(boolean transA, float[] a, int aOff, int lda,
+    private static void block(boolean transA, float[] a, int aOff, int lda, boolean direct,
                               float[] c, int cOff, int ldc, boolean accumulate, int k, int kcMax,
                               int i0, int rows, int j0, int ncSlab, int panels, int q0, int q1,
                               float[] bp, float[] ap, float[] edge) {
-        for (int qc = q0; qc < q1; qc += NC_PANELS) {
-            int qEnd = Math.min(q1, qc + NC_PANELS);
+        int tail = rows % 4, tailAt = rows - tail; // direct: rows that a 4-row tile cannot read
+        // With one k-block there is no C to keep in L2 between k-blocks: one chunk, A packed once.
+        int chunk = k <= kcMax ? Math.max(1, q1 - q0) : NC_PANELS;
+        for (int qc = q0; qc < q1; qc += chunk) {
+            int qEnd = Math.min(q1, qc + chunk);
             for (int p0 = 0; p0 < k; p0 += kcMax) {
                 int kc = Math.min(kcMax, k - p0);
-                packA(transA, a, aOff, lda, i0, rows, p0, kc, ap);
+                if (!direct) {
+                    packA(transA, a, aOff, lda, i0, rows, p0, kc, ap);
+                } else if (tail > 0) {
+                    packA(transA, a, aOff, lda, i0 + tailAt, tail, p0, kc, ap);
+                }
                 boolean add = accumulate || p0 > 0;
                 for (int q = qc; q < qEnd; q++) {
                     int jq = q * NR;
@@ -238,16 +241,25 @@ public final class Gemm {
                     int bi = p0 * panels * NR + q * kc * NR;
                     int cRow = cOff + i0 * ldc + j0 + jq;
                     for (int ir = 0; ir < rows; ) {
-                        int left = rows - ir;
-                        int mr = left >= 12 ? 12 : left >= 8 ? 8 : Math.min(4, left);
-                        int ai = ir * kc;
+                        int mr = tileRows(rows - ir);
+                        float[] as;
+                        int ai, ars, acs;
+                        if (!direct) {
+                            as = ap; ai = ir * kc; ars = 1; acs = Math.max(4, mr);
+                        } else if (ir == tailAt) {
+                            as = ap; ai = 0; ars = 1; acs = 4;
+                        } else if (!transA) {
+                            as = a; ai = aOff + (i0 + ir) * lda + p0; ars = lda; acs = 1;
+                        } else {
+                            as = a; ai = aOff + p0 * lda + i0 + ir; ars = 1; acs = lda;
+                        }
                         if (nr == NR) {
-                            kernel(mr, kc, ap, ai, bp, bi, c, cRow + ir * ldc, ldc, add);
+                            kernel(mr, kc, as, ai, ars, acs, bp, bi, c, cRow + ir * ldc, ldc, add);
                         } else {
                             // Right edge: compute the full tile into a scratch tile, then copy
                             // the nr valid columns (same arithmetic, so edges round like the
                             // interior).
-                            kernel(mr, kc, ap, ai, bp, bi, edge, 0, NR, false);
+                            kernel(mr, kc, as, ai, ars, acs, bp, bi, edge, 0, NR, false);
                             for (int r = 0; r < mr; r++) {
                                 int cr = cRow + (ir + r) * ldc;
                                 for (int j = 0; j < nr; j++) {
@@ -263,12 +275,38 @@ public final class Gemm {
         }
     }
 
-    private static void kernel(int mr, int kc, float[] ap, int ai, float[] bp, int bi,
-                               float[] c, int ci, int ldc, boolean add) {
+    /**
+     * One mr x NR tile: A element (row, p) at {@code ai + row * ars + p * acs} (a packed panel
+     * has ars = 1, acs = panel rows; A read in place has ars = lda, acs = 1 or the transpose),
+     * B row p at {@code bi + p * NR} (packed).
+     */
+    /**
+     * Forces the A path: {@code -Dttt4j.gemm.directA=auto|true|false} (tests set it to cover both
+     * paths on every shape).
+     */
+    static volatile String directMode = System.getProperty("ttt4j.gemm.directA", "auto");
+
+    /**
+     * Whether the kernel reads A in place instead of packing it: packing costs about one cycle
+     * per element per column chunk, which matters when the chunk is narrow (few B panels share a
+     * packed A block). In place, the 12 rows of a tile must not crowd into a few L1 sets.
+     */
+    private static boolean directA(boolean transA, int m, int n, int k, int lda) {
+        String mode = directMode;
+        if (mode.equals("true")) return true;
+        if (mode.equals("false")) return false;
+        if (n > 4 * NR) return false;
+        if (transA) return true;
+        int lines = lda % 16 == 0 ? lda / 16 : 1;
+        return Integer.numberOfTrailingZeros(lines | 64) <= 2;
+    }
+
+    private static void kernel(int mr, int kc, float[] ap, int ai, int ars, int acs,
+                               float[] bp, int bi, float[] c, int ci, int ldc, boolean add) {
         switch (mr) {
-            case 12 -> kernel12(kc, ap, ai, bp, bi, c, ci, ldc, add);
-            case 8 -> kernel8(kc, ap, ai, bp, bi, c, ci, ldc, add);
-            default -> kernel4(kc, ap, ai, bp, bi, c, ci, ldc, add, mr);
+            case 12 -> kernel12(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add);
+            case 8 -> kernel8(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add);
+            default -> kernel4(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add, mr);
         }
     }
 
@@ -276,7 +314,16 @@ public final class Gemm {
     // Packing
 
     /**
-     * Packs rows i0 .. i0+rows, k-range p0 .. p0+kc of op(A) into panels of 12, then 8, then 4
+     * Rows of the next micro-tile when {@code left} rows remain: 12, except that 16 goes as 8 + 8
+     * (two 8-row tiles beat a 12 and a slow 4); 8..11 -> 8; 1..7 -> 4 (the last 1..3 rows are
+     * computed against padding rows and not stored).
+     */
+    static int tileRows(int left) {
+        return left == 16 ? 8 : left >= 12 ? 12 : left >= 8 ? 8 : Math.min(4, left);
+    }
+
+    /**
+     * Packs rows i0 .. i0+rows, k-range p0 .. p0+kc of op(A) into panels of {@link #tileRows}
      * rows (the same split as {@link #block}); in a panel of r rows element (row, p) sits at
      * {@code p * r + row}, so the kernel reads r consecutive floats per k step. The last panel is
      * zero-padded to 4 rows.
@@ -285,20 +332,14 @@ public final class Gemm {
                               int i0, int rows, int p0, int kc, float[] ap) {
         for (int ir = 0; ir < rows; ) {
             int left = rows - ir;
-            int r = left >= 12 ? 12 : left >= 8 ? 8 : 4;
+            int r = Math.max(4, tileRows(left));
             int valid = Math.min(r, left);
             int dst = ir * kc;
             if (!transA) {
                 // Row-major A: each row is contiguous in p and goes to stride r in the panel.
-                // A scatter moves L of them per instruction (vscatterdps) instead of one.
-                int[] map = r == 12 ? SCATTER12 : r == 8 ? SCATTER8 : SCATTER4;
-                int pv = kc - kc % L;
                 for (int row = 0; row < valid; row++) {
                     int src = aOff + (i0 + ir + row) * lda + p0;
-                    for (int p = 0; p < pv; p += L) {
-                        FloatVector.fromArray(F, a, src + p).intoArray(ap, dst + row + p * r, map, 0);
-                    }
-                    for (int p = pv, d = dst + row + pv * r; p < kc; p++, d += r) ap[d] = a[src + p];
+                    for (int p = 0, d = dst + row; p < kc; p++, d += r) ap[d] = a[src + p];
                 }
             } else {
                 // Stored k x m: the r rows of one k step are contiguous in memory.
@@ -364,7 +405,7 @@ public final class Gemm {
     /** The main tile: 12 rows x 2 vectors = 24 accumulators + 2 B vectors + 1 broadcast = 27 of
      * the 32 zmm registers. Per k step: 2 vector loads + 12 broadcasts feed 24 FMAs, so the two FMA
      * ports, not the load ports, are the limit. */
-    private static void kernel12(int kc, float[] ap, int ai, float[] bp, int bi,
+    private static void kernel12(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
                                  float[] c, int ci, int ldc, boolean add) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
@@ -378,23 +419,25 @@ public final class Gemm {
         FloatVector x9 = FloatVector.zero(F), y9 = FloatVector.zero(F);
         FloatVector x10 = FloatVector.zero(F), y10 = FloatVector.zero(F);
         FloatVector x11 = FloatVector.zero(F), y11 = FloatVector.zero(F);
+        // A element (row, p) at ai + row * ars + p * acs.
+        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars; final int r4 = 4 * ars; final int r5 = 5 * ars; final int r6 = 6 * ars; final int r7 = 7 * ars; final int r8 = 8 * ars; final int r9 = 9 * ars; final int r10 = 10 * ars; final int r11 = 11 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * 12, bo = bi + p * NR;
+            int ao = ai + p * acs, bo = bi + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
-            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
-            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
-            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
-            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
-            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
-            a = FloatVector.broadcast(F, ap[ao + 8]); x8 = a.fma(b0, x8); y8 = a.fma(b1, y8);
-            a = FloatVector.broadcast(F, ap[ao + 9]); x9 = a.fma(b0, x9); y9 = a.fma(b1, y9);
-            a = FloatVector.broadcast(F, ap[ao + 10]); x10 = a.fma(b0, x10); y10 = a.fma(b1, y10);
-            a = FloatVector.broadcast(F, ap[ao + 11]); x11 = a.fma(b0, x11); y11 = a.fma(b1, y11);
+            a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + r4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + r5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + r6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + r7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+            a = FloatVector.broadcast(F, ap[ao + r8]); x8 = a.fma(b0, x8); y8 = a.fma(b1, y8);
+            a = FloatVector.broadcast(F, ap[ao + r9]); x9 = a.fma(b0, x9); y9 = a.fma(b1, y9);
+            a = FloatVector.broadcast(F, ap[ao + r10]); x10 = a.fma(b0, x10); y10 = a.fma(b1, y10);
+            a = FloatVector.broadcast(F, ap[ao + r11]); x11 = a.fma(b0, x11); y11 = a.fma(b1, y11);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;
@@ -474,7 +517,7 @@ public final class Gemm {
     }
 
     /** Row tail of 8 rows (16 accumulators). */
-    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi,
+    private static void kernel8(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
                                  float[] c, int ci, int ldc, boolean add) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
@@ -484,19 +527,21 @@ public final class Gemm {
         FloatVector x5 = FloatVector.zero(F), y5 = FloatVector.zero(F);
         FloatVector x6 = FloatVector.zero(F), y6 = FloatVector.zero(F);
         FloatVector x7 = FloatVector.zero(F), y7 = FloatVector.zero(F);
+        // A element (row, p) at ai + row * ars + p * acs.
+        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars; final int r4 = 4 * ars; final int r5 = 5 * ars; final int r6 = 6 * ars; final int r7 = 7 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * 8, bo = bi + p * NR;
+            int ao = ai + p * acs, bo = bi + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
-            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
-            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
-            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
-            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
-            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+            a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + r4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + r5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + r6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + r7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;
@@ -552,21 +597,23 @@ public final class Gemm {
     }
 
     /** Row tail of 1..4 rows ({@code mr} valid; the packed panel is zero-padded to 4). */
-    private static void kernel4(int kc, float[] ap, int ai, float[] bp, int bi,
+    private static void kernel4(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
                                  float[] c, int ci, int ldc, boolean add, int mr) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
         FloatVector x2 = FloatVector.zero(F), y2 = FloatVector.zero(F);
         FloatVector x3 = FloatVector.zero(F), y3 = FloatVector.zero(F);
+        // A element (row, p) at ai + row * ars + p * acs.
+        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * 4, bo = bi + p * NR;
+            int ao = ai + p * acs, bo = bi + p * NR;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
-            a = FloatVector.broadcast(F, ap[ao + 0]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
+            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;
