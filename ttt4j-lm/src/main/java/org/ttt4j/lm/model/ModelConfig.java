@@ -84,6 +84,19 @@ public record ModelConfig(
         return blocks;
     }
 
+    /** Field-by-field differences from {@code other}, as "name: this vs other" (empty when equal). */
+    public List<String> differences(ModelConfig other) {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var a = json.valueToTree(this);
+        var b = json.valueToTree(other);
+        List<String> out = new ArrayList<>();
+        a.properties().forEach(e -> {
+            var bv = b.get(e.getKey());
+            if (!e.getValue().equals(bv)) out.add(e.getKey() + ": " + e.getValue() + " vs " + bv);
+        });
+        return out;
+    }
+
     @JsonIgnore
     public int headDim() {
         return dModel / heads;

@@ -67,8 +67,9 @@ public final class Trainer {
         if (latest.isPresent()) {
             var ck = CheckpointStore.load(latest.get());
             if (!ck.config().equals(model.config())) {
-                throw new IllegalArgumentException("checkpoint " + latest.get() + " was made with config " + ck.config()
-                        + ", this run uses " + model.config() + " (use another run folder to start afresh)");
+                throw new IllegalArgumentException("checkpoint " + latest.get() + " was made with another model config ("
+                        + String.join("; ", ck.config().differences(model.config()))
+                        + ", checkpoint vs this run); use another run folder to start afresh");
             }
             CheckpointStore.copyInto(ck.model(), params, "checkpoint " + latest.get());
             if (ck.optimizer() == null || ck.state() == null) throw new IOException(latest.get() + " lacks optimizer or trainer state");

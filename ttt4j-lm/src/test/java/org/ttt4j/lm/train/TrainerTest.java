@@ -135,6 +135,21 @@ class TrainerTest {
         var t = new Trainer(new Decoder(other, 3), new Windows(pattern(5000), 4, 32), List::of, options(10), run, "bytes",
                 new PrintStream(new ByteArrayOutputStream()));
         var e = assertThrows(IllegalArgumentException.class, t::run);
-        assertTrue(e.getMessage().contains("config"), e.getMessage());
+        assertTrue(e.getMessage().contains("mixers: \"full\" vs \"swa\"") && e.getMessage().contains("window"), e.getMessage());
+    }
+
+    @Test
+    void loadingChecksNamesAndShapesAndSaysWhatDiffers(@TempDir Path run) throws Exception {
+        trainer(new Windows(pattern(5000), 4, 32), options(2), run).run();
+        var ck = CheckpointStore.load(run);
+        var saved = new java.util.LinkedHashMap<>(ck.model());
+        saved.remove("model.norm.weight");
+        saved.put("model.layers.0.mlp.up_proj.weight", org.ttt4j.core.tensor.Tensor.zeros(3, 3));
+        saved.put("extra.weight", org.ttt4j.core.tensor.Tensor.zeros(1));
+        var params = new Decoder(Presets.byName("tiny"), 1).params().all();
+        var e = assertThrows(IllegalArgumentException.class, () -> CheckpointStore.copyInto(saved, params, "test"));
+        assertTrue(e.getMessage().contains("missing model.norm.weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("model.layers.0.mlp.up_proj.weight has shape [3, 3], model expects [64, 32]"), e.getMessage());
+        assertTrue(e.getMessage().contains("unexpected extra.weight"), e.getMessage());
     }
 }
