@@ -24,8 +24,9 @@ import picocli.CommandLine.Option;
 
 /** {@code ttt4j eval}: loss and loss by token position of one or more models on held-out documents. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Score held-out documents (the validation split of the corpus) with one or more trained models:",
-                "mean loss and the loss-by-token-index curve, written as JSON and drawn as one PNG plot."})
+        description = {"Loss and loss by token position on held-out documents.",
+                "Scores the validation split of the corpus with one or more trained models: mean loss and the",
+                "loss-by-token-index curve, written as JSON and drawn as one PNG plot."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "run or checkpoint folder; repeat to compare models")
     List<Path> checkpoints;

@@ -11,8 +11,10 @@ import picocli.CommandLine.Command;
                 TokenizerCommand.class, BenchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Launcher commands (handled by ./ttt4j itself):",
                 "  ./ttt4j test            run the whole test suite (what CI runs)",
-                "  ./ttt4j -Dname=value    JVM options before the command, e.g. -Dttt4j.threads=1,",
-                "                          -Dttt4j.simd=false (scalar reference kernels everywhere)"})
+                "  ./ttt4j -Dname=value    JVM options before the command:",
+                "      -Dttt4j.threads=N    engine threads (default: all cores)",
+                "      -Dttt4j.simd=false   scalar reference kernels everywhere",
+                "      -Dttt4j.debug=true   stack traces on errors"})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -23,6 +25,24 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new Main()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line with the error policy: bad input (a wrong option value, a missing or corrupt
+     * file, an invalid config) prints one line naming the command and the problem and exits with 1;
+     * the stack trace only with {@code -Dttt4j.debug=true}.
+     */
+    public static CommandLine commandLine() {
+        return new CommandLine(new Main()).setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (Boolean.getBoolean("ttt4j.debug")) e.printStackTrace();
+            String what = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            if (e instanceof java.nio.file.NoSuchFileException) what = "no such file: " + what;
+            cmd.getErr().println(cmd.getCommandName() + ": " + what);
+            if (!(e instanceof IllegalArgumentException || e instanceof java.io.IOException || e instanceof IllegalStateException)) {
+                cmd.getErr().println("(unexpected " + e.getClass().getName() + "; run with -Dttt4j.debug=true for the stack trace)");
+            }
+            return 1;
+        });
     }
 }

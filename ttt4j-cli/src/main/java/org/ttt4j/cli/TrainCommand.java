@@ -21,8 +21,9 @@ import picocli.CommandLine.Option;
 
 /** {@code ttt4j train}: a model from a preset or config on a corpus, resumable. */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Train a language model. Re-running with the same --out resumes from its last checkpoint,",
-                "reproducing exactly the losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
+        description = {"Train a language model (resumable).",
+                "Re-running with the same --out resumes from its last checkpoint, reproducing exactly the",
+                "losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
 public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "tiny, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
     String preset;
