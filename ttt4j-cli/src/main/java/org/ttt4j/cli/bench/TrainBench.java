@@ -144,7 +144,11 @@ public final class TrainBench implements Callable<Integer> {
                         "--batch", "" + b, "--threads", "" + threads, "--steps", "" + Math.max(3, steps / 2), "--warmup", "2"));
                 Process p;
                 try {
-                    p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                    var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+                    // Same thread count for torch's own pool and the BLAS under it.
+                    pb.environment().put("OPENBLAS_NUM_THREADS", "" + threads);
+                    pb.environment().put("OMP_NUM_THREADS", "" + threads);
+                    p = pb.start();
                 } catch (IOException e) {
                     continue;
                 }
@@ -157,8 +161,8 @@ public final class TrainBench implements Callable<Integer> {
                     return m;
                 }
             }
-            System.out.println("PyTorch not available (tried " + candidates + "): install Debian's python3-torch"
-                    + " (sudo apt-get install python3-torch) to compare; skipping.");
+            System.out.println("PyTorch not available (tried " + candidates + "): scripts/install-peers.sh installs"
+                    + " Debian's python3-torch with OpenBLAS; skipping the comparison.");
             return null;
         } finally {
             Files.deleteIfExists(script);
