@@ -8,12 +8,13 @@ import org.ttt4j.core.tensor.Storage;
  * The fast fp32 GEMM: C = op(A) op(B) (+ C). Same layout and semantics as {@link GemmReference}
  * (row-major; op(A) is m x k, with {@code transA} A is stored k x m; lda/ldb/ldc are row strides).
  *
- * <p>Structure (GotoBLAS/BLIS): B is packed once per call (in parallel) into {@code NR}-wide
- * column panels, so all four transpose combinations feed one register-tiled micro-kernel. The
- * rows of C are cut into blocks of at most {@code MC_MAX} rows, one task each; a task walks its
- * columns in chunks of {@code NC_PANELS} panels and, per chunk and k-block of {@code KC}, packs its
- * A rows into {@code MR}-row panels and sweeps the B panels. Cache reasoning (Sapphire Rapids:
- * 48 KiB L1d, 2 MiB L2 per core, 32 zmm registers):
+ * <p>Structure (GotoBLAS/BLIS): B is packed once per call (in parallel, shared by all threads)
+ * into {@code NR}-wide column panels, so all four transpose combinations feed one register-tiled
+ * micro-kernel. The rows of C are cut into blocks of at most {@code MC_MAX} rows whose sizes
+ * differ by at most one tile (so two threads get equal shares), one task each; a task walks its
+ * columns in chunks of {@code NC_PANELS} panels (one chunk when k fits one k-block, so A is packed
+ * once) and, per chunk and k-block of {@code KC}, packs its A rows and sweeps the B panels. Cache
+ * reasoning (Sapphire Rapids: 48 KiB L1d, 2 MiB L2 per core, 32 zmm registers):
  * <ul>
  *   <li>micro-tile 12 x 32 (MR x NR): 24 accumulators; the kernel is FMA-bound, not load-bound;
  *   <li>KC = 256: one B micro-panel (256 x 32 floats = 32 KiB) stays in L1 while the kernel walks
@@ -21,8 +22,13 @@ import org.ttt4j.core.tensor.Storage;
  *   <li>MC_MAX = 240: a packed A block (240 x 256 floats = 240 KiB) stays in L2 while the B
  *       panels of a chunk pass by; the chunk's C sub-block (240 x 512 floats) stays there too.
  * </ul>
- * Small products (e.g. 64 x 64 x 64, where packing is a large share of the work) pack A with
- * vector scatters, and batches of them run one entry per task.
+ * Row tails go 8 + 8 instead of 12 + 4 (the 4-row kernel runs at a third of the speed). A
+ * small row-major B (the 64 x 64 x 64 batched products) is read in place from L1 instead of
+ * being packed for every entry (that packing cost ~15% there); batches run one entry per task.
+ * Row-major A is packed with vector scatters (one per 16 floats); a blocked A layout that packs
+ * with plain vector copies was tried and measured slower overall: its kernel, which then reads
+ * a step's 12 values from 12 cache lines, lost ~7% on every size, more than the packing saved
+ * except on the 64 x 64 x 64 batch.
  *
  * <p>Determinism: each C element is the sum over k in {@code KC}-blocks taken in order (the block
  * size depends only on k), each block summed by FMA in k order in one register lane, then added to
@@ -53,6 +59,14 @@ public final class Gemm {
 
     private Gemm() {}
 
+    /** Lane i of a row goes to i * r: scatter maps for packing r-row panels of row-major A. */
+    private static final int[] SCATTER12 = stride(12), SCATTER8 = stride(8), SCATTER4 = stride(4);
+
+    private static int[] stride(int r) {
+        int[] map = new int[L];
+        for (int i = 0; i < L; i++) map[i] = i * r;
+        return map;
+    }
     /** Per-thread packing buffers, grown on demand, so steady-state calls allocate nothing. */
     private static final class Buffers {
         float[] a = new float[0];
@@ -163,7 +177,7 @@ public final class Gemm {
         int tiles = (m + MR - 1) / MR;
         int mc = (tiles + mBlocks - 1) / mBlocks * MR;
 
-        boolean direct = directA(transA, m, n, k, lda);
+        boolean direct = directB(transB, n, k, ldb);
 
         // Column slabs bound the packed-B buffer; usually the whole of B is one slab.
         int panelsTotal = (n + NR - 1) / NR;
@@ -178,8 +192,13 @@ public final class Gemm {
             int j0 = slab0 * NR;
             int ncSlab = Math.min(n - j0, panels * NR);
 
-            // Pack this slab of B (all k rows), split over the threads by column panel.
-            if (threads > 1) {
+            // Pack this slab of B (all k rows), split over the threads by column panel. A small
+            // row-major B is read in place (it stays in L1); only its ragged last panel is packed.
+            if (direct) {
+                if (ncSlab % NR != 0) {
+                    packB(false, b, bOff, ldb, k, kc, j0, ncSlab, panels, panels - 1, panels, bp);
+                }
+            } else if (threads > 1) {
                 Parallel.forRange(panels, 4, (from, to) ->
                         packB(transB, b, bOff, ldb, k, kc, j0, ncSlab, panels, from, to, bp));
             } else {
@@ -200,8 +219,9 @@ public final class Gemm {
                     int rows = Math.min(m, (int) ((long) tiles * (bi + 1) / fmBlocks) * MR) - i0;
                     int q0 = (int) ((long) panels * g / nGroups);
                     int q1 = (int) ((long) panels * (g + 1) / nGroups);
-                    block(transA, a, aOff, lda, direct, c, cOff, ldc, accumulate, k, kc,
-                            i0, rows, j0, ncSlab, panels, q0, q1, bp, mine.a, mine.edge);
+                    block(transA, a, aOff, lda, c, cOff, ldc, accumulate, k, kc,
+                            i0, rows, j0, ncSlab, panels, q0, q1, bp, mine.a, mine.edge,
+                            direct ? b : null, bOff, ldb);
                 }
             };
             if (threads > 1 && units > 1) {
@@ -218,22 +238,18 @@ public final class Gemm {
      * across the k-blocks. Per chunk and k-block: pack A, then sweep B panels (outer, the B
      * micro-panel stays in L1) and A micro-panels (inner, from L2).
      */
-    private static void block(boolean transA, float[] a, int aOff, int lda, boolean direct,
+    private static void block(boolean transA, float[] a, int aOff, int lda,
                               float[] c, int cOff, int ldc, boolean accumulate, int k, int kcMax,
                               int i0, int rows, int j0, int ncSlab, int panels, int q0, int q1,
-                              float[] bp, float[] ap, float[] edge) {
-        int tail = rows % 4, tailAt = rows - tail; // direct: rows that a 4-row tile cannot read
+                              float[] bp, float[] ap, float[] edge,
+                              float[] bd, int bdOff, int ldbd) {
         // With one k-block there is no C to keep in L2 between k-blocks: one chunk, A packed once.
         int chunk = k <= kcMax ? Math.max(1, q1 - q0) : NC_PANELS;
         for (int qc = q0; qc < q1; qc += chunk) {
             int qEnd = Math.min(q1, qc + chunk);
             for (int p0 = 0; p0 < k; p0 += kcMax) {
                 int kc = Math.min(kcMax, k - p0);
-                if (!direct) {
-                    packA(transA, a, aOff, lda, i0, rows, p0, kc, ap);
-                } else if (tail > 0) {
-                    packA(transA, a, aOff, lda, i0 + tailAt, tail, p0, kc, ap);
-                }
+                packA(transA, a, aOff, lda, i0, rows, p0, kc, ap);
                 boolean add = accumulate || p0 > 0;
                 for (int q = qc; q < qEnd; q++) {
                     int jq = q * NR;
@@ -242,24 +258,17 @@ public final class Gemm {
                     int cRow = cOff + i0 * ldc + j0 + jq;
                     for (int ir = 0; ir < rows; ) {
                         int mr = tileRows(rows - ir);
-                        float[] as;
-                        int ai, ars, acs;
-                        if (!direct) {
-                            as = ap; ai = ir * kc; ars = 1; acs = Math.max(4, mr);
-                        } else if (ir == tailAt) {
-                            as = ap; ai = 0; ars = 1; acs = 4;
-                        } else if (!transA) {
-                            as = a; ai = aOff + (i0 + ir) * lda + p0; ars = lda; acs = 1;
-                        } else {
-                            as = a; ai = aOff + p0 * lda + i0 + ir; ars = 1; acs = lda;
-                        }
-                        if (nr == NR) {
-                            kernel(mr, kc, as, ai, ars, acs, bp, bi, c, cRow + ir * ldc, ldc, add);
+                        int ai = ir * kc;
+                        if (nr == NR && bd != null) {
+                            kernel(mr, kc, ap, ai, bd, bdOff + p0 * ldbd + j0 + jq, ldbd,
+                                    c, cRow + ir * ldc, ldc, add);
+                        } else if (nr == NR) {
+                            kernel(mr, kc, ap, ai, bp, bi, NR, c, cRow + ir * ldc, ldc, add);
                         } else {
                             // Right edge: compute the full tile into a scratch tile, then copy
                             // the nr valid columns (same arithmetic, so edges round like the
                             // interior).
-                            kernel(mr, kc, as, ai, ars, acs, bp, bi, edge, 0, NR, false);
+                            kernel(mr, kc, ap, ai, bp, bi, NR, edge, 0, NR, false);
                             for (int r = 0; r < mr; r++) {
                                 int cr = cRow + (ir + r) * ldc;
                                 for (int j = 0; j < nr; j++) {
@@ -275,38 +284,30 @@ public final class Gemm {
         }
     }
 
-    /**
-     * One mr x NR tile: A element (row, p) at {@code ai + row * ars + p * acs} (a packed panel
-     * has ars = 1, acs = panel rows; A read in place has ars = lda, acs = 1 or the transpose),
-     * B row p at {@code bi + p * NR} (packed).
-     */
-    /**
-     * Forces the A path: {@code -Dttt4j.gemm.directA=auto|true|false} (tests set it to cover both
-     * paths on every shape).
-     */
-    static volatile String directMode = System.getProperty("ttt4j.gemm.directA", "auto");
+    /** Tests set this to "true" or "false" to force the B path; null chooses by size. */
+    static volatile String directB = null;
 
     /**
-     * Whether the kernel reads A in place instead of packing it: packing costs about one cycle
-     * per element per column chunk, which matters when the chunk is narrow (few B panels share a
-     * packed A block). In place, the 12 rows of a tile must not crowd into a few L1 sets.
+     * Whether B is read in place rather than packed: row-major, one k-block, and small enough
+     * (k rows at stride ldb span at most 32 KiB) to stay in L1 for the whole product, where
+     * packing it would cost as much as a good part of the arithmetic (64 x 64 x 64: ~15%).
      */
-    private static boolean directA(boolean transA, int m, int n, int k, int lda) {
-        String mode = directMode;
-        if (mode.equals("true")) return true;
-        if (mode.equals("false")) return false;
-        if (n > 4 * NR) return false;
-        if (transA) return true;
-        int lines = lda % 16 == 0 ? lda / 16 : 1;
-        return Integer.numberOfTrailingZeros(lines | 64) <= 2;
+    private static boolean directB(boolean transB, int n, int k, int ldb) {
+        String force = directB;
+        if (force != null) return !transB && k <= KC && force.equals("true");
+        return !transB && k <= KC && (long) k * ldb <= 8192 && n >= NR;
     }
 
-    private static void kernel(int mr, int kc, float[] ap, int ai, int ars, int acs,
-                               float[] bp, int bi, float[] c, int ci, int ldc, boolean add) {
+    /**
+     * One mr x NR tile from a packed A panel at ai and B rows at bi, bi + bs, ... (bs = NR for a
+     * packed micro-panel, ldb for B read in place).
+     */
+    private static void kernel(int mr, int kc, float[] ap, int ai, float[] bp, int bi, int bs,
+                               float[] c, int ci, int ldc, boolean add) {
         switch (mr) {
-            case 12 -> kernel12(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add);
-            case 8 -> kernel8(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add);
-            default -> kernel4(kc, ap, ai, ars, acs, bp, bi, c, ci, ldc, add, mr);
+            case 12 -> kernel12(kc, ap, ai, bp, bi, bs, c, ci, ldc, add);
+            case 8 -> kernel8(kc, ap, ai, bp, bi, bs, c, ci, ldc, add);
+            default -> kernel4(kc, ap, ai, bp, bi, bs, c, ci, ldc, add, mr);
         }
     }
 
@@ -337,9 +338,15 @@ public final class Gemm {
             int dst = ir * kc;
             if (!transA) {
                 // Row-major A: each row is contiguous in p and goes to stride r in the panel.
+                // A scatter moves L of them per instruction (vscatterdps) instead of one.
+                int[] map = r == 12 ? SCATTER12 : r == 8 ? SCATTER8 : SCATTER4;
+                int pv = kc - kc % L;
                 for (int row = 0; row < valid; row++) {
                     int src = aOff + (i0 + ir + row) * lda + p0;
-                    for (int p = 0, d = dst + row; p < kc; p++, d += r) ap[d] = a[src + p];
+                    for (int p = 0; p < pv; p += L) {
+                        FloatVector.fromArray(F, a, src + p).intoArray(ap, dst + row + p * r, map, 0);
+                    }
+                    for (int p = pv, d = dst + row + pv * r; p < kc; p++, d += r) ap[d] = a[src + p];
                 }
             } else {
                 // Stored k x m: the r rows of one k step are contiguous in memory.
@@ -405,7 +412,7 @@ public final class Gemm {
     /** The main tile: 12 rows x 2 vectors = 24 accumulators + 2 B vectors + 1 broadcast = 27 of
      * the 32 zmm registers. Per k step: 2 vector loads + 12 broadcasts feed 24 FMAs, so the two FMA
      * ports, not the load ports, are the limit. */
-    private static void kernel12(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
+    private static void kernel12(int kc, float[] ap, int ai, float[] bp, int bi, int bs,
                                  float[] c, int ci, int ldc, boolean add) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
@@ -419,25 +426,23 @@ public final class Gemm {
         FloatVector x9 = FloatVector.zero(F), y9 = FloatVector.zero(F);
         FloatVector x10 = FloatVector.zero(F), y10 = FloatVector.zero(F);
         FloatVector x11 = FloatVector.zero(F), y11 = FloatVector.zero(F);
-        // A element (row, p) at ai + row * ars + p * acs.
-        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars; final int r4 = 4 * ars; final int r5 = 5 * ars; final int r6 = 6 * ars; final int r7 = 7 * ars; final int r8 = 8 * ars; final int r9 = 9 * ars; final int r10 = 10 * ars; final int r11 = 11 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * acs, bo = bi + p * NR;
+            int ao = ai + p * 12, bo = bi + p * bs;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
             a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
-            a = FloatVector.broadcast(F, ap[ao + r4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
-            a = FloatVector.broadcast(F, ap[ao + r5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
-            a = FloatVector.broadcast(F, ap[ao + r6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
-            a = FloatVector.broadcast(F, ap[ao + r7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
-            a = FloatVector.broadcast(F, ap[ao + r8]); x8 = a.fma(b0, x8); y8 = a.fma(b1, y8);
-            a = FloatVector.broadcast(F, ap[ao + r9]); x9 = a.fma(b0, x9); y9 = a.fma(b1, y9);
-            a = FloatVector.broadcast(F, ap[ao + r10]); x10 = a.fma(b0, x10); y10 = a.fma(b1, y10);
-            a = FloatVector.broadcast(F, ap[ao + r11]); x11 = a.fma(b0, x11); y11 = a.fma(b1, y11);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+            a = FloatVector.broadcast(F, ap[ao + 8]); x8 = a.fma(b0, x8); y8 = a.fma(b1, y8);
+            a = FloatVector.broadcast(F, ap[ao + 9]); x9 = a.fma(b0, x9); y9 = a.fma(b1, y9);
+            a = FloatVector.broadcast(F, ap[ao + 10]); x10 = a.fma(b0, x10); y10 = a.fma(b1, y10);
+            a = FloatVector.broadcast(F, ap[ao + 11]); x11 = a.fma(b0, x11); y11 = a.fma(b1, y11);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;
@@ -517,7 +522,7 @@ public final class Gemm {
     }
 
     /** Row tail of 8 rows (16 accumulators). */
-    private static void kernel8(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
+    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, int bs,
                                  float[] c, int ci, int ldc, boolean add) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
@@ -527,21 +532,19 @@ public final class Gemm {
         FloatVector x5 = FloatVector.zero(F), y5 = FloatVector.zero(F);
         FloatVector x6 = FloatVector.zero(F), y6 = FloatVector.zero(F);
         FloatVector x7 = FloatVector.zero(F), y7 = FloatVector.zero(F);
-        // A element (row, p) at ai + row * ars + p * acs.
-        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars; final int r4 = 4 * ars; final int r5 = 5 * ars; final int r6 = 6 * ars; final int r7 = 7 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * acs, bo = bi + p * NR;
+            int ao = ai + p * 8, bo = bi + p * bs;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
             a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
-            a = FloatVector.broadcast(F, ap[ao + r4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
-            a = FloatVector.broadcast(F, ap[ao + r5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
-            a = FloatVector.broadcast(F, ap[ao + r6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
-            a = FloatVector.broadcast(F, ap[ao + r7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + 4]); x4 = a.fma(b0, x4); y4 = a.fma(b1, y4);
+            a = FloatVector.broadcast(F, ap[ao + 5]); x5 = a.fma(b0, x5); y5 = a.fma(b1, y5);
+            a = FloatVector.broadcast(F, ap[ao + 6]); x6 = a.fma(b0, x6); y6 = a.fma(b1, y6);
+            a = FloatVector.broadcast(F, ap[ao + 7]); x7 = a.fma(b0, x7); y7 = a.fma(b1, y7);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;
@@ -597,23 +600,21 @@ public final class Gemm {
     }
 
     /** Row tail of 1..4 rows ({@code mr} valid; the packed panel is zero-padded to 4). */
-    private static void kernel4(int kc, float[] ap, int ai, int ars, int acs, float[] bp, int bi,
+    private static void kernel4(int kc, float[] ap, int ai, float[] bp, int bi, int bs,
                                  float[] c, int ci, int ldc, boolean add, int mr) {
         FloatVector x0 = FloatVector.zero(F), y0 = FloatVector.zero(F);
         FloatVector x1 = FloatVector.zero(F), y1 = FloatVector.zero(F);
         FloatVector x2 = FloatVector.zero(F), y2 = FloatVector.zero(F);
         FloatVector x3 = FloatVector.zero(F), y3 = FloatVector.zero(F);
-        // A element (row, p) at ai + row * ars + p * acs.
-        final int r1 = 1 * ars; final int r2 = 2 * ars; final int r3 = 3 * ars;
         for (int p = 0; p < kc; p++) {
-            int ao = ai + p * acs, bo = bi + p * NR;
+            int ao = ai + p * 4, bo = bi + p * bs;
             FloatVector b0 = FloatVector.fromArray(F, bp, bo);
             FloatVector b1 = FloatVector.fromArray(F, bp, bo + L);
             FloatVector a;
             a = FloatVector.broadcast(F, ap[ao]); x0 = a.fma(b0, x0); y0 = a.fma(b1, y0);
-            a = FloatVector.broadcast(F, ap[ao + r1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
-            a = FloatVector.broadcast(F, ap[ao + r2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
-            a = FloatVector.broadcast(F, ap[ao + r3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
+            a = FloatVector.broadcast(F, ap[ao + 1]); x1 = a.fma(b0, x1); y1 = a.fma(b1, y1);
+            a = FloatVector.broadcast(F, ap[ao + 2]); x2 = a.fma(b0, x2); y2 = a.fma(b1, y2);
+            a = FloatVector.broadcast(F, ap[ao + 3]); x3 = a.fma(b0, x3); y3 = a.fma(b1, y3);
         }
         // Two store paths: merging vectors at a branch join would make C2 box them.
         int r = ci;

@@ -125,36 +125,39 @@ class GemmTest {
     }
 
     /**
-     * A read in place ("direct", chosen for narrow C) and packed A: both forced on the tail and
-     * block-boundary shapes, all transposes, padded layouts; the two paths give the same bits.
+     * Row-major B read in place (chosen for small B, e.g. 64 x 64) against packed B: both forced
+     * on the tail, block-boundary and batched shapes (all transposes, padded layouts, ragged last
+     * panels), and the two paths give the same bits.
      */
     @Test
-    void directAndPackedAPathsMatchReferenceAndEachOther() {
-        String was = Gemm.directMode;
+    void inPlaceAndPackedBPathsMatchReferenceAndEachOther() {
+        String was = Gemm.directB;
         try {
             for (String mode : new String[] {"true", "false"}) {
-                Gemm.directMode = mode;
+                Gemm.directB = mode;
                 tinyAndTailShapesAllTransposes();
                 blockBoundaryShapes();
                 batchedMatchesReference();
             }
             Random r = new Random(8);
-            int[][] shapes = {{64, 64, 64}, {61, 77, 300}, {257, 129, 513}, {30, 33, 7},
-                {243, 96, 260}, {13, 40, 1}};
+            int[][] shapes = {{64, 64, 64}, {61, 77, 200}, {30, 33, 7}, {243, 96, 256},
+                {13, 40, 1}, {5, 64, 100}, {100, 31, 9}};
             int t = 0;
             for (int[] s : shapes) {
                 for (int tr = 0; tr < 4; tr++, t++) {
                     Case cs = Case.random(r, (tr & 1) != 0, (tr & 2) != 0, s[0], s[1], s[2],
                             t % 2 == 0);
-                    Gemm.directMode = "true";
-                    float[] direct = cs.fast(t % 3 == 0);
-                    Gemm.directMode = "false";
-                    float[] packed = cs.fast(t % 3 == 0);
-                    assertArrayEquals(packed, direct, "direct vs packed A on " + cs);
+                    boolean acc = t % 3 == 0;
+                    Gemm.directB = "true";
+                    float[] direct = cs.fast(acc);
+                    Gemm.directB = "false";
+                    float[] packed = cs.fast(acc);
+                    assertArrayEquals(packed, direct, "in-place vs packed B on " + cs);
+                    cs.check(acc);
                 }
             }
         } finally {
-            Gemm.directMode = was;
+            Gemm.directB = was;
         }
     }
 
