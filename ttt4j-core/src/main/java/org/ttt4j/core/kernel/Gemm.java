@@ -141,6 +141,60 @@ public final class Gemm {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Skinny products (decoding: one token's row times a weight matrix)
+
+    /**
+     * Rows of op(A) up to this count skip packing: packing a whole weight matrix to multiply it by
+     * one row would move more memory than the product itself reads.
+     */
+    static final int SKINNY_M = 4;
+
+    /**
+     * C rows from op(A) rows without packing. With transB (B stored n x k, a weight matrix
+     * [out, in]) each C element is a dot product of contiguous rows; otherwise C rows are built
+     * as sums of B rows scaled by A's elements (axpy along n). Columns are split over threads;
+     * every element's summation order depends on k only.
+     */
+    private static void skinny(boolean transA, boolean transB, int m, int n, int k,
+                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                               float[] c, int cOff, int ldc, boolean accumulate, int threads) {
+        float[] rows = new float[m * k];
+        for (int i = 0; i < m; i++) {
+            for (int p = 0; p < k; p++) rows[i * k + p] = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
+        }
+        Parallel.RangeBody body = (from, to) -> {
+            if (transB) {
+                for (int i = 0; i < m; i++) {
+                    for (int j = from; j < to; j++) {
+                        float dot = Reductions.dot(rows, i * k, b, bOff + j * ldb, k);
+                        int ci = cOff + i * ldc + j;
+                        c[ci] = accumulate ? c[ci] + dot : dot;
+                    }
+                }
+                return;
+            }
+            float[] acc = new float[to - from];
+            for (int i = 0; i < m; i++) {
+                java.util.Arrays.fill(acc, 0f);
+                for (int p = 0; p < k; p++) {
+                    var s = FloatVector.broadcast(F, rows[i * k + p]);
+                    int row = bOff + p * ldb + from, j = 0;
+                    for (int upper = F.loopBound(to - from); j < upper; j += L) {
+                        FloatVector.fromArray(F, b, row + j).fma(s, FloatVector.fromArray(F, acc, j)).intoArray(acc, j);
+                    }
+                    for (; j < to - from; j++) acc[j] = Math.fma(rows[i * k + p], b[row + j], acc[j]);
+                }
+                for (int j = 0; j < to - from; j++) {
+                    int ci = cOff + i * ldc + from + j;
+                    c[ci] = accumulate ? c[ci] + acc[j] : acc[j];
+                }
+            }
+        };
+        if (threads > 1) Parallel.forRange(n, Math.max(L, n / (threads * 4)), body);
+        else body.run(0, n);
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Driver
 
     private static void gemm(boolean transA, boolean transB, int m, int n, int k,
@@ -162,6 +216,10 @@ public final class Gemm {
         }
         int threads = mayFork && !Parallel.insidePool()
                 && 2L * m * n * k >= PARALLEL_MIN_FLOPS ? Parallel.threads() : 1;
+        if (m <= SKINNY_M) {
+            skinny(transA, transB, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, accumulate, threads);
+            return;
+        }
 
         // k-blocks of equal size (depends on k only, so the summation order is fixed).
         int kBlocks = (k + KC - 1) / KC;

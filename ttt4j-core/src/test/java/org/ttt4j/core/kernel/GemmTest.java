@@ -105,6 +105,21 @@ class GemmTest {
         }
     }
 
+    /** m <= SKINNY_M takes the unpacked path (decoding); large n and k so it also runs in parallel. */
+    @Test
+    void skinnyProductsAllTransposes() {
+        Random r = new Random(5);
+        int[] ns = {1, 15, 17, 300, 4099}, ks = {1, 7, 16, 257, 1024};
+        for (int trial = 0; trial < 80; trial++) {
+            int m = 1 + r.nextInt(Gemm.SKINNY_M);
+            boolean ta = (trial & 1) != 0, tb = (trial & 2) != 0;
+            Case cs = Case.random(r, ta, tb, m, ns[r.nextInt(ns.length)], ks[r.nextInt(ks.length)], trial % 2 == 0);
+            cs.check(false);
+            cs.check(true);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(cs.fast(true), cs.fast(true), "repeatable");
+        }
+    }
+
     @Test
     void blockBoundaryShapes() {
         // Crosses KC (k-blocks), MC_MAX (row blocks), the 8/4-row tails and column edges.
