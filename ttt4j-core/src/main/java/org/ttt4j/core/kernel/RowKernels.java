@@ -66,28 +66,36 @@ public final class RowKernels {
     private static void rowFast(Kind kind, float[] a, int ao, float[] o, int oo, int w, float eps) {
         int i;
         switch (kind) {
-            case SOFTMAX, LOG_SOFTMAX -> {
+            case SOFTMAX -> {
+                // exp(x - max) written once, then scaled by 1 / sum: one exp per element.
                 float max = Reductions.rowMax(a, ao, w);
                 var vmax = FloatVector.broadcast(S, max);
                 var acc = FloatVector.zero(S);
-                float sum = 0;
+                i = 0;
+                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+                    var e = VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax));
+                    e.intoArray(o, oo + i);
+                    acc = acc.add(e);
+                }
+                float sum = VectorMath.sumLanes(acc);
+                for (; i < w; i++) {
+                    o[oo + i] = (float) Math.exp(a[ao + i] - max);
+                    sum += o[oo + i];
+                }
+                scale(o, oo, o, oo, w, 0f, 1f / sum);
+            }
+            case LOG_SOFTMAX -> {
+                float max = Reductions.rowMax(a, ao, w);
+                var vmax = FloatVector.broadcast(S, max);
+                var acc = FloatVector.zero(S);
                 i = 0;
                 for (int upper = S.loopBound(w); i < upper; i += S.length()) {
                     acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax)));
                 }
-                sum = VectorMath.sumLanes(acc);
+                float sum = VectorMath.sumLanes(acc);
                 for (; i < w; i++) sum += (float) Math.exp(a[ao + i] - max);
                 float lse = max + (float) Math.log(sum);
-                var vlse = FloatVector.broadcast(S, lse);
-                i = 0;
-                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
-                    var x = FloatVector.fromArray(S, a, ao + i).sub(vlse);
-                    (kind == Kind.SOFTMAX ? VectorMath.exp(x) : x).intoArray(o, oo + i);
-                }
-                for (; i < w; i++) {
-                    float x = a[ao + i] - lse;
-                    o[oo + i] = kind == Kind.SOFTMAX ? (float) Math.exp(x) : x;
-                }
+                scale(a, ao, o, oo, w, lse, 1f);
             }
             case RMS_NORMALIZE -> {
                 float ss = Reductions.dot(a, ao, a, ao, w);
