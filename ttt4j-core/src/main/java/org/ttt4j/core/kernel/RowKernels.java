@@ -64,38 +64,15 @@ public final class RowKernels {
     }
 
     private static void rowFast(Kind kind, float[] a, int ao, float[] o, int oo, int w, float eps) {
-        int i;
         switch (kind) {
             case SOFTMAX -> {
                 // exp(x - max) written once, then scaled by 1 / sum: one exp per element.
                 float max = Reductions.rowMax(a, ao, w);
-                var vmax = FloatVector.broadcast(S, max);
-                var acc = FloatVector.zero(S);
-                i = 0;
-                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
-                    var e = VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax));
-                    e.intoArray(o, oo + i);
-                    acc = acc.add(e);
-                }
-                float sum = VectorMath.sumLanes(acc);
-                for (; i < w; i++) {
-                    o[oo + i] = (float) Math.exp(a[ao + i] - max);
-                    sum += o[oo + i];
-                }
-                scale(o, oo, o, oo, w, 0f, 1f / sum);
+                scale(o, oo, o, oo, w, 0f, 1f / expInto(a, ao, o, oo, w, max));
             }
             case LOG_SOFTMAX -> {
                 float max = Reductions.rowMax(a, ao, w);
-                var vmax = FloatVector.broadcast(S, max);
-                var acc = FloatVector.zero(S);
-                i = 0;
-                for (int upper = S.loopBound(w); i < upper; i += S.length()) {
-                    acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax)));
-                }
-                float sum = VectorMath.sumLanes(acc);
-                for (; i < w; i++) sum += (float) Math.exp(a[ao + i] - max);
-                float lse = max + (float) Math.log(sum);
-                scale(a, ao, o, oo, w, lse, 1f);
+                scale(a, ao, o, oo, w, max + (float) Math.log(sumExp(a, ao, w, max)), 1f);
             }
             case RMS_NORMALIZE -> {
                 float ss = Reductions.dot(a, ao, a, ao, w);
@@ -106,7 +83,7 @@ public final class RowKernels {
                 float mu = Reductions.rowSum(a, ao, w) / w;
                 var vmu = FloatVector.broadcast(S, mu);
                 var acc = FloatVector.zero(S);
-                i = 0;
+                int i = 0;
                 for (int upper = S.loopBound(w); i < upper; i += S.length()) {
                     var d = FloatVector.fromArray(S, a, ao + i).sub(vmu);
                     acc = d.fma(d, acc);
@@ -117,6 +94,37 @@ public final class RowKernels {
                 scale(a, ao, o, oo, w, mu, r);
             }
         }
+    }
+
+    /** Writes exp(a - max) into o and returns its sum (lanes summed in a fixed order). */
+    private static float expInto(float[] a, int ao, float[] o, int oo, int w, float max) {
+        var vmax = FloatVector.broadcast(S, max);
+        var acc = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+            var e = VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax));
+            e.intoArray(o, oo + i);
+            acc = acc.add(e);
+        }
+        float sum = VectorMath.sumLanes(acc);
+        for (; i < w; i++) {
+            o[oo + i] = (float) Math.exp(a[ao + i] - max);
+            sum += o[oo + i];
+        }
+        return sum;
+    }
+
+    /** The sum of exp(a - max) over a row, without storing the terms. */
+    private static float sumExp(float[] a, int ao, int w, float max) {
+        var vmax = FloatVector.broadcast(S, max);
+        var acc = FloatVector.zero(S);
+        int i = 0;
+        for (int upper = S.loopBound(w); i < upper; i += S.length()) {
+            acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, ao + i).sub(vmax)));
+        }
+        float sum = VectorMath.sumLanes(acc);
+        for (; i < w; i++) sum += (float) Math.exp(a[ao + i] - max);
+        return sum;
     }
 
     /** o = (a - shift) * r. */
@@ -145,14 +153,7 @@ public final class RowKernels {
                     }
                     int row = ao + r * v;
                     float max = Reductions.rowMax(a, row, v);
-                    var vmax = FloatVector.broadcast(S, max);
-                    var acc = FloatVector.zero(S);
-                    int i = 0;
-                    for (int upper = S.loopBound(v); i < upper; i += S.length()) {
-                        acc = acc.add(VectorMath.exp(FloatVector.fromArray(S, a, row + i).sub(vmax)));
-                    }
-                    float sum = VectorMath.sumLanes(acc);
-                    for (; i < v; i++) sum += (float) Math.exp(a[row + i] - max);
+                    float sum = sumExp(a, row, v, max);
                     o[oo + r] = max + (float) Math.log(sum) - a[row + targets[r]];
                 }
             });
@@ -309,21 +310,9 @@ public final class RowKernels {
                         continue;
                     }
                     float max = Reductions.rowMax(a, row, v);
-                    var vmax = FloatVector.broadcast(S, max);
-                    var acc = FloatVector.zero(S);
-                    int i = 0;
-                    for (int upper = S.loopBound(v); i < upper; i += S.length()) {
-                        var e = VectorMath.exp(FloatVector.fromArray(S, a, row + i).sub(vmax));
-                        e.intoArray(o, out + i);
-                        acc = acc.add(e);
-                    }
-                    float sum = VectorMath.sumLanes(acc);
-                    for (; i < v; i++) {
-                        o[out + i] = (float) Math.exp(a[row + i] - max);
-                        sum += o[out + i];
-                    }
+                    float sum = expInto(a, row, o, out, v, max);
                     float scale = gg[go + r] / sum;
-                    i = 0;
+                    int i = 0;
                     for (int upper = S.loopBound(v); i < upper; i += S.length()) {
                         FloatVector.fromArray(S, o, out + i).mul(scale).intoArray(o, out + i);
                     }
