@@ -1,6 +1,5 @@
 package org.ttt4j.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -8,6 +7,7 @@ import org.ttt4j.lm.data.Corpus;
 import org.ttt4j.lm.data.CorpusSource;
 import org.ttt4j.lm.data.Split;
 import org.ttt4j.lm.data.TokenizedCorpus;
+import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
@@ -59,7 +59,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ModelConfig c = config != null ? new ObjectMapper().readValue(config.toFile(), ModelConfig.class) : Presets.byName(preset);
+        ModelConfig c = config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
         Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));

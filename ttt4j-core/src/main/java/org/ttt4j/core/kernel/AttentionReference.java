@@ -40,16 +40,23 @@ import org.ttt4j.core.tensor.Storage;
 public final class AttentionReference {
     private AttentionReference() {}
 
-    public static void forward(int bh, int t, int s, int d, int dv, boolean causal, int window,
-                               double scale, Storage q, int qOff, Storage k, int kOff,
-                               Storage v, int vOff, Storage out, int outOff,
-                               Storage lse, int lseOff) {
+    /** The checks shared by forward and backward: sizes, then every operand's range. */
+    private static void checkForward(int bh, int t, int s, int d, int dv, double scale, Storage q, int qOff,
+                                     Storage k, int kOff, Storage v, int vOff, Storage out, int outOff,
+                                     Storage lse, int lseOff) {
         checkShape(bh, t, s, d, dv, scale);
         checkRange("q", q == null ? -1 : q.length(), qOff, (long) bh * t * d);
         checkRange("k", k == null ? -1 : k.length(), kOff, (long) bh * s * d);
         checkRange("v", v == null ? -1 : v.length(), vOff, (long) bh * s * dv);
         checkRange("out", out == null ? -1 : out.length(), outOff, (long) bh * t * dv);
         checkRange("lse", lse == null ? -1 : lse.length(), lseOff, (long) bh * t);
+    }
+
+    public static void forward(int bh, int t, int s, int d, int dv, boolean causal, int window,
+                               double scale, Storage q, int qOff, Storage k, int kOff,
+                               Storage v, int vOff, Storage out, int outOff,
+                               Storage lse, int lseOff) {
+        checkForward(bh, t, s, d, dv, scale, q, qOff, k, kOff, v, vOff, out, outOff, lse, lseOff);
 
         double[] sc = new double[Math.max(s, 1)];
         double[] acc = new double[dv];
@@ -89,12 +96,7 @@ public final class AttentionReference {
                                 Storage lse, int lseOff, Storage dOut, int dOutOff,
                                 Storage dq, int dqOff, Storage dk, int dkOff,
                                 Storage dvGrad, int dvOff) {
-        checkShape(bh, t, s, d, dv, scale);
-        checkRange("q", q == null ? -1 : q.length(), qOff, (long) bh * t * d);
-        checkRange("k", k == null ? -1 : k.length(), kOff, (long) bh * s * d);
-        checkRange("v", v == null ? -1 : v.length(), vOff, (long) bh * s * dv);
-        checkRange("out", out == null ? -1 : out.length(), outOff, (long) bh * t * dv);
-        checkRange("lse", lse == null ? -1 : lse.length(), lseOff, (long) bh * t);
+        checkForward(bh, t, s, d, dv, scale, q, qOff, k, kOff, v, vOff, out, outOff, lse, lseOff);
         checkRange("dOut", dOut == null ? -1 : dOut.length(), dOutOff, (long) bh * t * dv);
         checkRange("dq", dq == null ? -1 : dq.length(), dqOff, (long) bh * t * d);
         checkRange("dk", dk == null ? -1 : dk.length(), dkOff, (long) bh * s * d);

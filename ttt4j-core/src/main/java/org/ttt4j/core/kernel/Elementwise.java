@@ -128,7 +128,7 @@ public final class Elementwise {
     // ---- binary ----------------------------------------------------------------------------
 
     public enum Binary {
-        ADD, SUB, MUL, DIV, GT /* 1 where a > b, else 0 */, EQ /* 1 where a == b */;
+        ADD, SUB, MUL, DIV, GT /* 1 where a > b, else 0 */;
 
         public double apply(double a, double b) {
             return switch (this) {
@@ -137,7 +137,6 @@ public final class Elementwise {
                 case MUL -> a * b;
                 case DIV -> a / b;
                 case GT -> a > b ? 1 : 0;
-                case EQ -> a == b ? 1 : 0;
             };
         }
 
@@ -148,7 +147,6 @@ public final class Elementwise {
                 case MUL -> a.mul(b);
                 case DIV -> a.div(b);
                 case GT -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.GT, b));
-                case EQ -> a.broadcast(0f).blend(1f, a.compare(VectorOperators.EQ, b));
             };
         }
     }

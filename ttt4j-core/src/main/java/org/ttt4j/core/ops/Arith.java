@@ -59,11 +59,6 @@ public final class Arith {
         return binary("greater", Binary.GT, a, b);
     }
 
-    /** 1 where a == b else 0 (broadcasting); a constant. */
-    public static Tensor equal(Tensor a, Tensor b) {
-        return binary("equal", Binary.EQ, a, b);
-    }
-
     private static Tensor binary(String op, Binary f, Tensor a, Tensor b) {
         int[] shape = Shapes.broadcast(op, a.shape(), b.shape());
         Tensor out = Tensor.zeros(DType.promote(a.dtype(), b.dtype()), shape);

@@ -88,19 +88,10 @@ public final class Attention {
         Tensor scores = mul(matmul(q, k, false, true), scale);
         if (causal || window > 0) {
             int t = q.dim(-2), s = k.dim(-2);
-            Tensor mask = causal ? Masks.band(t, s, window) : nonCausalBand(t, s, window);
+            Tensor mask = Masks.visible(t, s, causal, window);
             scores = where(mask, scores, Tensor.scalar(scores.dtype(), Double.NEGATIVE_INFINITY));
         }
         return Nn.softmax(scores);
-    }
-
-    /** Window without causality: keys j with p - window < j, including keys after the query. */
-    private static Tensor nonCausalBand(int t, int s, int window) {
-        Tensor m = Tensor.zeros(DType.FP32, t, s);
-        for (int i = 0; i < t; i++) {
-            for (int j = 0; j < s; j++) if (j > i + s - t - window) m.set(i * s + j, 1);
-        }
-        return m;
     }
 
     /** dV = P^T g; dS = P (g v^T - rowsum(P . g v^T)); dq = scale dS k; dk = scale dS^T q. */

@@ -76,10 +76,6 @@ public final class Shapes {
         return r;
     }
 
-    public static boolean equal(int[] a, int[] b) {
-        return Arrays.equals(a, b);
-    }
-
     /** Product of the dims in [from, to). */
     public static int prod(int[] shape, int from, int to) {
         int n = 1;

@@ -119,15 +119,4 @@ public final class KvCache {
         }
         return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(out), 0, heads, length, dim);
     }
-
-    /** An independent copy (forking a session). */
-    public KvCache copy() {
-        KvCache c = new KvCache(heads, dim, window, maxChunk);
-        c.keys = keys.clone();
-        c.values = values.clone();
-        c.capacity = capacity;
-        c.length = length;
-        c.position = position;
-        return c;
-    }
 }

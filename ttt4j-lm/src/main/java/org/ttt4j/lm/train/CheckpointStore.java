@@ -1,7 +1,5 @@
 package org.ttt4j.lm.train;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,6 +12,7 @@ import java.util.stream.Stream;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.ModelConfig;
 
 /**
@@ -23,7 +22,6 @@ import org.ttt4j.lm.model.ModelConfig;
  * a temporary folder, fsynced, renamed), so a kill at any moment leaves the last good checkpoint.
  */
 public final class CheckpointStore {
-    public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final String PREFIX = "step-";
 
     private final Path dir;
@@ -41,10 +39,10 @@ public final class CheckpointStore {
         Path target = dir.resolve(String.format("%s%08d", PREFIX, state.step()));
         Map<String, String> meta = Map.of("format", "pt", "producer", "ttt4j", "step", Long.toString(state.step()));
         AtomicFiles.replaceDirectory(target, tmp -> {
-            Files.write(tmp.resolve("config.json"), JSON.writeValueAsBytes(config));
+            StateFile.write(tmp.resolve("config.json"), config);
             SafeTensors.write(tmp.resolve("model.safetensors"), params, meta);
             if (optimizer != null) SafeTensors.write(tmp.resolve("optimizer.safetensors"), optimizer, meta);
-            Files.write(tmp.resolve("trainer.json"), JSON.writeValueAsBytes(state));
+            StateFile.write(tmp.resolve("trainer.json"), state);
         });
         prune(keepLast);
         return target;
@@ -84,22 +82,13 @@ public final class CheckpointStore {
             }
             folder = latest.get();
         }
-        ModelConfig config = readJson(folder.resolve("config.json"), ModelConfig.class).validate();
+        ModelConfig config = StateFile.read(folder.resolve("config.json"), ModelConfig.class).validate();
         Map<String, Tensor> model = SafeTensors.read(folder.resolve("model.safetensors")).tensors();
         Path opt = folder.resolve("optimizer.safetensors");
         Map<String, Tensor> optimizer = Files.exists(opt) ? SafeTensors.read(opt).tensors() : null;
         Path st = folder.resolve("trainer.json");
-        TrainerState state = Files.exists(st) ? readJson(st, TrainerState.class) : null;
+        TrainerState state = Files.exists(st) ? StateFile.read(st, TrainerState.class) : null;
         return new Loaded(folder, config, model, optimizer, state);
-    }
-
-    private static <T> T readJson(Path file, Class<T> type) throws IOException {
-        if (!Files.exists(file)) throw new IOException("missing " + file);
-        try {
-            return JSON.readValue(file.toFile(), type);
-        } catch (IOException e) {
-            throw new IOException("cannot read " + file + ": " + e.getMessage(), e);
-        }
     }
 
     /**

@@ -40,13 +40,6 @@ public record TrainOptions(
         return this;
     }
 
-    /** Sensible defaults for {@code steps} steps at this batch and context. */
-    public static TrainOptions defaults(long steps, int batch, int context, double lr) {
-        return new TrainOptions(steps, batch, context, 1, lr, lr * 0.1, Math.max(1, steps / 10), 0.1, 1.0,
-                Math.max(1, (int) Math.min(Integer.MAX_VALUE, steps / 10)), 8,
-                Math.max(1, (int) Math.min(Integer.MAX_VALUE, steps / 10)), 3, 10, 1234);
-    }
-
     private static void check(boolean ok, String field, String reason) {
         if (!ok) throw new IllegalArgumentException("training option " + field + ": " + reason);
     }

@@ -99,6 +99,7 @@ public final class Trainer {
         double lastLoss = Double.NaN;
         Double lastVal = null;
         Path lastCheckpoint = latest.orElse(null);
+        long savedStep = start;
         Outcome outcome = Outcome.FINISHED;
         long step = start;
         long windowStart = System.nanoTime(), windowTokens = 0;
@@ -152,9 +153,10 @@ public final class Trainer {
                 }
                 if (options.checkpointEvery() > 0 && step % options.checkpointEvery() == 0 || last) {
                     lastCheckpoint = save(store, optimizer, step, tokensSeen, loss);
+                    savedStep = step;
                 }
             }
-            if (outcome == Outcome.INTERRUPTED && step > start) {
+            if (outcome == Outcome.INTERRUPTED && step > savedStep) {
                 lastCheckpoint = save(store, optimizer, step, tokensSeen, lastLoss);
                 progress.line("interrupted: saved " + lastCheckpoint);
             }
