@@ -11,6 +11,7 @@ import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.model.TttSettings;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.train.RunSetup;
 import org.ttt4j.lm.train.SamplerBatches;
@@ -29,10 +30,20 @@ public final class TrainCommand implements Callable<Integer> {
     String preset;
     @Option(names = "--config", description = "model config JSON (overrides --preset)")
     Path config;
-    @Option(names = "--mixers", description = "block pattern: full, swa, or e.g. swa:5,full:1")
+    @Option(names = "--mixers", description = "block pattern: full, swa, ttt_linear, ttt_mlp, or e.g. swa:5,full:1")
     String mixers;
     @Option(names = "--window", description = "sliding-window size for swa blocks")
     Integer window;
+    @Option(names = "--ttt-mini-batch", description = "TTT layers: tokens per inner step b (default 16)")
+    Integer tttMiniBatch;
+    @Option(names = "--ttt-backbone", description = "TTT layers: transformer or mamba (default transformer)")
+    String tttBackbone;
+    @Option(names = "--ttt-base-lr", description = "TTT layers: eta_base (default 1.0 for ttt_linear, 0.1 for ttt_mlp)")
+    Double tttBaseLr;
+    @Option(names = "--ttt-inner-norm", arity = "1", description = "TTT layers: inner LayerNorm and residual, true or false (default true)")
+    Boolean tttInnerNorm;
+    @Option(names = "--ttt-learnable-lr", arity = "1", description = "TTT layers: learnable token-dependent eta, true or false (default true)")
+    Boolean tttLearnableLr;
     @Option(names = "--corpus", defaultValue = "default",
             description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz; default: the JDK's lib/src.zip")
     String corpus;
@@ -62,6 +73,12 @@ public final class TrainCommand implements Callable<Integer> {
         ModelConfig c = config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
+        if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
+            TttSettings t = c.tttSettings();
+            c = c.withTtt(new TttSettings(tttMiniBatch != null ? tttMiniBatch : t.miniBatch(), tttBaseLr != null ? tttBaseLr : t.baseLr(),
+                    tttBackbone != null ? tttBackbone : t.backbone(), tttInnerNorm != null ? tttInnerNorm : t.innerNorm(),
+                    tttLearnableLr != null ? tttLearnableLr : t.learnableLr(), t.convWidth()));
+        }
         Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));
         Files.createDirectories(run);
         Split split = Split.defaults();

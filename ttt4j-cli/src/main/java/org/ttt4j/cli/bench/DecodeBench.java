@@ -9,7 +9,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.GradMode;
-import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
@@ -44,7 +44,7 @@ public final class DecodeBench implements Callable<Integer> {
             Decoder model = new Decoder(c, 1);
             for (int ctx : contexts) {
                 try (var s = GradMode.disabled()) {
-                    List<KvCache> caches = model.newCaches(chunk);
+                    List<MixerCache> caches = model.newCaches(chunk);
                     long t0 = System.nanoTime();
                     for (int at = 0; at < ctx; at += chunk) {
                         int[] ids = new int[Math.min(chunk, ctx - at)];
@@ -55,7 +55,7 @@ public final class DecodeBench implements Callable<Integer> {
                     long t1 = System.nanoTime();
                     for (int i = 0; i < tokens; i++) model.logits(new int[] {rng.nextInt(c.vocabSize())}, caches);
                     double ms = (System.nanoTime() - t1) / 1e6 / tokens;
-                    long floats = caches.stream().mapToLong(KvCache::floats).sum();
+                    long floats = caches.stream().mapToLong(MixerCache::floats).sum();
                     double mib = floats * 4.0 / (1 << 20);
                     System.out.printf("%-14s %9d %12.2f %14.0f %12.1f%n", m, ctx, ms, prefill, mib);
                     Map<String, Object> row = new LinkedHashMap<>();

@@ -80,7 +80,7 @@ public final class Maths {
     }
 
     /** gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 A x^2), t = tanh(c (x + A x^3)). */
-    static Tensor geluDerivative(Tensor x) {
+    public static Tensor geluDerivative(Tensor x) {
         final double c = 0.7978845608028654, k = 0.044715;
         Tensor x2 = mul(x, x);
         Tensor t = tanh(mul(mul(add(mul(x2, k), 1), x), c));

@@ -6,7 +6,7 @@ import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 
 /**
@@ -22,7 +22,7 @@ public final class Scorer {
         if (tokens.length < 2) return new float[0];
         float[] losses = new float[tokens.length - 1];
         try (var s = GradMode.disabled()) {
-            List<KvCache> caches = model.newCaches(chunk);
+            List<MixerCache> caches = model.newCaches(chunk);
             for (int at = 0; at < tokens.length - 1; at += chunk) {
                 int end = Math.min(tokens.length - 1, at + chunk);
                 int[] in = Arrays.copyOfRange(tokens, at, end);

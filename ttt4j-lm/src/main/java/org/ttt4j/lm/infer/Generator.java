@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 
@@ -42,7 +42,7 @@ public final class Generator {
         int[] promptIds = tokenizer.encode(prompt);
         if (promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
         try (var s = GradMode.disabled()) {
-            List<KvCache> caches = model.newCaches(PREFILL_CHUNK);
+            List<MixerCache> caches = model.newCaches(PREFILL_CHUNK);
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;
             long t0 = System.nanoTime();

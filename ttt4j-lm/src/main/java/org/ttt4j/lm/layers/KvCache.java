@@ -7,7 +7,7 @@ import org.ttt4j.core.tensor.Tensor;
  * (decoding runs one sequence). Full attention grows its buffer; a sliding window keeps a ring of
  * {@code window} positions, so memory stays constant however long the context.
  */
-public final class KvCache {
+public final class KvCache implements MixerCache {
     private final int heads, dim, window, maxChunk;
     private float[] keys, values;
     private int capacity, length;
@@ -28,7 +28,7 @@ public final class KvCache {
         this.values = new float[heads * capacity * dim];
     }
 
-    /** Total positions seen (the next token's position). */
+    @Override
     public long position() {
         return position;
     }
@@ -39,6 +39,7 @@ public final class KvCache {
     }
 
     /** Floats held in memory by this cache (for state-size reports). */
+    @Override
     public long floats() {
         return 2L * keys.length;
     }

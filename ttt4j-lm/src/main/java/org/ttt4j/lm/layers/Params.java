@@ -16,16 +16,33 @@ public final class Params {
     private final Map<String, Tensor> byName = new LinkedHashMap<>();
     private final SplittableRandom rng;
     private final double std;
+    private final Map<String, Tensor> given;
 
     /** Parameters drawn from one generator in creation order: same seed, same model. */
     public Params(long seed, double std) {
         this.rng = new SplittableRandom(seed);
         this.std = std;
+        this.given = null;
+    }
+
+    /**
+     * Parameters whose values are the given tensors, looked up by name with shapes checked: builds
+     * a model around existing weights (in any dtype, e.g. fp64 copies for gradient checks).
+     */
+    public Params(Map<String, Tensor> values) {
+        this.rng = new SplittableRandom(0);
+        this.std = 0;
+        this.given = Map.copyOf(values);
     }
 
     /** A weight matrix ~ normal(0, std). */
     public Tensor normal(String name, int... shape) {
         return add(name, Tensor.randn(DType.FP32, rng, std, shape));
+    }
+
+    /** A weight ~ uniform(-bound, bound) (torch's default for convolutions: bound = 1/sqrt(fan_in)). */
+    public Tensor uniform(String name, double bound, int... shape) {
+        return add(name, Tensor.uniform(DType.FP32, rng, -bound, bound, shape));
     }
 
     /** A norm scale initialised to ones. */
@@ -39,6 +56,15 @@ public final class Params {
     }
 
     private Tensor add(String name, Tensor t) {
+        if (given != null) {
+            Tensor g = given.get(name);
+            if (g == null) throw new IllegalArgumentException("no value given for parameter " + name);
+            if (!java.util.Arrays.equals(g.shape(), t.shape())) {
+                throw new IllegalArgumentException("parameter " + name + ": given shape " + java.util.Arrays.toString(g.shape())
+                        + ", expected " + java.util.Arrays.toString(t.shape()));
+            }
+            t = g;
+        }
         if (byName.putIfAbsent(name, t.requiresGrad(true)) != null) {
             throw new IllegalStateException("parameter " + name + " defined twice");
         }

@@ -12,7 +12,7 @@ import org.ttt4j.core.tensor.Tensor;
  * optional per-head RMSNorm of q and k before RoPE (qk_norm), and an optional sliding window.
  */
 public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNorm, RmsNorm kNorm,
-                            int heads, int window, double ropeTheta) {
+                            int heads, int window, double ropeTheta) implements SequenceMixer {
 
     public static SelfAttention create(Params p, String name, int width, int heads, int window, boolean qkNorm,
                                        double ropeTheta, double eps) {
@@ -27,19 +27,22 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
     }
 
     /** x [B, T, D] at positions start .. start+T-1 -> [B, T, D]. */
+    @Override
     public Tensor apply(Tensor x, int start) {
-        int b = x.dim(0), t = x.dim(1);
-        int[] pos = positions(start, t);
+        int t = x.dim(1);
+        int[] pos = Heads.positions(start, t, 0);
         Tensor qh = project(q, qNorm, x, pos), kh = project(k, kNorm, x, pos);
         Tensor vh = split(v.apply(x));
         Tensor a = Attention.attention(qh, kh, vh, true, window, 1 / Math.sqrt(qh.dim(-1)));
-        return o.apply(merge(a, b, t));
+        return o.apply(Heads.merge(a));
     }
 
     /** Decoding: x [1, T, D] attends to the cache plus itself; the cache receives this step's keys. */
-    public Tensor apply(Tensor x, KvCache cache) {
+    @Override
+    public Tensor apply(Tensor x, MixerCache mixerCache) {
+        if (!(mixerCache instanceof KvCache cache)) throw new IllegalArgumentException("attention needs a KvCache, got " + mixerCache.getClass().getSimpleName());
         int t = x.dim(1);
-        int[] pos = positions(Math.toIntExact(cache.position()), t);
+        int[] pos = Heads.positions(cache.position(), t, 0);
         Tensor qh = project(q, qNorm, x, pos), kh = project(k, kNorm, x, pos);
         Tensor vh = split(v.apply(x));
         cache.append(Layout.reshape(kh, heads, t, -1), Layout.reshape(vh, heads, t, -1));
@@ -52,7 +55,12 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
                     window, scale));
         }
         Tensor a = Layout.concat(outs, 0);
-        return o.apply(merge(Layout.reshape(a, 1, heads, t, -1), 1, t));
+        return o.apply(Heads.merge(Layout.reshape(a, 1, heads, t, -1)));
+    }
+
+    @Override
+    public KvCache newCache(int maxChunk) {
+        return new KvCache(heads, o.weight().dim(0) / heads, window, maxChunk);
     }
 
     private Tensor project(Linear w, RmsNorm norm, Tensor x, int[] pos) {
@@ -61,20 +69,7 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
         return Nn.rope(h, pos, ropeTheta, false);
     }
 
-    /** [B, T, D] -> [B, H, T, d]. */
     private Tensor split(Tensor x) {
-        int b = x.dim(0), t = x.dim(1);
-        return Layout.permute(Layout.reshape(x, b, t, heads, -1), 0, 2, 1, 3);
-    }
-
-    /** [B, H, T, d] -> [B, T, D]. */
-    private static Tensor merge(Tensor a, int b, int t) {
-        return Layout.reshape(Layout.permute(a, 0, 2, 1, 3), b, t, -1);
-    }
-
-    private static int[] positions(int start, int t) {
-        int[] p = new int[t];
-        for (int i = 0; i < t; i++) p[i] = start + i;
-        return p;
+        return Heads.split(x, heads);
     }
 }

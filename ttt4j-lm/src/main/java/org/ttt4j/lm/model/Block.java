@@ -2,41 +2,80 @@ package org.ttt4j.lm.model;
 
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.CausalConv;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.RmsNorm;
 import org.ttt4j.lm.layers.SelfAttention;
+import org.ttt4j.lm.layers.SequenceMixer;
 import org.ttt4j.lm.layers.SwiGlu;
+import org.ttt4j.lm.layers.ttt.TttCache;
+import org.ttt4j.lm.layers.ttt.TttLayer;
 
 /**
  * One pre-norm block: {@code h += Mixer(RMSNorm(h)); h += SwiGLU(RMSNorm(h))}, with the optional
- * sandwich norms ({@code post_norm}) on each sub-layer output before the residual add.
+ * sandwich norms ({@code post_norm}) on each sub-layer output before the residual add. TTT blocks
+ * of the Mamba backbone first add a causal convolution: {@code h += Conv(RMSNorm(h))}.
+ *
+ * <p>Attention blocks use the Hugging Face Llama names ({@code self_attn}, {@code input_layernorm});
+ * TTT blocks use the PyTorch TTT reference's names ({@code seq_modeling_block}, {@code seq_norm},
+ * {@code ffn_norm}, {@code conv}), so its checkpoints load without renaming.
  */
-public record Block(RmsNorm attnNorm, SelfAttention attention, RmsNorm attnOutNorm,
+public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, SequenceMixer mixer, RmsNorm mixerOutNorm,
                     RmsNorm mlpNorm, SwiGlu mlp, RmsNorm mlpOutNorm) {
 
     static Block create(Params p, ModelConfig c, int index) {
         String n = "model.layers." + index;
-        Mixer mixer = c.blockMixers().get(index);
-        return new Block(
-                RmsNorm.create(p, n + ".input_layernorm", c.dModel(), c.normEps()),
-                SelfAttention.create(p, n + ".self_attn", c.dModel(), c.heads(), mixer.window(), c.qkNorm(),
-                        c.ropeTheta(), c.normEps()),
-                c.postNorm() ? RmsNorm.create(p, n + ".attn_out_norm", c.dModel(), c.normEps()) : null,
-                RmsNorm.create(p, n + ".post_attention_layernorm", c.dModel(), c.normEps()),
-                SwiGlu.create(p, n + ".mlp", c.dModel(), c.dFf()),
-                c.postNorm() ? RmsNorm.create(p, n + ".mlp_out_norm", c.dModel(), c.normEps()) : null);
+        Mixer kind = c.blockMixers().get(index);
+        int d = c.dModel();
+        double eps = c.normEps();
+        return switch (kind) {
+            case Mixer.Ttt ttt -> {
+                var opts = c.tttSettings().options(ttt.kind(), c.ropeTheta());
+                boolean conv = opts.mamba();
+                yield new Block(
+                        conv ? RmsNorm.create(p, n + ".conv.norm", d, eps) : null,
+                        conv ? CausalConv.create(p, n + ".conv.conv", d, opts.convWidth()) : null,
+                        RmsNorm.create(p, n + ".seq_norm", d, eps),
+                        new TttLayer(p, n + ".seq_modeling_block", d, c.heads(), opts),
+                        c.postNorm() ? RmsNorm.create(p, n + ".seq_out_norm", d, eps) : null,
+                        RmsNorm.create(p, n + ".ffn_norm", d, eps),
+                        SwiGlu.create(p, n + ".mlp", d, c.dFf()),
+                        c.postNorm() ? RmsNorm.create(p, n + ".mlp_out_norm", d, eps) : null);
+            }
+            case Mixer.FullAttention a -> attention(p, c, n, 0);
+            case Mixer.SlidingWindow w -> attention(p, c, n, w.window());
+        };
+    }
+
+    private static Block attention(Params p, ModelConfig c, String n, int window) {
+        int d = c.dModel();
+        double eps = c.normEps();
+        return new Block(null, null,
+                RmsNorm.create(p, n + ".input_layernorm", d, eps),
+                SelfAttention.create(p, n + ".self_attn", d, c.heads(), window, c.qkNorm(), c.ropeTheta(), eps),
+                c.postNorm() ? RmsNorm.create(p, n + ".attn_out_norm", d, eps) : null,
+                RmsNorm.create(p, n + ".post_attention_layernorm", d, eps),
+                SwiGlu.create(p, n + ".mlp", d, c.dFf()),
+                c.postNorm() ? RmsNorm.create(p, n + ".mlp_out_norm", d, eps) : null);
     }
 
     /** Training / prefill over a whole sequence starting at position {@code start}. */
     public Tensor apply(Tensor h, int start) {
-        h = residual(h, attention.apply(attnNorm.apply(h), start), attnOutNorm);
+        if (conv != null) h = Arith.add(h, conv.apply(convNorm.apply(h), null).y());
+        h = residual(h, mixer.apply(mixerNorm.apply(h), start), mixerOutNorm);
         return residual(h, mlp.apply(mlpNorm.apply(h)), mlpOutNorm);
     }
 
-    /** Decoding against a cache. */
-    public Tensor apply(Tensor h, KvCache cache) {
-        h = residual(h, attention.apply(attnNorm.apply(h), cache), attnOutNorm);
+    /** Decoding against this block's cache. */
+    public Tensor apply(Tensor h, MixerCache cache) {
+        if (conv != null) {
+            TttCache c = (TttCache) cache;
+            CausalConv.Output out = conv.apply(convNorm.apply(h), c.blockConvHistory());
+            c.blockConvHistory(out.history());
+            h = Arith.add(h, out.y());
+        }
+        h = residual(h, mixer.apply(mixerNorm.apply(h), cache), mixerOutNorm);
         return residual(h, mlp.apply(mlpNorm.apply(h)), mlpOutNorm);
     }
 

@@ -6,7 +6,7 @@ import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Linalg;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.RmsNorm;
 
@@ -64,18 +64,16 @@ public final class Decoder {
     }
 
     /** Decoding: logits [1, T, V] for a chunk of T new tokens of one sequence, updating the caches. */
-    public Tensor logits(int[] ids, List<KvCache> caches) {
+    public Tensor logits(int[] ids, List<MixerCache> caches) {
         Tensor h = Nn.embedding(embedding, ids, 1, ids.length);
         for (int i = 0; i < blocks.size(); i++) h = blocks.get(i).apply(h, caches.get(i));
         return head(h);
     }
 
     /** Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens. */
-    public List<KvCache> newCaches(int maxChunk) {
-        List<KvCache> caches = new ArrayList<>();
-        for (Block b : blocks) {
-            caches.add(new KvCache(config.heads(), config.headDim(), b.attention().window(), maxChunk));
-        }
+    public List<MixerCache> newCaches(int maxChunk) {
+        List<MixerCache> caches = new ArrayList<>();
+        for (Block b : blocks) caches.add(b.mixer().newCache(maxChunk));
         return caches;
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
 import java.util.List;
+import org.ttt4j.lm.layers.ttt.InnerLoop;
 
 /**
  * The Llama-style decoder of ttt-methods.md section 1, as stored in {@code config.json}.
@@ -29,7 +30,15 @@ public record ModelConfig(
         @JsonProperty("mixers") String mixers,
         @JsonProperty("window") int window,
         @JsonProperty("norm_eps") double normEps,
-        @JsonProperty("init_std") double initStd) {
+        @JsonProperty("init_std") double initStd,
+        @JsonProperty("ttt") TttSettings ttt) {
+
+    /** A config without a {@code ttt} section (attention-only models). */
+    public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dFf, int context, double ropeTheta, boolean qkNorm,
+                       boolean postNorm, boolean tiedEmbeddings, String mixers, int window, double normEps, double initStd) {
+        this(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings, mixers, window, normEps,
+                initStd, null);
+    }
 
     /** Checks every field; returns this for chaining. */
     public ModelConfig validate() {
@@ -50,6 +59,7 @@ public record ModelConfig(
         if (blocks.stream().anyMatch(m -> m instanceof Mixer.SlidingWindow) && window < 1) {
             fail("window", "sliding-window blocks need window >= 1, got " + window);
         }
+        if (ttt != null) ttt.validate();
         return this;
     }
 
@@ -74,8 +84,10 @@ public record ModelConfig(
             Mixer m = switch (kv[0].trim()) {
                 case "full" -> new Mixer.FullAttention();
                 case "swa" -> new Mixer.SlidingWindow(Math.max(1, window));
+                case "ttt_linear" -> new Mixer.Ttt(InnerLoop.Kind.LINEAR);
+                case "ttt_mlp" -> new Mixer.Ttt(InnerLoop.Kind.MLP);
                 default -> throw new IllegalArgumentException("config field mixers: unknown mixer \"" + kv[0].trim()
-                        + "\" (known: full, swa)");
+                        + "\" (known: full, swa, ttt_linear, ttt_mlp)");
             };
             for (int i = 0; i < count; i++) pattern.add(m);
         }
@@ -97,6 +109,12 @@ public record ModelConfig(
         return out;
     }
 
+    /** The {@code ttt} section, or the defaults when it is absent. */
+    @JsonIgnore
+    public TttSettings tttSettings() {
+        return ttt == null ? TttSettings.DEFAULTS : ttt;
+    }
+
     @JsonIgnore
     public int headDim() {
         return dModel / heads;
@@ -104,17 +122,22 @@ public record ModelConfig(
 
     public ModelConfig withContext(int newContext) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, newContext, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd);
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt);
     }
 
     public ModelConfig withVocab(int newVocab) {
         return new ModelConfig(newVocab, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd);
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt);
     }
 
     public ModelConfig withMixers(String newMixers, int newWindow) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, newMixers, newWindow, normEps, initStd);
+                tiedEmbeddings, newMixers, newWindow, normEps, initStd, ttt);
+    }
+
+    public ModelConfig withTtt(TttSettings newTtt) {
+        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
+                tiedEmbeddings, mixers, window, normEps, initStd, newTtt);
     }
 
     private static void positive(String field, int v) {

@@ -159,6 +159,8 @@ public final class Trainer {
             if (outcome == Outcome.INTERRUPTED && step > savedStep) {
                 lastCheckpoint = save(store, optimizer, step, tokensSeen, lastLoss);
                 progress.line("interrupted: saved " + lastCheckpoint);
+            } else if (outcome == Outcome.INTERRUPTED) {
+                progress.line("interrupted: step " + step + " was already saved in " + lastCheckpoint);
             }
         } finally {
             saved.countDown();

@@ -1,0 +1,15 @@
+package org.ttt4j.lm.layers;
+
+import org.ttt4j.core.tensor.Tensor;
+
+/** The sequence-mixing sub-layer of a block: attention or a test-time-training layer. */
+public interface SequenceMixer {
+    /** Training / prefill of x [B, T, D] at positions start .. start+T-1 -> [B, T, D]. */
+    Tensor apply(Tensor x, int start);
+
+    /** Decoding: x [1, T, D] continues the sequence held by {@code cache}, which it updates. */
+    Tensor apply(Tensor x, MixerCache cache);
+
+    /** A fresh cache for decoding one sequence in chunks of at most {@code maxChunk} tokens. */
+    MixerCache newCache(int maxChunk);
+}
