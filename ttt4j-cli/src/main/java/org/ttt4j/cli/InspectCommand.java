@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.model.ReferenceNames;
 import org.ttt4j.lm.train.CheckpointStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
@@ -32,12 +33,17 @@ public final class InspectCommand implements Callable<Integer> {
         }
         var header = SafeTensors.readHeader(file);
         long total = 0;
-        System.out.printf("%-60s %-5s %s%n", "tensor", "dtype", "shape");
+        // The last column maps each tensor onto the PyTorch TTT reference's state dict: "=" for the
+        // same name and shape convention, "-" where the reference has no such tensor.
+        System.out.printf("%-60s %-5s %-16s %s%n", "tensor", "dtype", "shape", "reference");
+        int mapped = 0;
         for (var t : header.tensors().values()) {
-            System.out.printf("%-60s %-5s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()));
+            boolean ref = ReferenceNames.reference(t.name()) != null;
+            if (ref) mapped++;
+            System.out.printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), ref ? "=" : "-");
             total += t.numel();
         }
-        System.out.printf("%d tensors, %,d parameters%n", header.tensors().size(), total);
+        System.out.printf("%d tensors, %,d parameters; %d named as in the PyTorch TTT reference%n", header.tensors().size(), total, mapped);
         return 0;
     }
 }

@@ -18,6 +18,9 @@ import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.layers.ttt.InnerLoop;
+import org.ttt4j.lm.layers.ttt.TttLinearKernel;
+import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.train.AdamW;
@@ -112,12 +115,21 @@ public final class TrainBench implements Callable<Integer> {
         return 0;
     }
 
-    /** 2 FLOPs per multiply-add: weights 2 x params-in-matmuls per token, attention 4 x visible keys x width per layer. */
+    /**
+     * 2 FLOPs per multiply-add: weights 2 x params-in-matmuls per token, attention 4 x visible keys x width per layer,
+     * TTT layers their inner loop's products (the TTT-MLP figure approximates its two d x 4d layers as 8 TTT-Linear ones).
+     */
     static double flopsPerStep(ModelConfig c, int b, int t) {
         double d = c.dModel(), f = c.dFf(), v = c.vocabSize();
         double perTokenMatmul = c.layers() * (4 * d * d + 3 * d * f) + d * v;
         double attention = 0;
         for (var m : c.blockMixers()) {
+            if (m instanceof Mixer.Ttt ttt) { // the inner loop's products per sequence, all heads
+                int hd = c.headDim(), mb = c.tttSettings().options(ttt.kind(), c.ropeTheta()).miniBatch();
+                double perLayerOfWidth = TttLinearKernel.forwardFlops(c.heads(), t, hd, mb);
+                attention += ttt.kind() == InnerLoop.Kind.LINEAR ? perLayerOfWidth : 2 * 4 * perLayerOfWidth; // two d x 4d layers
+                continue;
+            }
             double visible = 0;
             for (int i = 0; i < t; i++) visible += m.window() > 0 ? Math.min(i + 1, m.window()) : i + 1;
             attention += 4 * d * visible; // q.k and p.v, per sequence

@@ -2,9 +2,13 @@ package org.ttt4j.lm.layers.ttt;
 
 import java.util.ArrayList;
 import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
+import org.ttt4j.core.kernel.Simd;
 import org.ttt4j.core.kernel.SmallGemm;
+import org.ttt4j.core.kernel.VectorMath;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Reduce;
 import org.ttt4j.core.tensor.DType;
@@ -30,15 +34,23 @@ import org.ttt4j.core.tensor.Tensor;
  *
  * <p>Tests hold it against {@link InnerLoop#dual}, forward and backward, with SIMD on and off.
  */
-final class TttLinearKernel {
+public final class TttLinearKernel {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = F.length();
+
     private TttLinearKernel() {}
 
-    static boolean supports(InnerLoop.Inner in) {
+    /** Row-wise work goes through the Vector API when SIMD is on and rows are whole vectors; else the scalar twins. */
+    private static boolean vectorRows(int d) {
+        return Simd.enabled() && d % L == 0;
+    }
+
+    public static boolean supports(InnerLoop.Inner in) {
         return in.kind() == InnerLoop.Kind.LINEAR && in.normed();
     }
 
     /** Same contract as {@link InnerLoop#dual}; fp32 only (other dtypes take the op-by-op route). */
-    static InnerLoop.Result dual(Tensor q, Tensor k, Tensor v, Tensor s, Tensor c, InnerLoop.State start, Tensor gamma, Tensor beta,
+    public static InnerLoop.Result dual(Tensor q, Tensor k, Tensor v, Tensor s, Tensor c, InnerLoop.State start, Tensor gamma, Tensor beta,
                                  InnerLoop.Inner in) {
         if (!supports(in)) throw new IllegalArgumentException("fused TTT kernel: only TTT-Linear with the inner norm");
         int n = q.dim(0), t = q.dim(1), d = q.dim(2), b = s.size();
@@ -59,6 +71,14 @@ final class TttLinearKernel {
         Tensor w = Layout.reshape(Layout.slice(packed, 1, o, o + d * d), n, d, d);
         Tensor bias = Layout.reshape(Layout.slice(packed, 1, o + d * d, o + d * d + d), n, 1, d);
         return new InnerLoop.Result(out, InnerLoop.State.fresh(List.of(w, bias)));
+    }
+
+    /**
+     * Multiply-adds x 2 of the forward pass over n pairs of t tokens: per mini-batch K W, Q W and the
+     * state update (b d^2 each), Q K^T and P G (b^2 d each). Elementwise work is not counted.
+     */
+    public static double forwardFlops(int n, int t, int d, int b) {
+        return 2.0 * n * (t / b) * (3.0 * b * d * d + 2.0 * b * b * d);
     }
 
     private static void checkShape(String name, Tensor x, int... shape) {
@@ -141,6 +161,10 @@ final class TttLinearKernel {
             // out = Q + LN(Zbar)
             for (int i = 0; i < b; i++) {
                 int zr = i * d, or = outBase + (mb * b + i) * d;
+                if (vectorRows(d)) {
+                    outputRowVector(w.zbar, zr, q, qb + i * d, d, gam, go, bet, bo, x.eps(), packed, or);
+                    continue;
+                }
                 double mu = 0, var = 0;
                 for (int f = 0; f < d; f++) mu += w.zbar[zr + f];
                 mu /= d;
@@ -151,10 +175,22 @@ final class TttLinearKernel {
                 }
             }
             // W' = W - K^T (e o G), bias' = bias - e^T G
-            for (int j = 0; j < b; j++) {
-                for (int f = 0; f < d; f++) {
-                    w.gl[j * d + f] = w.el[j] * w.g[j * d + f];
-                    w.bias[f] -= w.gl[j * d + f];
+            if (vectorRows(d)) {
+                for (int f = 0; f < d; f += L) {
+                    FloatVector acc = FloatVector.fromArray(F, w.bias, f);
+                    for (int j = 0; j < b; j++) {
+                        FloatVector gl = FloatVector.fromArray(F, w.g, j * d + f).mul(w.el[j]);
+                        gl.intoArray(w.gl, j * d + f);
+                        acc = acc.sub(gl);
+                    }
+                    acc.intoArray(w.bias, f);
+                }
+            } else {
+                for (int j = 0; j < b; j++) {
+                    for (int f = 0; f < d; f++) {
+                        w.gl[j * d + f] = w.el[j] * w.g[j * d + f];
+                        w.bias[f] -= w.gl[j * d + f];
+                    }
                 }
             }
             SmallGemm.mm(true, k, kb, d, w.gl, 0, d, w.w, 0, d, d, b, d, -1f, true);
@@ -167,12 +203,14 @@ final class TttLinearKernel {
     private static void miniBatchForward(Dims x, float[] q, int qb, float[] k, int kb, float[] v, int vb, float[] s, int so, float[] c,
                                          int cb, float[] gam, int go, float[] bet, int bo, Scratch w) {
         int d = x.d(), b = x.b();
-        SmallGemm.mm(false, k, kb, d, w.w, 0, d, w.z, 0, d, b, d, d, 1f, false);
+        for (int i = 0; i < b; i++) System.arraycopy(w.bias, 0, w.z, i * d, d);
+        SmallGemm.mm(false, k, kb, d, w.w, 0, d, w.z, 0, d, b, d, d, 1f, true);
         for (int i = 0; i < b; i++) {
-            for (int f = 0; f < d; f++) {
-                w.z[i * d + f] += w.bias[f];
-                w.y[i * d + f] = v[vb + i * d + f] - k[kb + i * d + f];
+            if (vectorRows(d)) {
+                lossGradientVector(w.z, w.y, i * d, v, vb + i * d, k, kb + i * d, d, gam, go, bet, bo, x.eps(), w.g);
+                continue;
             }
+            for (int f = 0; f < d; f++) w.y[i * d + f] = v[vb + i * d + f] - k[kb + i * d + f];
             lossGradient(w.z, w.y, i * d, d, gam, go, bet, bo, x.eps(), w.g);
         }
         transpose(k, kb, b, d, w.kt);
@@ -182,8 +220,8 @@ final class TttLinearKernel {
             for (int j = 0; j < b; j++) w.p[i * b + j] = j <= i ? s[so + i] * c[cb + j] * (w.a[i * b + j] + 1) : 0f;
             w.el[i] = sLast * c[cb + i];
         }
-        SmallGemm.mm(false, q, qb, d, w.w, 0, d, w.zbar, 0, d, b, d, d, 1f, false);
-        for (int i = 0; i < b; i++) for (int f = 0; f < d; f++) w.zbar[i * d + f] += w.bias[f];
+        for (int i = 0; i < b; i++) System.arraycopy(w.bias, 0, w.zbar, i * d, d);
+        SmallGemm.mm(false, q, qb, d, w.w, 0, d, w.zbar, 0, d, b, d, d, 1f, true);
         SmallGemm.mm(false, w.p, 0, b, w.g, 0, d, w.zbar, 0, d, b, b, d, -1f, true);
     }
 
@@ -204,6 +242,56 @@ final class TttLinearKernel {
             double xh = (z[r + f] - mu) / sigma;
             double delta = (gam[go + f] * xh + bet[bo + f] - y[r + f]) * gam[go + f];
             g[r + f] = (float) ((d * delta - s1 - xh * s2) / (d * sigma));
+        }
+    }
+
+    /** {@link #lossGradient} with y = v - k formed on the way, one vector of features at a time. */
+    private static void lossGradientVector(float[] z, float[] y, int r, float[] v, int vr, float[] k, int kr, int d, float[] gam, int go,
+                                           float[] bet, int bo, float eps, float[] g) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, z, r + f));
+        float mu = VectorMath.sumLanes(sum) / d;
+        FloatVector sq = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) {
+            FloatVector c = FloatVector.fromArray(F, z, r + f).sub(mu);
+            sq = c.fma(c, sq);
+        }
+        float rs = (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps));
+        FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) {
+            FloatVector xh = FloatVector.fromArray(F, z, r + f).sub(mu).mul(rs);
+            FloatVector yv = FloatVector.fromArray(F, v, vr + f).sub(FloatVector.fromArray(F, k, kr + f));
+            yv.intoArray(y, r + f);
+            FloatVector gm = FloatVector.fromArray(F, gam, go + f);
+            FloatVector delta = gm.fma(xh, FloatVector.fromArray(F, bet, bo + f)).sub(yv).mul(gm);
+            delta.intoArray(g, r + f);
+            s1 = s1.add(delta);
+            s2 = delta.fma(xh, s2);
+        }
+        float a = VectorMath.sumLanes(s1), c2 = VectorMath.sumLanes(s2), scale = rs / d;
+        for (int f = 0; f < d; f += L) {
+            FloatVector xh = FloatVector.fromArray(F, z, r + f).sub(mu).mul(rs);
+            FloatVector delta = FloatVector.fromArray(F, g, r + f);
+            delta.mul(d).sub(a).sub(xh.mul(c2)).mul(scale).intoArray(g, r + f);
+        }
+    }
+
+    /** out = q + LN(zbar) for one row, one vector of features at a time. */
+    private static void outputRowVector(float[] zbar, int r, float[] q, int qr, int d, float[] gam, int go, float[] bet, int bo, float eps,
+                                        float[] out, int or) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, zbar, r + f));
+        float mu = VectorMath.sumLanes(sum) / d;
+        FloatVector sq = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) {
+            FloatVector c = FloatVector.fromArray(F, zbar, r + f).sub(mu);
+            sq = c.fma(c, sq);
+        }
+        float rs = (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps));
+        for (int f = 0; f < d; f += L) {
+            FloatVector xh = FloatVector.fromArray(F, zbar, r + f).sub(mu).mul(rs);
+            xh.fma(FloatVector.fromArray(F, gam, go + f), FloatVector.fromArray(F, bet, bo + f)).add(FloatVector.fromArray(F, q, qr + f))
+                    .intoArray(out, or + f);
         }
     }
 
