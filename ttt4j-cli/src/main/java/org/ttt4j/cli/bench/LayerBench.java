@@ -17,7 +17,7 @@ import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SequenceMixer;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
 import org.ttt4j.lm.layers.ttt.TttLayer;
-import org.ttt4j.lm.layers.ttt.TttLinearKernel;
+import org.ttt4j.lm.layers.ttt.TttFusedKernel;
 import org.ttt4j.lm.layers.ttt.TttOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -75,12 +75,14 @@ public final class LayerBench implements Callable<Integer> {
             }
         }
         System.out.println();
-        System.out.printf("%-22s %8s %10s %10s %16s%n", "fused TTT-Linear kernel", "context", "ms", "GFLOP/s", "fraction of peak");
-        for (int ctx : contexts) {
-            Map<String, Object> row = kernel(ctx, peak);
-            System.out.printf("%-22s %8d %10.1f %10.1f %16.2f%n", "forward (prefill)", ctx, row.get("ms"), row.get("gflops"),
-                    row.get("fraction_of_peak"));
-            rows.add(row);
+        System.out.printf("%-26s %8s %10s %10s %16s%n", "fused dual-form kernel", "context", "ms", "GFLOP/s", "fraction of peak");
+        for (var kind : InnerLoop.Kind.values()) {
+            for (int ctx : contexts) {
+                Map<String, Object> row = kernel(kind, ctx, peak);
+                System.out.printf("%-26s %8d %10.1f %10.1f %16.2f%n", row.get("layer") + " forward (prefill)", ctx, row.get("ms"),
+                        row.get("gflops"), row.get("fraction_of_peak"));
+                rows.add(row);
+            }
         }
         System.out.println();
         var json = new ObjectMapper();
@@ -118,26 +120,32 @@ public final class LayerBench implements Callable<Integer> {
     }
 
     /** The fused dual form alone over one sequence of ctx tokens: heads pairs, head width D / heads. */
-    private Map<String, Object> kernel(int ctx, double peak) {
-        int d = width / heads, t = ctx / miniBatch * miniBatch;
+    private Map<String, Object> kernel(InnerLoop.Kind kind, int ctx, double peak) {
+        int d = width / heads, h = d * kind.expansion, t = ctx / miniBatch * miniBatch;
         var rng = new SplittableRandom(5);
         Tensor q = Tensor.randn(DType.FP32, rng, 1, heads, t, d), k = Tensor.randn(DType.FP32, rng, 1, heads, t, d);
         Tensor v = Tensor.randn(DType.FP32, rng, 1, heads, t, d);
         Tensor s = InnerLoop.indexScales(null, miniBatch, 0, miniBatch, DType.FP32), c = Tensor.full(DType.FP32, 1.0 / d, heads, t);
-        var start = InnerLoop.State.fresh(List.of(Tensor.randn(DType.FP32, rng, 0.02, heads, d, d), Tensor.zeros(DType.FP32, heads, 1, d)));
+        List<Tensor> w = kind == InnerLoop.Kind.LINEAR
+                ? List.of(Tensor.randn(DType.FP32, rng, 0.02, heads, d, d), Tensor.zeros(DType.FP32, heads, 1, d))
+                : List.of(Tensor.randn(DType.FP32, rng, 0.02, heads, d, h), Tensor.zeros(DType.FP32, heads, 1, h),
+                        Tensor.randn(DType.FP32, rng, 0.02, heads, h, d), Tensor.zeros(DType.FP32, heads, 1, d));
+        var start = InnerLoop.State.fresh(w);
         Tensor gamma = Tensor.ones(DType.FP32, d), beta = Tensor.zeros(DType.FP32, d);
-        var inner = new InnerLoop.Inner(InnerLoop.Kind.LINEAR, true, 1e-6);
+        var inner = new InnerLoop.Inner(kind, true, 1e-6);
         List<Double> times = new ArrayList<>();
         try (var g = GradMode.disabled()) {
             for (int r = 0; r < repeats + 1; r++) {
                 long t0 = System.nanoTime();
-                TttLinearKernel.dual(q, k, v, s, c, start, gamma, beta, inner);
+                TttFusedKernel.dual(q, k, v, s, c, start, gamma, beta, inner);
                 if (r > 0) times.add((System.nanoTime() - t0) / 1e6); // the first run warms up
             }
         }
         double ms = times.stream().sorted().toList().get(times.size() / 2);
-        double gflops = TttLinearKernel.forwardFlops(heads, t, d, miniBatch) / (ms / 1e3) / 1e9;
-        Map<String, Object> row = base("ttt_linear_kernel", "ttt_linear", ctx);
+        double flops = kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d)
+                : TttFusedKernel.forwardFlops(heads, t, miniBatch, d, h, d);
+        double gflops = flops / (ms / 1e3) / 1e9;
+        Map<String, Object> row = base("ttt_kernel", kind == InnerLoop.Kind.LINEAR ? "ttt_linear" : "ttt_mlp", ctx);
         row.put("ms", ms);
         row.put("gflops", gflops);
         row.put("fma_peak_gflops", peak);

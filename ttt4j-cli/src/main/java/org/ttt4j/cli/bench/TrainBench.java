@@ -19,7 +19,7 @@ import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
-import org.ttt4j.lm.layers.ttt.TttLinearKernel;
+import org.ttt4j.lm.layers.ttt.TttFusedKernel;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
@@ -117,7 +117,7 @@ public final class TrainBench implements Callable<Integer> {
 
     /**
      * 2 FLOPs per multiply-add: weights 2 x params-in-matmuls per token, attention 4 x visible keys x width per layer,
-     * TTT layers their inner loop's products (the TTT-MLP figure approximates its two d x 4d layers as 8 TTT-Linear ones).
+     * TTT layers their inner loop's products.
      */
     static double flopsPerStep(ModelConfig c, int b, int t) {
         double d = c.dModel(), f = c.dFf(), v = c.vocabSize();
@@ -126,8 +126,9 @@ public final class TrainBench implements Callable<Integer> {
         for (var m : c.blockMixers()) {
             if (m instanceof Mixer.Ttt ttt) { // the inner loop's products per sequence, all heads
                 int hd = c.headDim(), mb = c.tttSettings().options(ttt.kind(), c.ropeTheta()).miniBatch();
-                double perLayerOfWidth = TttLinearKernel.forwardFlops(c.heads(), t, hd, mb);
-                attention += ttt.kind() == InnerLoop.Kind.LINEAR ? perLayerOfWidth : 2 * 4 * perLayerOfWidth; // two d x 4d layers
+                int h = hd * ttt.kind().expansion;
+                attention += ttt.kind() == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(c.heads(), t, mb, hd, hd)
+                        : TttFusedKernel.forwardFlops(c.heads(), t, mb, hd, h, hd);
                 continue;
             }
             double visible = 0;

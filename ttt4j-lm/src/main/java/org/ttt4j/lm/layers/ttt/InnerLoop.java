@@ -19,7 +19,7 @@ import org.ttt4j.core.tensor.Tensor;
 /**
  * The inner loop of the TTT layers (ttt-methods.md section 2), op by op: every step is a
  * differentiable op, so the outer loop backpropagates through the inner gradient steps to any
- * order. This is the reference the fused kernel ({@link TttLinearKernel}) is tested against.
+ * order. This is the reference the fused kernel ({@link TttFusedKernel}) is tested against.
  *
  * <p>All tensors carry a leading axis N of independent (sequence, head) pairs; d is the head width.
  * The inner model is a stack of affine layers, {@code x W1 + b1} (TTT-Linear) or

@@ -30,7 +30,7 @@ import org.ttt4j.lm.layers.SequenceMixer;
  * learnable_ttt_lr_bias [H, 1], learnable_token_idx [b], conv_* [D, 1, width].
  */
 public final class TttLayer implements SequenceMixer {
-    /** {@code -Dttt4j.ttt.fused=false} runs TTT-Linear's dual form op by op instead of the fused kernel. */
+    /** {@code -Dttt4j.ttt.fused=false} runs the dual form op by op instead of the fused kernel. */
     static final boolean FUSED = !"false".equals(System.getProperty("ttt4j.ttt.fused"));
 
     private final TttOptions opts;
@@ -139,7 +139,7 @@ public final class TttLayer implements SequenceMixer {
         if (whole > 0) {
             Tensor qs = tokens(qh, i, i + whole), ks = tokens(kh, i, i + whole), vs = tokens(vh, i, i + whole);
             Tensor cs = tokens(rates, i, i + whole), s = scales(0, b);
-            var r = FUSED && TttLinearKernel.supports(in) ? TttLinearKernel.dual(qs, ks, vs, s, cs, state, gamma, beta, in)
+            var r = FUSED && TttFusedKernel.supports(in) ? TttFusedKernel.dual(qs, ks, vs, s, cs, state, gamma, beta, in)
                     : InnerLoop.dual(qs, ks, vs, s, cs, state, gamma, beta, in);
             outs.add(r.out());
             state = r.state();
