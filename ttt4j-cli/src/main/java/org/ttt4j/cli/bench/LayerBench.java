@@ -57,6 +57,11 @@ public final class LayerBench implements Callable<Integer> {
                 SequenceMixer layer = layer(m);
                 var rng = new SplittableRandom(7);
                 try (var s = GradMode.disabled()) {
+                    // Warm-up on a throwaway cache: one prefill chunk and a run of decode steps, so the
+                    // JIT has compiled both paths before anything is timed.
+                    MixerCache warm = layer.newCache(chunk);
+                    layer.apply(input(rng, Math.min(chunk, ctx)), warm);
+                    for (int i = 0; i < tokens; i++) layer.apply(input(rng, 1), warm);
                     MixerCache cache = layer.newCache(chunk);
                     long t0 = System.nanoTime();
                     for (int at = 0; at < ctx; at += chunk) layer.apply(input(rng, Math.min(chunk, ctx - at)), cache);

@@ -202,6 +202,7 @@ public final class TttFusedKernel {
             int in = x.width()[l], out = x.width()[l + 1];
             System.arraycopy(xs[7 + 2 * l].f32(), xs[7 + 2 * l].offset() + pair * in * out, w.w[l], 0, in * out);
             System.arraycopy(xs[8 + 2 * l].f32(), xs[8 + 2 * l].offset() + pair * out, w.bias[l], 0, out);
+            if (l > 0) transpose(w.w[l], in, out, w.wt[l]);
         }
         for (int mb = 0; mb < m; mb++) {
             if (states != null) saveState(x, w, states, (pair * m + mb) * x.stateSize());
@@ -238,6 +239,7 @@ public final class TttFusedKernel {
             int in = x.width()[l], out = x.width()[l + 1];
             System.arraycopy(states, at, w.w[l], 0, in * out);
             System.arraycopy(states, at + in * out, w.bias[l], 0, out);
+            if (l > 0) transpose(w.w[l], in, out, w.wt[l]);
             at += in * out + out;
         }
     }
@@ -260,9 +262,8 @@ public final class TttFusedKernel {
             for (int f = 0; f < d; f++) w.y[i * d + f] = v[vb + i * d + f] - k[kb + i * d + f];
             lossGradient(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last]);
         }
-        for (int l = last; l > 0; l--) {
+        for (int l = last; l > 0; l--) { // W_l^T (l > 0) is kept up to date by update() and loadState()
             int in = x.width()[l], out = x.width()[l + 1];
-            transpose(w.w[l], in, out, w.wt[l]);
             SmallGemm.mm(false, w.g[l], 0, out, w.wt[l], 0, in, w.g[l - 1], 0, in, b, out, in, 1f, false);
             for (int e = 0; e < b * in; e++) w.g[l - 1][e] *= w.actd[l - 1][e];
         }
@@ -296,14 +297,28 @@ public final class TttFusedKernel {
         for (int l = 0; l < x.layers(); l++) {
             int in = x.width()[l], out = x.width()[l + 1];
             float[] g = w.g[l], gl = w.gl[l], bias = w.bias[l];
-            for (int j = 0; j < b; j++) {
-                float e = w.el[j];
-                for (int f = 0; f < out; f++) {
-                    gl[j * out + f] = e * g[j * out + f];
-                    bias[f] -= gl[j * out + f];
+            if (vectorRows(out)) {
+                for (int f = 0; f < out; f += L) {
+                    FloatVector acc = FloatVector.fromArray(F, bias, f);
+                    for (int j = 0; j < b; j++) {
+                        FloatVector v = FloatVector.fromArray(F, g, j * out + f).mul(w.el[j]);
+                        v.intoArray(gl, j * out + f);
+                        acc = acc.sub(v);
+                    }
+                    acc.intoArray(bias, f);
+                }
+            } else {
+                for (int j = 0; j < b; j++) {
+                    float e = w.el[j];
+                    for (int f = 0; f < out; f++) {
+                        gl[j * out + f] = e * g[j * out + f];
+                        bias[f] -= gl[j * out + f];
+                    }
                 }
             }
             SmallGemm.mm(true, w.x[l], 0, in, gl, 0, out, w.w[l], 0, out, in, b, out, -1f, true);
+            // The next mini-batch's G chain needs W_l^T: update it the same way rather than transpose W_l.
+            if (l > 0) SmallGemm.mm(true, gl, 0, out, w.x[l], 0, in, w.wt[l], 0, in, out, b, in, -1f, true);
         }
     }
 
