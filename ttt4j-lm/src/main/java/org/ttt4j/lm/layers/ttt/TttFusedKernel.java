@@ -428,6 +428,81 @@ public final class TttFusedKernel {
         for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
     }
 
+    // ---- one decoding step (primal form, no gradient) ---------------------------------------
+
+    /**
+     * The primal form for one token without recording a gradient (decoding): per pair, the
+     * token's inner gradients at the mini-batch's start weights are added to the state's sums,
+     * and the query goes through {@code W0 - s * sums} without materialising it:
+     * {@code zbar = xbar W0 + b0 - s (xbar S_W + S_b)}. Same contract as {@link InnerLoop#primal}
+     * for t = 1; fp32, inner norm on.
+     *
+     * @param s [1] the token's index scale; c [N, 1] its rate
+     */
+    public static InnerLoop.Result step(Tensor q, Tensor k, Tensor v, Tensor s, Tensor c, InnerLoop.State state, Tensor gamma, Tensor beta,
+                                        InnerLoop.Inner in) {
+        if (GradMode.isEnabled() || !supports(in)) throw new IllegalStateException("fused TTT step: only without gradients, with the inner norm");
+        int n = q.dim(0), d = q.dim(2), layers = in.kind().layers;
+        if (q.dim(1) != 1) throw new IllegalArgumentException("fused TTT step: one token, got " + q.dim(1));
+        int[] width = new int[layers + 1];
+        width[0] = d;
+        for (int l = 0; l < layers; l++) width[l + 1] = state.weights().get(2 * l).dim(-1);
+        Tensor gm = Reduce.broadcastTo(gamma, new int[] {n, 1, d}), bt = Reduce.broadcastTo(beta, new int[] {n, 1, d});
+        Tensor out = Tensor.zeros(DType.FP32, n, 1, d);
+        List<Tensor> sums = new ArrayList<>();
+        for (Tensor t : state.sums()) sums.add(t.copy());
+        float sv = (float) s.get(0);
+        Parallel.forRange(n, 1, (from, to) -> {
+            int maxW = Arrays.stream(width).max().orElse(d);
+            float[][] x = new float[layers + 1][maxW], z = new float[layers][maxW], g = new float[layers][maxW], dact = new float[layers][maxW];
+            float[] y = new float[d], xb = new float[maxW], zb = new float[maxW], tmp = new float[maxW];
+            for (int p = from; p < to; p++) {
+                System.arraycopy(k.f32(), k.offset() + p * d, x[0], 0, d);
+                for (int l = 0; l < layers; l++) {
+                    Tensor w = state.weights().get(2 * l), bias = state.weights().get(2 * l + 1);
+                    int wi = width[l], wo = width[l + 1];
+                    System.arraycopy(bias.f32(), bias.offset() + p * wo, z[l], 0, wo);
+                    SmallGemm.mm(false, x[l], 0, wi, w.f32(), w.offset() + p * wi * wo, wo, z[l], 0, wo, 1, wi, wo, 1f, true);
+                    if (l + 1 < layers) gelu(z[l], x[l + 1], dact[l], wo);
+                }
+                for (int f = 0; f < d; f++) y[f] = v.f32()[v.offset() + p * d + f] - k.f32()[k.offset() + p * d + f];
+                int last = layers - 1, go = gm.offset() + p * d, bo = bt.offset() + p * d;
+                lossGradient(z[last], y, 0, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), g[last]);
+                for (int l = last; l > 0; l--) { // G_{l-1} = (G_l W_l^T) o gelu'(Z_{l-1}), row by row of W_l
+                    Tensor w = state.weights().get(2 * l);
+                    int wi = width[l], wo = width[l + 1];
+                    float[] wa = w.f32();
+                    for (int i = 0; i < wi; i++) {
+                        int r = w.offset() + p * wi * wo + i * wo;
+                        float acc = 0;
+                        for (int o = 0; o < wo; o++) acc += wa[r + o] * g[l][o];
+                        g[l - 1][i] = acc * dact[l - 1][i];
+                    }
+                }
+                float cp = c.f32()[c.offset() + p];
+                // S_W += c x^T g (rank one), S_b += c g; then the query through W0 - s S.
+                System.arraycopy(q.f32(), q.offset() + p * d, xb, 0, d);
+                for (int l = 0; l < layers; l++) {
+                    int wi = width[l], wo = width[l + 1];
+                    float[] sw = sums.get(2 * l).f32(), sb = sums.get(2 * l + 1).f32();
+                    int swo = sums.get(2 * l).offset() + p * wi * wo, sbo = sums.get(2 * l + 1).offset() + p * wo;
+                    for (int i = 0; i < wi; i++) x[l][i] *= cp;
+                    SmallGemm.mm(true, x[l], 0, 1, g[l], 0, wo, sw, swo, wo, wi, 1, wo, 1f, true);
+                    for (int o = 0; o < wo; o++) sb[sbo + o] += cp * g[l][o];
+                    Tensor w = state.weights().get(2 * l), bias = state.weights().get(2 * l + 1);
+                    System.arraycopy(bias.f32(), bias.offset() + p * wo, zb, 0, wo);
+                    SmallGemm.mm(false, xb, 0, wi, w.f32(), w.offset() + p * wi * wo, wo, zb, 0, wo, 1, wi, wo, 1f, true);
+                    System.arraycopy(sb, sbo, tmp, 0, wo);
+                    SmallGemm.mm(false, xb, 0, wi, sw, swo, wo, tmp, 0, wo, 1, wi, wo, 1f, true);
+                    for (int o = 0; o < wo; o++) zb[o] -= sv * tmp[o];
+                    if (l + 1 < layers) gelu(zb, xb, tmp, wo);
+                }
+                outputRow(zb, 0, q.f32(), q.offset() + p * d, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), out.f32(), p * d);
+            }
+        });
+        return new InnerLoop.Result(out, new InnerLoop.State(state.weights(), sums));
+    }
+
     // ---- backward ---------------------------------------------------------------------------
 
     private static Tensor[] backward(Dims x, Tensor[] xs, float[] states, Tensor gPacked, int n) {

@@ -10,6 +10,8 @@ import org.ttt4j.core.ops.Linalg;
 import org.ttt4j.core.ops.Maths;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.ops.Reduce;
+import org.ttt4j.core.tensor.DType;
+import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.CausalConv;
 import org.ttt4j.lm.layers.Heads;
@@ -129,7 +131,7 @@ public final class TttLayer implements SequenceMixer {
         int offset = (int) (position % b), i = 0;
         if (offset > 0) { // finish the mini-batch the cache is in
             int head = Math.min(t, b - offset);
-            var r = InnerLoop.primal(tokens(qh, 0, head), tokens(kh, 0, head), tokens(vh, 0, head), scales(offset, offset + head),
+            var r = primal(tokens(qh, 0, head), tokens(kh, 0, head), tokens(vh, 0, head), scales(offset, offset + head),
                     tokens(rates, 0, head), state, gamma, beta, in);
             outs.add(r.out());
             state = offset + head == b ? r.state().commit(scales(b - 1, b)) : r.state();
@@ -146,8 +148,7 @@ public final class TttLayer implements SequenceMixer {
             i += whole;
         }
         if (i < t) { // a partial mini-batch: primal form, its sums carried in the state
-            var r = InnerLoop.primal(tokens(qh, i, t), tokens(kh, i, t), tokens(vh, i, t), scales(0, t - i), tokens(rates, i, t),
-                    state, gamma, beta, in);
+            var r = primal(tokens(qh, i, t), tokens(kh, i, t), tokens(vh, i, t), scales(0, t - i), tokens(rates, i, t), state, gamma, beta, in);
             outs.add(r.out());
             state = r.state();
         }
@@ -159,6 +160,15 @@ public final class TttLayer implements SequenceMixer {
         y = Nn.layerNorm(y, postWeight, postBias, opts.eps());
         if (opts.mamba()) y = mul(Maths.gelu(g.apply(x)), y);
         return o.apply(y);
+    }
+
+    /** The primal form; one token of inference in fp32 takes the fused step (training and other dtypes go op by op). */
+    private static InnerLoop.Result primal(Tensor q, Tensor k, Tensor v, Tensor s, Tensor c, InnerLoop.State state, Tensor gamma, Tensor beta,
+                                           InnerLoop.Inner in) {
+        if (FUSED && q.dim(1) == 1 && !GradMode.isEnabled() && TttFusedKernel.supports(in) && q.dtype() == DType.FP32) {
+            return TttFusedKernel.step(q, k, v, s, c, state, gamma, beta, in);
+        }
+        return InnerLoop.primal(q, k, v, s, c, state, gamma, beta, in);
     }
 
     /** [B, H, T, d] -> [B·H, T, d]. */

@@ -86,6 +86,42 @@ class TttFusedKernelTest {
         }
     }
 
+    /** The fused decoding step equals the op-by-op primal form for one token, from a state with sums already accumulated. */
+    @Test
+    void decodingStepEqualsThePrimalForm() {
+        SplittableRandom rng = new SplittableRandom(12);
+        for (Kind kind : Kind.values()) {
+            for (int d : new int[] {6, 32}) {
+                int n = 3, h = d * kind.expansion;
+                List<Tensor> w = kind == Kind.LINEAR
+                        ? List.of(Tensor.randn(DType.FP32, rng, 0.3, n, d, d), Tensor.randn(DType.FP32, rng, 0.1, n, 1, d))
+                        : List.of(Tensor.randn(DType.FP32, rng, 0.3, n, d, h), Tensor.randn(DType.FP32, rng, 0.1, n, 1, h),
+                                Tensor.randn(DType.FP32, rng, 0.3, n, h, d), Tensor.randn(DType.FP32, rng, 0.1, n, 1, d));
+                List<Tensor> sums = new ArrayList<>();
+                for (Tensor x : w) sums.add(Tensor.randn(DType.FP32, rng, 0.05, x.shape()));
+                State st = new State(w, sums);
+                Tensor q = Tensor.randn(DType.FP32, rng, 1, n, 1, d), k = Tensor.randn(DType.FP32, rng, 1, n, 1, d);
+                Tensor v = Tensor.randn(DType.FP32, rng, 1, n, 1, d), s = Tensor.full(DType.FP32, 0.3, 1);
+                Tensor c = Tensor.uniform(DType.FP32, rng, 0.01, 0.1, n, 1);
+                Tensor gamma = Tensor.uniform(DType.FP32, rng, 0.5, 1.5, d), beta = Tensor.randn(DType.FP32, rng, 0.1, d);
+                Inner inner = new Inner(kind, true, 1e-6);
+                for (boolean simd : new boolean[] {true, false}) {
+                    boolean was = Simd.setEnabled(simd);
+                    try (var off = org.ttt4j.core.tensor.GradMode.disabled()) {
+                        var ref = InnerLoop.primal(q, k, v, s, c, st, gamma, beta, inner);
+                        var fast = TttFusedKernel.step(q, k, v, s, c, st, gamma, beta, inner);
+                        String where = kind + " d=" + d + (simd ? " simd" : " scalar");
+                        assertNear(ref.out(), fast.out(), 1e-5, where + " out");
+                        for (int i = 0; i < sums.size(); i++) assertNear(ref.state().sums().get(i), fast.state().sums().get(i), 1e-5, where + " sums " + i);
+                        assertNotEquals(sums.get(0).get(0), fast.state().sums().get(0).get(0), "the sums grew");
+                    } finally {
+                        Simd.setEnabled(was);
+                    }
+                }
+            }
+        }
+    }
+
     /** Under createGraph the kernel's backward re-runs the composite form: second derivatives stay right. */
     @Test
     void secondDerivativesGoThroughTheCompositeForm() {
