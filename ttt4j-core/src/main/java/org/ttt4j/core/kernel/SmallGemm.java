@@ -29,107 +29,107 @@ public final class SmallGemm {
         }
     }
 
-    /** The reference: three loops, one multiply-add at a time, in the same order as the vector path. */
+    /**
+     * The reference: three loops. Each output sums its products from zero in k order, then
+     * {@code c = alpha * sum (+ c)}: the vector path rounds in exactly this order.
+     */
     static void scalar(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                        int m, int k, int n, float alpha, boolean accumulate) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
-                float acc = accumulate ? c[cOff + i * ldc + j] : 0f;
-                for (int p = 0; p < k; p++) {
-                    float av = alpha * (transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p]);
-                    acc = Math.fma(av, b[bOff + p * ldb + j], acc);
-                }
-                c[cOff + i * ldc + j] = acc;
+                float acc = 0f;
+                for (int p = 0; p < k; p++) acc = Math.fma(transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p], b[bOff + p * ldb + j], acc);
+                int ci = cOff + i * ldc + j;
+                c[ci] = accumulate ? Math.fma(alpha, acc, c[ci]) : alpha * acc;
             }
         }
-    }
-
-    private static float at(boolean transA, float[] a, int aOff, int lda, int i, int p) {
-        return transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
     }
 
     /**
      * Register blocking of 4 rows x 4 vectors (16 accumulators; each B vector loaded once serves 4
      * rows), then 4 rows x 1 vector, then one row at a time; columns past the last whole vector
-     * go through the scalar loop.
+     * go through the scalar loop. A's element (i, p) sits at {@code base(i) + p * pStride}, which
+     * covers both layouts without a branch in the inner loops.
      */
     static void vector(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                        int m, int k, int n, float alpha, boolean accumulate) {
+        int pStride = transA ? lda : 1, rowStride = transA ? 1 : lda;
         int nv = n - n % L;
         int i = 0;
         for (; i + 4 <= m; i += 4) {
+            int a0 = aOff + i * rowStride;
             int j = 0;
-            for (; j + 4 * L <= nv; j += 4 * L) block4x4(transA, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, i, j, k, alpha, accumulate);
-            for (; j < nv; j += L) block4x1(transA, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, i, j, k, alpha, accumulate);
+            for (; j + 4 * L <= nv; j += 4 * L) block4x4(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
+            for (; j < nv; j += L) block4x1(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
         }
         for (; i < m; i++) {
+            int a0 = aOff + i * rowStride;
             for (int j = 0; j < nv; j += L) {
-                int ci = cOff + i * ldc + j;
-                FloatVector acc = accumulate ? FloatVector.fromArray(F, c, ci) : FloatVector.zero(F);
-                for (int p = 0; p < k; p++) {
-                    acc = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i, p)).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
+                FloatVector acc = FloatVector.zero(F);
+                for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, a[a0 + p * pStride]).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
+                store(acc, c, cOff + i * ldc + j, alpha, accumulate);
+            }
+        }
+        if (nv < n) {
+            for (int r = 0; r < m; r++) {
+                int a0 = aOff + r * rowStride;
+                for (int j = nv; j < n; j++) {
+                    float acc = 0f;
+                    for (int p = 0; p < k; p++) acc = Math.fma(a[a0 + p * pStride], b[bOff + p * ldb + j], acc);
+                    int ci = cOff + r * ldc + j;
+                    c[ci] = accumulate ? Math.fma(alpha, acc, c[ci]) : alpha * acc;
                 }
-                acc.intoArray(c, ci);
-            }
-        }
-        if (nv < n) scalarColumns(transA, a, aOff, lda, b, bOff, ldb, c, cOff, ldc, m, k, nv, n, alpha, accumulate);
-    }
-
-    private static void scalarColumns(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff,
-                                      int ldc, int m, int k, int from, int to, float alpha, boolean accumulate) {
-        for (int i = 0; i < m; i++) {
-            for (int j = from; j < to; j++) {
-                float acc = accumulate ? c[cOff + i * ldc + j] : 0f;
-                for (int p = 0; p < k; p++) acc = Math.fma(alpha * at(transA, a, aOff, lda, i, p), b[bOff + p * ldb + j], acc);
-                c[cOff + i * ldc + j] = acc;
             }
         }
     }
 
-    private static void block4x4(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
-                                 int i, int j, int k, float alpha, boolean accumulate) {
-        int c0 = cOff + i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a00 = accumulate ? FloatVector.fromArray(F, c, c0) : z, a01 = accumulate ? FloatVector.fromArray(F, c, c0 + L) : z;
-        FloatVector a02 = accumulate ? FloatVector.fromArray(F, c, c0 + 2 * L) : z, a03 = accumulate ? FloatVector.fromArray(F, c, c0 + 3 * L) : z;
-        FloatVector a10 = accumulate ? FloatVector.fromArray(F, c, c1) : z, a11 = accumulate ? FloatVector.fromArray(F, c, c1 + L) : z;
-        FloatVector a12 = accumulate ? FloatVector.fromArray(F, c, c1 + 2 * L) : z, a13 = accumulate ? FloatVector.fromArray(F, c, c1 + 3 * L) : z;
-        FloatVector a20 = accumulate ? FloatVector.fromArray(F, c, c2) : z, a21 = accumulate ? FloatVector.fromArray(F, c, c2 + L) : z;
-        FloatVector a22 = accumulate ? FloatVector.fromArray(F, c, c2 + 2 * L) : z, a23 = accumulate ? FloatVector.fromArray(F, c, c2 + 3 * L) : z;
-        FloatVector a30 = accumulate ? FloatVector.fromArray(F, c, c3) : z, a31 = accumulate ? FloatVector.fromArray(F, c, c3 + L) : z;
-        FloatVector a32 = accumulate ? FloatVector.fromArray(F, c, c3 + 2 * L) : z, a33 = accumulate ? FloatVector.fromArray(F, c, c3 + 3 * L) : z;
+    /** c = alpha * acc (+ c), lane by lane as the scalar reference rounds it. */
+    private static void store(FloatVector acc, float[] c, int ci, float alpha, boolean accumulate) {
+        (accumulate ? acc.fma(FloatVector.broadcast(F, alpha), FloatVector.fromArray(F, c, ci)) : acc.mul(alpha)).intoArray(c, ci);
+    }
+
+    private static void block4x4(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
+                                 boolean accumulate) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
         for (int p = 0; p < k; p++) {
-            int bi = bOff + p * ldb + j;
-            FloatVector b0 = FloatVector.fromArray(F, b, bi), b1 = FloatVector.fromArray(F, b, bi + L);
+            int bi = b0 + p * ldb, ai = a0 + p * ps;
+            FloatVector b0v = FloatVector.fromArray(F, b, bi), b1 = FloatVector.fromArray(F, b, bi + L);
             FloatVector b2 = FloatVector.fromArray(F, b, bi + 2 * L), b3 = FloatVector.fromArray(F, b, bi + 3 * L);
-            FloatVector x = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i, p));
-            a00 = x.fma(b0, a00); a01 = x.fma(b1, a01); a02 = x.fma(b2, a02); a03 = x.fma(b3, a03);
-            x = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 1, p));
-            a10 = x.fma(b0, a10); a11 = x.fma(b1, a11); a12 = x.fma(b2, a12); a13 = x.fma(b3, a13);
-            x = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 2, p));
-            a20 = x.fma(b0, a20); a21 = x.fma(b1, a21); a22 = x.fma(b2, a22); a23 = x.fma(b3, a23);
-            x = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 3, p));
-            a30 = x.fma(b0, a30); a31 = x.fma(b1, a31); a32 = x.fma(b2, a32); a33 = x.fma(b3, a33);
+            FloatVector x = FloatVector.broadcast(F, a[ai]);
+            a00 = x.fma(b0v, a00); a01 = x.fma(b1, a01); a02 = x.fma(b2, a02); a03 = x.fma(b3, a03);
+            x = FloatVector.broadcast(F, a[ai + rs]);
+            a10 = x.fma(b0v, a10); a11 = x.fma(b1, a11); a12 = x.fma(b2, a12); a13 = x.fma(b3, a13);
+            x = FloatVector.broadcast(F, a[ai + 2 * rs]);
+            a20 = x.fma(b0v, a20); a21 = x.fma(b1, a21); a22 = x.fma(b2, a22); a23 = x.fma(b3, a23);
+            x = FloatVector.broadcast(F, a[ai + 3 * rs]);
+            a30 = x.fma(b0v, a30); a31 = x.fma(b1, a31); a32 = x.fma(b2, a32); a33 = x.fma(b3, a33);
         }
-        a00.intoArray(c, c0); a01.intoArray(c, c0 + L); a02.intoArray(c, c0 + 2 * L); a03.intoArray(c, c0 + 3 * L);
-        a10.intoArray(c, c1); a11.intoArray(c, c1 + L); a12.intoArray(c, c1 + 2 * L); a13.intoArray(c, c1 + 3 * L);
-        a20.intoArray(c, c2); a21.intoArray(c, c2 + L); a22.intoArray(c, c2 + 2 * L); a23.intoArray(c, c2 + 3 * L);
-        a30.intoArray(c, c3); a31.intoArray(c, c3 + L); a32.intoArray(c, c3 + 2 * L); a33.intoArray(c, c3 + 3 * L);
+        int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
+        store(a00, c, c0, alpha, accumulate); store(a01, c, c0 + L, alpha, accumulate);
+        store(a02, c, c0 + 2 * L, alpha, accumulate); store(a03, c, c0 + 3 * L, alpha, accumulate);
+        store(a10, c, c1, alpha, accumulate); store(a11, c, c1 + L, alpha, accumulate);
+        store(a12, c, c1 + 2 * L, alpha, accumulate); store(a13, c, c1 + 3 * L, alpha, accumulate);
+        store(a20, c, c2, alpha, accumulate); store(a21, c, c2 + L, alpha, accumulate);
+        store(a22, c, c2 + 2 * L, alpha, accumulate); store(a23, c, c2 + 3 * L, alpha, accumulate);
+        store(a30, c, c3, alpha, accumulate); store(a31, c, c3 + L, alpha, accumulate);
+        store(a32, c, c3 + 2 * L, alpha, accumulate); store(a33, c, c3 + 3 * L, alpha, accumulate);
     }
 
-    private static void block4x1(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
-                                 int i, int j, int k, float alpha, boolean accumulate) {
-        int c0 = cOff + i * ldc + j, c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        FloatVector z = FloatVector.zero(F);
-        FloatVector a0 = accumulate ? FloatVector.fromArray(F, c, c0) : z, a1 = accumulate ? FloatVector.fromArray(F, c, c1) : z;
-        FloatVector a2 = accumulate ? FloatVector.fromArray(F, c, c2) : z, a3 = accumulate ? FloatVector.fromArray(F, c, c3) : z;
+    private static void block4x1(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
+                                 boolean accumulate) {
+        FloatVector r0 = FloatVector.zero(F), r1 = r0, r2 = r0, r3 = r0;
         for (int p = 0; p < k; p++) {
-            FloatVector bv = FloatVector.fromArray(F, b, bOff + p * ldb + j);
-            a0 = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i, p)).fma(bv, a0);
-            a1 = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 1, p)).fma(bv, a1);
-            a2 = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 2, p)).fma(bv, a2);
-            a3 = FloatVector.broadcast(F, alpha * at(transA, a, aOff, lda, i + 3, p)).fma(bv, a3);
+            FloatVector bv = FloatVector.fromArray(F, b, b0 + p * ldb);
+            int ai = a0 + p * ps;
+            r0 = FloatVector.broadcast(F, a[ai]).fma(bv, r0);
+            r1 = FloatVector.broadcast(F, a[ai + rs]).fma(bv, r1);
+            r2 = FloatVector.broadcast(F, a[ai + 2 * rs]).fma(bv, r2);
+            r3 = FloatVector.broadcast(F, a[ai + 3 * rs]).fma(bv, r3);
         }
-        a0.intoArray(c, c0); a1.intoArray(c, c1); a2.intoArray(c, c2); a3.intoArray(c, c3);
+        store(r0, c, c0, alpha, accumulate);
+        store(r1, c, c0 + ldc, alpha, accumulate);
+        store(r2, c, c0 + 2 * ldc, alpha, accumulate);
+        store(r3, c, c0 + 3 * ldc, alpha, accumulate);
     }
 }
