@@ -81,6 +81,17 @@ class DecoderTest {
     }
 
     @Test
+    void invalidTttSettingsNameTheField() {
+        ModelConfig t = Presets.byName("tiny").withMixers("ttt_linear", 8);
+        var e = assertThrows(IllegalArgumentException.class, () -> t.withTtt(new TttSettings(16, null, "rnn", null, null, null)).validate());
+        assertTrue(e.getMessage().contains("ttt.backbone") && e.getMessage().contains("rnn"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> t.withTtt(new TttSettings(0, null, null, null, null, null)).validate());
+        assertTrue(e.getMessage().contains("ttt.mini_batch"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> t.withMixers("ttt_gru", 8).validate());
+        assertTrue(e.getMessage().contains("ttt_linear, ttt_mlp"), e.getMessage());
+    }
+
+    @Test
     void invalidConfigsNameTheField() {
         ModelConfig t = Presets.byName("tiny");
         var e = assertThrows(IllegalArgumentException.class, () -> new ModelConfig(t.vocabSize(), 30, 2, 4, 64, 64,

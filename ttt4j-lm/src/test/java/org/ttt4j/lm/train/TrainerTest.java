@@ -77,7 +77,10 @@ class TrainerTest {
     }
 
     private static Trainer trainer(Windows data, TrainOptions o, Path run) {
-        ModelConfig c = Presets.byName("tiny");
+        return trainer(Presets.byName("tiny"), data, o, run);
+    }
+
+    private static Trainer trainer(ModelConfig c, Windows data, TrainOptions o, Path run) {
         int[] val = pattern(2000);
         List<int[]> vb = List.of(java.util.Arrays.copyOfRange(val, 0, 4 * 33), java.util.Arrays.copyOfRange(val, 500, 500 + 4 * 33));
         return new Trainer(new Decoder(c, 3), data, () -> vb, o, run, "bytes", new PrintStream(new ByteArrayOutputStream()));
@@ -106,6 +109,22 @@ class TrainerTest {
         assertEquals(12, losses(b).size());
         trainer(new Windows(pattern(5000), 4, 32), options(14), b).run();
         assertEquals(losses(a), losses(b));
+    }
+
+    /** TTT models (here TTT-MLP on the Mamba backbone, fused kernel) learn and resume bit for bit like any other. */
+    @Test
+    void tttModelsLearnAndResumeBitForBit(@TempDir Path a, @TempDir Path b) throws Exception {
+        ModelConfig c = Presets.byName("tiny").withMixers("ttt_mlp:1,ttt_linear:1", 8)
+                .withTtt(new org.ttt4j.lm.model.TttSettings(8, null, "mamba", null, null, null));
+        trainer(c, new Windows(pattern(5000), 4, 32), options(14), a).run();
+        List<Double> l = losses(a);
+        assertTrue(l.getLast() < l.getFirst() - 0.5, "loss should fall: " + l.getFirst() + " -> " + l.getLast());
+        Windows crashing = new Windows(pattern(5000), 4, 32);
+        crashing.failAt = 12;
+        assertThrows(IllegalStateException.class, () -> trainer(c, crashing, options(14), b).run());
+        trainer(c, new Windows(pattern(5000), 4, 32), options(14), b).run();
+        assertEquals(l, losses(b));
+        assertEquals(c, CheckpointStore.load(b).config(), "the ttt section survives the checkpoint");
     }
 
     /** A parameter poisoned with NaN after step 5 (as a blow-up would): the run stops and keeps step 4's checkpoint. */
