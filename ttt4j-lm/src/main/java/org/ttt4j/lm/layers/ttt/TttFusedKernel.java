@@ -93,14 +93,16 @@ public final class TttFusedKernel {
     }
 
     /**
-     * Multiply-adds x 2 of the forward pass over n pairs of t tokens, for layer widths
+     * Multiply-adds x 2 that the dual form needs over n pairs of t tokens, for layer widths
      * d -> widths[1] -> ... -> d: per mini-batch and layer X W, Xbar W and the update (b in out
-     * each), Xbar X^T and P G (b^2 in and b^2 out). Elementwise work is not counted.
+     * each), Xbar X^T and P G (b^2 in and b^2 out), and for layers after the first the gradient
+     * G_l W_l^T (b in out). Elementwise work, and this kernel's own extra (keeping W^T), are not
+     * counted.
      */
     public static double forwardFlops(int n, int t, int b, int... widths) {
         double perMiniBatch = 0;
         for (int l = 0; l + 1 < widths.length; l++) {
-            perMiniBatch += 3.0 * b * widths[l] * widths[l + 1] + (double) b * b * (widths[l] + widths[l + 1]);
+            perMiniBatch += (l > 0 ? 4.0 : 3.0) * b * widths[l] * widths[l + 1] + (double) b * b * (widths[l] + widths[l + 1]);
         }
         return 2.0 * n * (t / b) * perMiniBatch;
     }
