@@ -39,6 +39,8 @@ import picocli.CommandLine.Option;
 public final class TrainBench implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "bench", description = "tiny, small or bench (default: ${DEFAULT-VALUE})")
     String preset;
+    @Option(names = "--mixers", description = "block pattern instead of the preset's (full, swa, ttt_linear, ttt_mlp, hybrids)") String mixers;
+    @Option(names = "--window", description = "sliding window for swa blocks (default: the preset's)") Integer window;
     @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
     @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
@@ -48,10 +50,13 @@ public final class TrainBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ModelConfig c = Presets.byName(preset);
+        if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window()).validate();
+        boolean ttt = c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
         int threads = Parallel.threads();
-        System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d), batch %d x %d tokens, %d thread(s)%n",
-                preset, c.dModel(), c.layers(), c.heads(), c.dFf(), c.vocabSize(), b, t, threads);
+        System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d, mixers %s), batch %d x %d tokens, %d thread(s)%n",
+                preset, c.dModel(), c.layers(), c.heads(), c.dFf(), c.vocabSize(), c.mixers(), b, t, threads);
+        if (ttt && !noTorch) System.out.println("(no PyTorch peer for TTT mixers: the comparison is skipped)");
         double peak = FmaPeak.measure(threads);
         Decoder model = new Decoder(c, 1);
         var params = model.params().all();
@@ -83,7 +88,7 @@ public final class TrainBench implements Callable<Integer> {
         double tokens = (double) b * t;
         double flops = flopsPerStep(c, b, t);
         double tps = tokens / sec, gflops = flops / sec / 1e9;
-        Map<String, Object> torch = noTorch ? null : runTorch(c, b, threads);
+        Map<String, Object> torch = noTorch || ttt ? null : runTorch(c, b, threads);
         Double torchTps = torch == null ? null : ((Number) torch.get("tokens_per_s")).doubleValue();
 
         System.out.printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
