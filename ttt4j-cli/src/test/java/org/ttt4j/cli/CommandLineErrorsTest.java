@@ -50,6 +50,19 @@ class CommandLineErrorsTest {
     }
 
     @Test
+    void invalidTttOptionsNameTheField(@TempDir Path tmp) throws Exception {
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(text, "some text to tokenize ".repeat(200));
+        var r = run("train", "--preset", "tiny", "--mixers", "ttt_linear", "--ttt-backbone", "rnn", "--tokenizer", "bytes",
+                "--corpus", text.toString(), "--out", tmp.resolve("run").toString());
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("config field ttt.backbone: unknown \"rnn\""), r.err());
+        r = run("bench", "layer", "--width", "30", "--heads", "4");
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("--width 30 is not divisible by --heads 4"), r.err());
+    }
+
+    @Test
     void usageErrorsExitWithTwo() {
         var r = run("generate");
         assertEquals(2, r.status());
