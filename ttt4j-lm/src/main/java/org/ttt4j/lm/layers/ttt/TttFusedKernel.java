@@ -218,13 +218,7 @@ public final class TttFusedKernel {
             }
             update(x, w);
         }
-        int o = outBase + t * d;
-        for (int l = 0; l < x.layers(); l++) {
-            int in = x.width()[l], out = x.width()[l + 1];
-            System.arraycopy(w.w[l], 0, packed, o, in * out);
-            System.arraycopy(w.bias[l], 0, packed, o + in * out, out);
-            o += in * out + out;
-        }
+        saveState(x, w, packed, outBase + t * d); // the final state follows the outputs
     }
 
     private static void saveState(Dims x, Pair w, float[] states, int at) {
