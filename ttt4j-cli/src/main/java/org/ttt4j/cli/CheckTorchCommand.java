@@ -1,0 +1,141 @@
+package org.ttt4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import org.ttt4j.core.tensor.DType;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.TttSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ttt4j check-torch}: TTT models' logits against an independent PyTorch forward pass
+ * ({@code ttt_torch.py}) that follows the PyTorch TTT reference's conventions: parameter names and
+ * layouts read from the same safetensors file, torch's Conv1d, RoPE by the reference's
+ * permute / rotate-half route, the reference's learning-rate formula and dual form. No reference
+ * checkpoint is reachable from here; this is the next best evidence that one would load and
+ * give the same outputs.
+ */
+@Command(name = "check-torch", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Compare TTT-Linear and TTT-MLP models (both backbones, random weights) with an independent PyTorch",
+                "implementation of the reference's conventions, reading the same safetensors file. Needs python3 with torch",
+                "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance."})
+public final class CheckTorchCommand implements Callable<Integer> {
+    @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
+    @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
+    double tolerance;
+    @Option(names = "--seed", defaultValue = "1") long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        Path dir = Files.createTempDirectory("ttt4j-check-torch");
+        Path script = dir.resolve("ttt_torch.py");
+        try (InputStream in = CheckTorchCommand.class.getResourceAsStream("ttt_torch.py")) {
+            Files.write(script, in.readAllBytes());
+        }
+        boolean ok = true;
+        List<String> lines = new ArrayList<>();
+        System.out.printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
+        try {
+            for (String mixer : new String[] {"ttt_linear", "ttt_mlp"}) {
+                for (String backbone : new String[] {"transformer", "mamba"}) {
+                    String name = mixer + "/" + backbone;
+                    Path c = dir.resolve(mixer + "-" + backbone);
+                    Files.createDirectories(c);
+                    writeCase(c, name, mixer, backbone);
+                    var result = runPython(script, c);
+                    double diff = ((Number) result.get("max_abs_diff")).doubleValue(), scale = ((Number) result.get("max_abs_logit")).doubleValue();
+                    boolean pass = diff <= tolerance * Math.max(1, scale);
+                    ok &= pass;
+                    System.out.printf("%-28s %14.3e %14.3f %10s%n", name, diff, scale, pass ? "same" : "DIFFERENT");
+                    result.put("bench", "check_torch");
+                    result.put("passed", pass);
+                    lines.add(new ObjectMapper().writeValueAsString(result));
+                }
+            }
+        } finally {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        System.out.println();
+        lines.forEach(System.out::println);
+        return ok ? 0 : 1;
+    }
+
+    /** A 2-layer model with random non-trivial weights, 2 sequences of 10 tokens in mini-batches of 4 (so a partial one too). */
+    private void writeCase(Path dir, String name, String mixer, String backbone) throws IOException {
+        int vocab = 64, t = 10, batch = 2;
+        ModelConfig c = new ModelConfig(vocab, 32, 2, 2, 48, 16, 10000, false, false, true, mixer, 0, 1e-6, 0.2,
+                new TttSettings(4, null, backbone, null, null, null)).validate();
+        Decoder model = new Decoder(c, seed);
+        SplittableRandom rng = new SplittableRandom(seed + 1);
+        Map<String, Tensor> params = new LinkedHashMap<>();
+        for (var e : model.params().all().entrySet()) {
+            Tensor p = e.getValue();
+            for (int i = 0; i < p.size(); i++) p.set(i, p.get(i) + 0.1 * Tensor.gaussian(rng)); // norms, biases, offsets: not 1 / 0
+            params.put(e.getKey(), p);
+        }
+        int[] ids = new int[batch * t];
+        float[] idf = new float[ids.length];
+        for (int i = 0; i < ids.length; i++) idf[i] = ids[i] = rng.nextInt(vocab);
+        Tensor logits;
+        try (var g = GradMode.disabled()) {
+            logits = model.logits(ids, batch, t, 0);
+        }
+        SafeTensors.write(dir.resolve("model.safetensors"), params, Map.of());
+        SafeTensors.write(dir.resolve("io.safetensors"), Map.of("tokens", Tensor.of(idf, batch, t), "logits", logits.to(DType.FP32)), Map.of());
+        var s = c.tttSettings().options(c.blockMixers().getFirst() instanceof org.ttt4j.lm.model.Mixer.Ttt tt ? tt.kind()
+                : org.ttt4j.lm.layers.ttt.InnerLoop.Kind.LINEAR, c.ropeTheta());
+        Map<String, Object> cfg = new LinkedHashMap<>();
+        cfg.put("case", name);
+        cfg.put("layers", c.layers());
+        cfg.put("heads", c.heads());
+        cfg.put("mini_batch", s.miniBatch());
+        cfg.put("base_lr", s.baseLr());
+        cfg.put("rope_theta", c.ropeTheta());
+        cfg.put("norm_eps", c.normEps());
+        cfg.put("mamba", s.mamba());
+        cfg.put("mlp", mixer.equals("ttt_mlp"));
+        new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), cfg);
+    }
+
+    private Map<String, Object> runPython(Path script, Path caseDir) throws IOException, InterruptedException {
+        List<String> candidates = python != null ? List.of(python) : List.of("/usr/bin/python3", "python3");
+        String lastOutput = "";
+        for (String py : candidates) {
+            Process p;
+            try {
+                p = new ProcessBuilder(py, script.toString(), caseDir.toString()).redirectErrorStream(true).start();
+            } catch (IOException e) {
+                continue;
+            }
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.MINUTES);
+            lastOutput = out;
+            String last = out.lines().filter(l -> l.startsWith("{")).reduce((a, b) -> b).orElse(null);
+            if (p.exitValue() == 0 && last != null) {
+                @SuppressWarnings("unchecked")
+                Map<String, Object> m = new ObjectMapper().readValue(last, LinkedHashMap.class);
+                return m;
+            }
+        }
+        throw new IllegalStateException("no python with torch ran the comparison (tried " + candidates
+                + "; scripts/install-peers.sh installs Debian's python3-torch). Last output: " + lastOutput.strip());
+    }
+}
