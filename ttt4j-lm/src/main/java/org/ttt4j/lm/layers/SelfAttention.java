@@ -37,6 +37,29 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
         return o.apply(Heads.merge(a));
     }
 
+    /** Keys and values (after RoPE) of the last positions seen, [B, H, s, d], kept as differentiable tensors. */
+    public record Window(Tensor keys, Tensor values) {}
+
+    /** A chunk's output and the window it leaves for the next chunk. */
+    public record Windowed(Tensor out, Window window) {}
+
+    /**
+     * A chunk x [B, T, D] at positions start .. start+T-1 that also attends to {@code past} (null at the
+     * start of a sequence): chunked processing where gradients flow through the carried keys and values
+     * (TTT-E2E's inner loop). Returns the last {@code window} positions (all of them for full attention).
+     */
+    public Windowed apply(Tensor x, int start, Window past) {
+        int[] pos = Heads.positions(start, x.dim(1), 0);
+        Tensor kh = project(k, kNorm, x, pos), vh = split(v.apply(x));
+        Tensor ks = past == null ? kh : Layout.concat(List.of(past.keys(), kh), 2);
+        Tensor vs = past == null ? vh : Layout.concat(List.of(past.values(), vh), 2);
+        Tensor qh = project(q, qNorm, x, pos);
+        Tensor a = Attention.attention(qh, ks, vs, true, window, 1 / Math.sqrt(qh.dim(-1)));
+        int s = ks.dim(2), keep = window > 0 ? Math.min(s, window) : s;
+        Window next = keep == s ? new Window(ks, vs) : new Window(Layout.slice(ks, 2, s - keep, s), Layout.slice(vs, 2, s - keep, s));
+        return new Windowed(o.apply(Heads.merge(a)), next);
+    }
+
     /** Decoding: x [1, T, D] attends to the cache plus itself; the cache receives this step's keys. */
     @Override
     public Tensor apply(Tensor x, MixerCache mixerCache) {

@@ -12,6 +12,11 @@ public record SwiGlu(Linear gate, Linear up, Linear down) {
                 Linear.create(p, name + ".down_proj", hidden, width));
     }
 
+    /** The same MLP with other weights (gate, up, down), e.g. the fast weights of an inner loop. */
+    public static SwiGlu of(Tensor gate, Tensor up, Tensor down) {
+        return new SwiGlu(new Linear(gate), new Linear(up), new Linear(down));
+    }
+
     public Tensor apply(Tensor x) {
         return down.apply(Arith.mul(Maths.silu(gate.apply(x)), up.apply(x)));
     }

@@ -15,14 +15,15 @@ import org.ttt4j.lm.layers.ttt.TttLayer;
 /**
  * One pre-norm block: {@code h += Mixer(RMSNorm(h)); h += SwiGLU(RMSNorm(h))}, with the optional
  * sandwich norms ({@code post_norm}) on each sub-layer output before the residual add. TTT blocks
- * of the Mamba backbone first add a causal convolution: {@code h += Conv(RMSNorm(h))}.
+ * of the Mamba backbone first add a causal convolution: {@code h += Conv(RMSNorm(h))}. The suffix
+ * blocks of a TTT-E2E model add a prime MLP before the static one: {@code h += MLP'(RMSNorm'(h))}.
  *
  * <p>Attention blocks use the Hugging Face Llama names ({@code self_attn}, {@code input_layernorm});
  * TTT blocks use the PyTorch TTT reference's names ({@code seq_modeling_block}, {@code seq_norm},
  * {@code ffn_norm}, {@code conv}), so its checkpoints load without renaming.
  */
 public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, SequenceMixer mixer, RmsNorm mixerOutNorm,
-                    RmsNorm mlpNorm, SwiGlu mlp, RmsNorm mlpOutNorm) {
+                    RmsNorm primeNorm, SwiGlu prime, RmsNorm primeOutNorm, RmsNorm mlpNorm, SwiGlu mlp, RmsNorm mlpOutNorm) {
 
     static Block create(Params p, ModelConfig c, int index) {
         String n = "model.layers." + index;
@@ -39,22 +40,28 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
                         RmsNorm.create(p, n + ".seq_norm", d, eps),
                         new TttLayer(p, n + ".seq_modeling_block", d, c.heads(), opts),
                         c.postNorm() ? RmsNorm.create(p, n + ".seq_out_norm", d, eps) : null,
+                        null, null, null,
                         RmsNorm.create(p, n + ".ffn_norm", d, eps),
                         SwiGlu.create(p, n + ".mlp", d, c.dFf()),
                         c.postNorm() ? RmsNorm.create(p, n + ".mlp_out_norm", d, eps) : null);
             }
-            case Mixer.FullAttention a -> attention(p, c, n, 0);
-            case Mixer.SlidingWindow w -> attention(p, c, n, w.window());
+            case Mixer.FullAttention a -> attention(p, c, n, 0, false);
+            case Mixer.SlidingWindow w -> attention(p, c, n, w.window(),
+                    c.e2e() != null && index >= c.layers() - c.e2e().suffixBlocks(c));
         };
     }
 
-    private static Block attention(Params p, ModelConfig c, String n, int window) {
+    /** An attention block; {@code prime}: a TTT-E2E suffix block, with a prime MLP before the static one. */
+    private static Block attention(Params p, ModelConfig c, String n, int window, boolean prime) {
         int d = c.dModel();
         double eps = c.normEps();
         return new Block(null, null,
                 RmsNorm.create(p, n + ".input_layernorm", d, eps),
                 SelfAttention.create(p, n + ".self_attn", d, c.heads(), window, c.qkNorm(), c.ropeTheta(), eps),
                 c.postNorm() ? RmsNorm.create(p, n + ".attn_out_norm", d, eps) : null,
+                prime ? RmsNorm.create(p, n + ".prime_norm", d, eps) : null,
+                prime ? SwiGlu.create(p, n + ".prime_mlp", d, c.dFf()) : null,
+                prime && c.postNorm() ? RmsNorm.create(p, n + ".prime_out_norm", d, eps) : null,
                 RmsNorm.create(p, n + ".post_attention_layernorm", d, eps),
                 SwiGlu.create(p, n + ".mlp", d, c.dFf()),
                 c.postNorm() ? RmsNorm.create(p, n + ".mlp_out_norm", d, eps) : null);
@@ -64,6 +71,25 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
     public Tensor apply(Tensor h, int start) {
         if (conv != null) h = Arith.add(h, conv.apply(convNorm.apply(h), null).y());
         h = residual(h, mixer.apply(mixerNorm.apply(h), start), mixerOutNorm);
+        return mlps(h, prime);
+    }
+
+    /** The block's output and its attention window after one chunk of a chunked pass. */
+    public record Chunked(Tensor h, SelfAttention.Window window) {}
+
+    /**
+     * One chunk at positions start.. after the attention window {@code past} (null at the start), with
+     * {@code fastPrime} in place of the prime MLP's weights (TTT-E2E's inner loop); gradients flow
+     * through the carried window.
+     */
+    public Chunked apply(Tensor h, int start, SelfAttention.Window past, SwiGlu fastPrime) {
+        if (!(mixer instanceof SelfAttention attention)) throw new IllegalStateException("chunked passes need attention blocks");
+        SelfAttention.Windowed a = attention.apply(mixerNorm.apply(h), start, past);
+        return new Chunked(mlps(residual(h, a.out(), mixerOutNorm), fastPrime), a.window());
+    }
+
+    private Tensor mlps(Tensor h, SwiGlu primeMlp) {
+        if (primeMlp != null) h = residual(h, primeMlp.apply(primeNorm.apply(h)), primeOutNorm);
         return residual(h, mlp.apply(mlpNorm.apply(h)), mlpOutNorm);
     }
 
@@ -76,7 +102,7 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
             h = Arith.add(h, out.y());
         }
         h = residual(h, mixer.apply(mixerNorm.apply(h), cache), mixerOutNorm);
-        return residual(h, mlp.apply(mlpNorm.apply(h)), mlpOutNorm);
+        return mlps(h, prime);
     }
 
     private static Tensor residual(Tensor h, Tensor update, RmsNorm postNorm) {

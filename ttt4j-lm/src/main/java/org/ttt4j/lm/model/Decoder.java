@@ -23,8 +23,13 @@ public final class Decoder {
     private final Tensor lmHead;
 
     public Decoder(ModelConfig config, long seed) {
+        this(config, new Params(seed, config.initStd()));
+    }
+
+    /** A decoder whose parameters come from {@code params} (e.g. given tensors, see {@link Params#Params(java.util.Map)}). */
+    public Decoder(ModelConfig config, Params params) {
         this.config = config.validate();
-        this.params = new Params(seed, config.initStd());
+        this.params = params;
         this.embedding = params.normal("model.embed_tokens.weight", config.vocabSize(), config.dModel());
         for (int i = 0; i < config.layers(); i++) blocks.add(Block.create(params, config, i));
         this.finalNorm = RmsNorm.create(params, "model.norm", config.dModel(), config.normEps());
@@ -44,9 +49,14 @@ public final class Decoder {
         return blocks;
     }
 
+    /** The token embeddings [B, T, D] of ids laid out [B, T]. */
+    public Tensor embed(int[] ids, int batch, int t) {
+        return Nn.embedding(embedding, ids, batch, t);
+    }
+
     /** Logits [B, T, V] for token ids laid out [B, T] (row-major), positions start at {@code start}. */
     public Tensor logits(int[] ids, int batch, int t, int start) {
-        Tensor h = Nn.embedding(embedding, ids, batch, t);
+        Tensor h = embed(ids, batch, t);
         for (Block b : blocks) h = b.apply(h, start);
         return head(h);
     }
@@ -77,7 +87,8 @@ public final class Decoder {
         return caches;
     }
 
-    private Tensor head(Tensor h) {
+    /** Final norm and LM head: hidden states [..., D] -> logits [..., V]. */
+    public Tensor head(Tensor h) {
         return Linalg.matmul(finalNorm.apply(h), lmHead, false, true);
     }
 }

@@ -31,13 +31,22 @@ public record ModelConfig(
         @JsonProperty("window") int window,
         @JsonProperty("norm_eps") double normEps,
         @JsonProperty("init_std") double initStd,
-        @JsonProperty("ttt") TttSettings ttt) {
+        @JsonProperty("ttt") TttSettings ttt,
+        @JsonProperty("e2e") E2eSettings e2e) {
+
+    /** A config without the {@code e2e} section. */
+    public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dFf, int context, double ropeTheta, boolean qkNorm,
+                       boolean postNorm, boolean tiedEmbeddings, String mixers, int window, double normEps, double initStd,
+                       TttSettings ttt) {
+        this(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings, mixers, window, normEps,
+                initStd, ttt, null);
+    }
 
     /** A config without a {@code ttt} section (attention-only models). */
     public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dFf, int context, double ropeTheta, boolean qkNorm,
                        boolean postNorm, boolean tiedEmbeddings, String mixers, int window, double normEps, double initStd) {
         this(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings, mixers, window, normEps,
-                initStd, null);
+                initStd, null, null);
     }
 
     /** Checks every field; returns this for chaining. */
@@ -60,6 +69,7 @@ public record ModelConfig(
             fail("window", "sliding-window blocks need window >= 1, got " + window);
         }
         if (ttt != null) ttt.validate();
+        if (e2e != null) e2e.validate(this);
         return this;
     }
 
@@ -122,22 +132,27 @@ public record ModelConfig(
 
     public ModelConfig withContext(int newContext) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, newContext, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt);
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
     }
 
     public ModelConfig withVocab(int newVocab) {
         return new ModelConfig(newVocab, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt);
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
     }
 
     public ModelConfig withMixers(String newMixers, int newWindow) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, newMixers, newWindow, normEps, initStd, ttt);
+                tiedEmbeddings, newMixers, newWindow, normEps, initStd, ttt, e2e);
     }
 
     public ModelConfig withTtt(TttSettings newTtt) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, newTtt);
+                tiedEmbeddings, mixers, window, normEps, initStd, newTtt, e2e);
+    }
+
+    public ModelConfig withE2e(E2eSettings newE2e) {
+        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt, newE2e);
     }
 
     private static void positive(String field, int v) {

@@ -1,0 +1,124 @@
+package org.ttt4j.lm.methods.e2e;
+
+import static org.ttt4j.core.ops.Arith.add;
+import static org.ttt4j.core.ops.Arith.div;
+import static org.ttt4j.core.ops.Arith.mul;
+import static org.ttt4j.core.ops.Arith.sub;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.ops.Arith;
+import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.ops.Maths;
+import org.ttt4j.core.ops.Nn;
+import org.ttt4j.core.ops.Reduce;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.SelfAttention;
+import org.ttt4j.lm.layers.SwiGlu;
+import org.ttt4j.lm.model.Block;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.model.ModelConfig;
+
+/**
+ * TTT-E2E's inner loop (ttt-methods.md section 3), in the order of the spec: the prefix blocks run
+ * once over the sequence; the suffix blocks run chunk by chunk, carrying each block's attention
+ * window; chunk i is scored with the current prime weights W_{i-1}, then
+ * {@code W_i = W_{i-1} - lr * mult * clip_by_global_norm(grad, clip)}. The sequence's loss is the
+ * mean of the chunk scores: every token is predicted before the model trains on it.
+ *
+ * <p>With gradients recorded, the returned loss is differentiable with respect to every parameter
+ * through the inner updates (a second-order meta-gradient), or, with {@code firstOrder}, with the
+ * inner gradients taken as constants. Without recording (evaluation) the inner steps still run:
+ * each chunk records just long enough to take its own gradient.
+ *
+ * <p>This is the groundwork of issue #5: no per-chunk checkpointing yet (memory grows with every
+ * chunk's intermediates), no trainer integration, no decoding or state snapshots.
+ */
+public final class E2eLoop {
+    private E2eLoop() {}
+
+    /** Inner-loop options; {@code lrMultiplier} is the outer schedule's warm-up factor (1 at evaluation). */
+    public record Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier) {
+        public static Options of(ModelConfig c, double lrMultiplier) {
+            E2eSettings e = c.e2e();
+            if (e == null) throw new IllegalArgumentException("not a TTT-E2E model: the config has no e2e section");
+            return new Options(e.chunk(c), e.innerLearningRate(), e.clipNorm(), e.firstOrderOnly(), lrMultiplier);
+        }
+    }
+
+    /** The post-TTT mean next-token loss of {@code targets} ([B, T] row-major like ids; -1 ignored). */
+    public static Tensor loss(Decoder model, int[] ids, int[] targets, int batch, int t, Options o) {
+        ModelConfig c = model.config();
+        List<Block> blocks = model.blocks();
+        int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
+        boolean outer = GradMode.isEnabled();
+        Tensor h = model.embed(ids, batch, t);
+        for (int i = 0; i < first; i++) h = blocks.get(i).apply(h, 0);
+        // The inner parameters: each suffix block's prime MLP (gate, up, down).
+        List<Tensor> fast = new ArrayList<>();
+        for (int i = first; i < blocks.size(); i++) {
+            SwiGlu p = blocks.get(i).prime();
+            fast.addAll(List.of(p.gate().weight(), p.up().weight(), p.down().weight()));
+        }
+        SelfAttention.Window[] windows = new SelfAttention.Window[suffix];
+        List<Tensor> scores = new ArrayList<>();
+        double step = o.innerLr() * o.lrMultiplier();
+        for (int at = 0; at < t; at += o.chunk()) {
+            int end = Math.min(t, at + o.chunk());
+            boolean update = step != 0 && end < t; // the last chunk's update would serve no later chunk
+            try (var rec = GradMode.set(outer || update)) {
+                Tensor x = Layout.slice(h, 1, at, end);
+                for (int j = 0; j < suffix; j++) {
+                    var out = blocks.get(first + j).apply(x, at, windows[j],
+                            SwiGlu.of(fast.get(3 * j), fast.get(3 * j + 1), fast.get(3 * j + 2)));
+                    x = out.h();
+                    windows[j] = outer ? out.window() : detach(out.window());
+                }
+                Tensor logits = model.head(x);
+                Tensor score = Nn.crossEntropyMean(Layout.reshape(logits, batch * (end - at), -1), chunkTargets(targets, batch, t, at, end), -1);
+                scores.add(score);
+                if (update) fast = step(fast, score, step, o.clip(), outer, outer && !o.firstOrder());
+            }
+        }
+        Tensor sum = scores.getFirst();
+        for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
+        return div(sum, scores.size());
+    }
+
+    /**
+     * W - lr * min(1, clip / ||g||) * g over the global norm of all fast weights' gradients. With
+     * {@code outer} the new weights stay connected to the old ones (and, with {@code createGraph},
+     * to the gradient's own graph); without, they start fresh leaves so memory stays bounded.
+     */
+    private static List<Tensor> step(List<Tensor> fast, Tensor score, double lr, double clip, boolean outer, boolean createGraph) {
+        Tensor[] g = Autograd.grad(new Tensor[] {score}, fast.toArray(Tensor[]::new), null, createGraph);
+        Tensor sq = null;
+        for (Tensor gi : g) {
+            Tensor s = Reduce.sum(mul(gi, gi));
+            sq = sq == null ? s : add(sq, s);
+        }
+        Tensor norm = Maths.sqrt(sq);
+        Tensor limit = Tensor.scalar(norm.dtype(), clip);
+        Tensor scale = div(limit, Arith.where(Arith.greater(norm, limit), norm, limit)); // min(1, clip / norm)
+        List<Tensor> next = new ArrayList<>(fast.size());
+        for (int i = 0; i < fast.size(); i++) {
+            Tensor w = sub(fast.get(i), mul(mul(g[i], scale), lr));
+            next.add(outer ? w : w.detach().requiresGrad(true));
+        }
+        return next;
+    }
+
+    private static SelfAttention.Window detach(SelfAttention.Window w) {
+        return new SelfAttention.Window(w.keys().detach(), w.values().detach());
+    }
+
+    private static int[] chunkTargets(int[] targets, int batch, int t, int at, int end) {
+        int n = end - at;
+        int[] out = new int[batch * n];
+        for (int b = 0; b < batch; b++) System.arraycopy(targets, b * t + at, out, b * n, n);
+        return out;
+    }
+}

@@ -1,0 +1,61 @@
+package org.ttt4j.lm.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * The {@code e2e} section of a model config: a TTT-E2E model (ttt-methods.md section 3). Its last
+ * {@code suffix_blocks} blocks hold a prime MLP (the inner loop's only parameters) before their
+ * static MLP; sequences are read in chunks of {@code chunk} tokens, each scored and then trained
+ * on by one clipped SGD step of the prime weights. Defaults: suffix_blocks = layers / 4 (at least
+ * 1), chunk = the sliding window, inner_lr 1.0, clip 1.0, first_order false.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record E2eSettings(
+        @JsonProperty("suffix_blocks") Integer suffixBlocks,
+        @JsonProperty("chunk") Integer chunk,
+        @JsonProperty("inner_lr") Double innerLr,
+        @JsonProperty("clip") Double clip,
+        @JsonProperty("first_order") Boolean firstOrder) {
+
+    /** Checks every field against the model; returns this. */
+    public E2eSettings validate(ModelConfig c) {
+        int suffix = suffixBlocks(c);
+        if (suffix < 1 || suffix > c.layers()) fail("suffix_blocks", "must be in 1.." + c.layers() + ", got " + suffix);
+        if (chunk != null && (chunk < 1 || chunk > c.window())) fail("chunk", "must be in 1..window (" + c.window() + "), got " + chunk);
+        if (innerLr != null && !(innerLr >= 0 && innerLr < 1e6)) fail("inner_lr", "must be >= 0, got " + innerLr);
+        if (clip != null && !(clip > 0)) fail("clip", "must be > 0, got " + clip);
+        if (c.blockMixers().stream().anyMatch(m -> !(m instanceof Mixer.SlidingWindow))) {
+            fail("mixers", "TTT-E2E uses sliding-window attention in every block (mixers \"swa\"), got \"" + c.mixers() + "\"");
+        }
+        return this;
+    }
+
+    public int suffixBlocks(ModelConfig c) {
+        return suffixBlocks != null ? suffixBlocks : Math.max(1, c.layers() / 4);
+    }
+
+    public int chunk(ModelConfig c) {
+        return chunk != null ? chunk : c.window();
+    }
+
+    @JsonIgnore
+    public double innerLearningRate() {
+        return innerLr == null ? 1.0 : innerLr;
+    }
+
+    @JsonIgnore
+    public double clipNorm() {
+        return clip == null ? 1.0 : clip;
+    }
+
+    @JsonIgnore
+    public boolean firstOrderOnly() {
+        return firstOrder != null && firstOrder;
+    }
+
+    private static void fail(String field, String reason) {
+        throw new IllegalArgumentException("config field e2e." + field + ": " + reason);
+    }
+}

@@ -1,0 +1,120 @@
+package org.ttt4j.lm.methods.e2e;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.autograd.GradCheck;
+import org.ttt4j.core.tensor.DType;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.Params;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.model.ModelConfig;
+
+class E2eLoopTest {
+    /** 2 SWA blocks (window 4) with qk_norm and sandwich norms, the last one a suffix block with a prime MLP. */
+    private static ModelConfig tiny(double innerLr, boolean firstOrder) {
+        return new ModelConfig(13, 8, 2, 2, 8, 16, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
+                new E2eSettings(1, 3, innerLr, 1.0, firstOrder)).validate();
+    }
+
+    private static int[] tokens(int n, long seed) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = rng.nextInt(13);
+        return t;
+    }
+
+    @Test
+    void suffixBlocksHoldAPrimeMlpBeforeTheStaticOne() {
+        var names = new Decoder(tiny(1, false), 1).params().all().keySet();
+        assertTrue(names.contains("model.layers.1.prime_mlp.gate_proj.weight"));
+        assertTrue(names.contains("model.layers.1.prime_out_norm.weight"));
+        assertFalse(names.contains("model.layers.0.prime_mlp.gate_proj.weight"), "prefix blocks have none");
+    }
+
+    /** With inner lr 0 the chunked pass scores a sequence exactly like the same weights run in one pass. */
+    @Test
+    void innerLrZeroScoresLikeThePlainModel() {
+        Decoder m = new Decoder(tiny(0, false), 3);
+        int b = 2, t = 10;
+        int[] ids = tokens(b * t, 4), targets = tokens(b * t, 5);
+        try (var off = GradMode.disabled()) {
+            double plain = m.loss(ids, targets, b, t).item();
+            // two chunks of 5: equal chunks, so the mean of chunk means is the token mean of the plain loss
+            double chunked = E2eLoop.loss(m, ids, targets, b, t, new E2eLoop.Options(5, 0, 1, false, 1)).item();
+            assertEquals(plain, chunked, 1e-5);
+        }
+    }
+
+    /** The inner steps change the score, and evaluation (no recording) gives the value training sees. */
+    @Test
+    void innerStepsLowerTheLossOfARepeatedSequenceAndEvaluationMatchesTraining() {
+        Decoder m = new Decoder(tiny(1, false), 3);
+        int[] half = tokens(6, 9), ids = new int[12], targets = new int[12];
+        for (int i = 0; i < 12; i++) ids[i] = half[i % 6];
+        for (int i = 0; i < 12; i++) targets[i] = half[(i + 1) % 6];
+        var o = new E2eLoop.Options(6, 1.0, 1.0, false, 1);
+        double trained = E2eLoop.loss(m, ids, targets, 1, 12, o).item();
+        double none = E2eLoop.loss(m, ids, targets, 1, 12, new E2eLoop.Options(6, 0, 1.0, false, 1)).item();
+        double evaluated;
+        try (var off = GradMode.disabled()) {
+            evaluated = E2eLoop.loss(m, ids, targets, 1, 12, o).item();
+        }
+        assertEquals(trained, evaluated, 1e-6);
+        assertTrue(trained < none, "a chunk seen before is predicted better after the inner step: " + trained + " vs " + none);
+    }
+
+    /** The meta-gradient (through the inner SGD steps, second order) against finite differences. */
+    @Test
+    void metaGradientMatchesFiniteDifferences() {
+        ModelConfig c = tiny(0.5, false);
+        Map<String, Tensor> init = new LinkedHashMap<>();
+        new Decoder(c, 7).params().all().forEach((n, v) -> init.put(n, v.to(DType.FP64).copy()));
+        List<String> checked = List.of("model.layers.1.prime_mlp.down_proj.weight", "model.layers.1.prime_norm.weight",
+                "model.layers.0.self_attn.v_proj.weight");
+        int b = 1, t = 6;
+        int[] ids = tokens(t, 11), targets = tokens(t, 12);
+        var r = GradCheck.firstOrder(x -> {
+            Map<String, Tensor> given = new LinkedHashMap<>(init);
+            for (int i = 0; i < checked.size(); i++) given.put(checked.get(i), x[i]);
+            return E2eLoop.loss(new Decoder(c, new Params(given)), ids, targets, b, t, E2eLoop.Options.of(c, 1));
+        }, checked.stream().map(init::get).toArray(Tensor[]::new), 3);
+        assertTrue(r.passed(), r.toString());
+    }
+
+    /** First- and second-order meta-gradients differ with a non-zero inner lr and agree when it is 0. */
+    @Test
+    void firstOrderDiffersFromSecondOrderExceptAtInnerLrZero() {
+        for (double lr : new double[] {0, 1}) {
+            List<Tensor> grads = new ArrayList<>();
+            for (boolean firstOrder : new boolean[] {false, true}) {
+                ModelConfig c = tiny(lr, firstOrder);
+                Decoder m = new Decoder(c, 5);
+                Tensor w = m.params().get("model.layers.0.self_attn.q_proj.weight");
+                Tensor loss = E2eLoop.loss(m, tokens(9, 1), tokens(9, 2), 1, 9, E2eLoop.Options.of(c, 1));
+                grads.add(Autograd.grad(loss, w, false));
+            }
+            double diff = 0;
+            for (int i = 0; i < grads.get(0).size(); i++) diff = Math.max(diff, Math.abs(grads.get(0).get(i) - grads.get(1).get(i)));
+            if (lr == 0) assertEquals(0, diff, 1e-12, "identical at inner lr 0");
+            else assertTrue(diff > 1e-6, "first order drops the second-order terms: " + diff);
+        }
+    }
+
+    @Test
+    void e2eNeedsSlidingWindowBlocksAndASmallEnoughChunk() {
+        ModelConfig c = tiny(1, false);
+        var e = assertThrows(IllegalArgumentException.class, () -> c.withMixers("full", 4).validate());
+        assertTrue(e.getMessage().contains("config field e2e.mixers"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> c.withE2e(new E2eSettings(1, 9, null, null, null)).validate());
+        assertTrue(e.getMessage().contains("e2e.chunk"), e.getMessage());
+    }
+}
