@@ -9,6 +9,7 @@ import org.ttt4j.lm.data.Split;
 import org.ttt4j.lm.data.TokenizedCorpus;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.model.TttSettings;
@@ -44,6 +45,12 @@ public final class TrainCommand implements Callable<Integer> {
     Boolean tttInnerNorm;
     @Option(names = "--ttt-learnable-lr", arity = "1", description = "TTT layers: learnable token-dependent eta, true or false (default true)")
     Boolean tttLearnableLr;
+    @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks with qk_norm and sandwich norms, prime MLPs in the suffix"
+            + " blocks, trained through the inner loop (needs --mixers swa)") boolean e2e;
+    @Option(names = "--e2e-suffix-blocks", description = "TTT-E2E: blocks with a prime MLP (default layers / 4)") Integer e2eSuffix;
+    @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window)") Integer e2eChunk;
+    @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default 1.0)") Double e2eInnerLr;
+    @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning)") boolean e2eFirstOrder;
     @Option(names = "--corpus", defaultValue = "default",
             description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz; default: the JDK's lib/src.zip")
     String corpus;
@@ -73,6 +80,11 @@ public final class TrainCommand implements Callable<Integer> {
         ModelConfig c = config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
+        if (e2e) {
+            c = c.withNorms(true, true).withE2e(new E2eSettings(e2eSuffix, e2eChunk, e2eInnerLr, null, e2eFirstOrder ? true : null));
+        } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder) {
+            throw new IllegalArgumentException("--e2e-* options need --e2e");
+        }
         if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
             TttSettings t = c.tttSettings();
             c = c.withTtt(new TttSettings(tttMiniBatch != null ? tttMiniBatch : t.miniBatch(), tttBaseLr != null ? tttBaseLr : t.baseLr(),

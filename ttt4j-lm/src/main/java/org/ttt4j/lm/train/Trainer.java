@@ -13,6 +13,7 @@ import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.model.Decoder;
 
 /**
@@ -113,7 +114,7 @@ public final class Trainer {
                 double loss = 0;
                 for (int micro = 0; micro < options.accumulate(); micro++) {
                     int[] batch = data.next();
-                    Tensor l = lossOf(batch);
+                    Tensor l = lossOf(batch, innerLrMultiplier(step));
                     loss += l.item() / options.accumulate();
                     Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
                     for (int i = 0; i < g.length; i++) {
@@ -173,7 +174,14 @@ public final class Trainer {
         return new Result(outcome, step, lastLoss, lastVal, lastCheckpoint);
     }
 
-    private Tensor lossOf(int[] batch) {
+    /** TTT-E2E's inner-LR multiplier: from 0.1 to 1.0 over the first 10% of steps (ttt-methods.md section 3). */
+    double innerLrMultiplier(long step) {
+        double warm = Math.max(1, 0.1 * options.steps());
+        return Math.min(1.0, 0.1 + 0.9 * step / warm);
+    }
+
+    /** The batch's loss: for TTT-E2E models the post-TTT loss of the inner loop, otherwise the plain one. */
+    private Tensor lossOf(int[] batch, double innerLrMultiplier) {
         int b = options.batch(), c = options.context();
         if (batch.length != b * (c + 1)) {
             throw new IllegalStateException("data source gave " + batch.length + " tokens, expected " + b + " x " + (c + 1));
@@ -185,6 +193,7 @@ public final class Trainer {
         }
         // -1 marks padding (validation rows shorter than the window): ignored as a target, any id as input.
         for (int i = 0; i < in.length; i++) if (in[i] < 0) in[i] = 0;
+        if (model.config().e2e() != null) return E2eLoop.loss(model, in, target, b, c, E2eLoop.Options.of(model.config(), innerLrMultiplier));
         return model.loss(in, target, b, c);
     }
 
@@ -195,7 +204,7 @@ public final class Trainer {
         if (n == 0) return Double.NaN;
         double sum = 0;
         try (var s = GradMode.disabled()) {
-            for (int i = 0; i < n; i++) sum += lossOf(batches.get(i)).item();
+            for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), 1.0).item();
         }
         return sum / n;
     }

@@ -6,6 +6,7 @@ import static org.ttt4j.core.ops.Arith.mul;
 import static org.ttt4j.core.ops.Arith.sub;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.ops.Arith;
@@ -35,7 +36,8 @@ import org.ttt4j.lm.model.ModelConfig;
  * each chunk records just long enough to take its own gradient.
  *
  * <p>This is the groundwork of issue #5: no per-chunk checkpointing yet (memory grows with every
- * chunk's intermediates), no trainer integration, no decoding or state snapshots.
+ * chunk's intermediates), no decoding or state snapshots. The trainer uses it for models with an
+ * {@code e2e} section.
  */
 public final class E2eLoop {
     private E2eLoop() {}
@@ -77,12 +79,15 @@ public final class E2eLoop {
                     x = out.h();
                     windows[j] = outer ? out.window() : detach(out.window());
                 }
+                int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
+                if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break; // padding only from here on: nothing to score
                 Tensor logits = model.head(x);
-                Tensor score = Nn.crossEntropyMean(Layout.reshape(logits, batch * (end - at), -1), chunkTargets(targets, batch, t, at, end), -1);
+                Tensor score = Nn.crossEntropyMean(Layout.reshape(logits, batch * (end - at), -1), chunkTargets, -1);
                 scores.add(score);
                 if (update) fast = step(fast, score, step, o.clip(), outer, outer && !o.firstOrder());
             }
         }
+        if (scores.isEmpty()) throw new IllegalArgumentException("TTT-E2E loss: the first chunk has no targets");
         Tensor sum = scores.getFirst();
         for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
         return div(sum, scores.size());
