@@ -7,6 +7,7 @@ import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.MixerCache;
+import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.model.Decoder;
 
 /**
@@ -20,6 +21,8 @@ public final class Scorer {
     /** losses[i] = -log p(tokens[i + 1] | tokens[0..i]), length tokens.length - 1. */
     public static float[] tokenLosses(Decoder model, int[] tokens, int chunk) {
         if (tokens.length < 2) return new float[0];
+        // TTT-E2E models learn while they read: score them through their inner loop (in its own chunks).
+        if (model.config().e2e() != null) return E2eLoop.tokenLosses(model, tokens, E2eLoop.Options.of(model.config(), 1.0));
         float[] losses = new float[tokens.length - 1];
         try (var s = GradMode.disabled()) {
             List<MixerCache> caches = model.newCaches(chunk);

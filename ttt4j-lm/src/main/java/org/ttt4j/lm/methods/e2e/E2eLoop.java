@@ -53,6 +53,28 @@ public final class E2eLoop {
 
     /** The post-TTT mean next-token loss of {@code targets} ([B, T] row-major like ids; -1 ignored). */
     public static Tensor loss(Decoder model, int[] ids, int[] targets, int batch, int t, Options o) {
+        List<Tensor> scores = run(model, ids, targets, batch, t, o, null);
+        Tensor sum = scores.getFirst();
+        for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
+        return div(sum, scores.size());
+    }
+
+    /**
+     * Evaluation: the loss of every token of one sequence, each predicted with the prime weights
+     * trained on the chunks before its own: losses[i] = -log p(tokens[i + 1] | tokens[0..i]).
+     */
+    public static float[] tokenLosses(Decoder model, int[] tokens, Options o) {
+        if (tokens.length < 2) return new float[0];
+        int t = tokens.length - 1;
+        float[] losses = new float[t];
+        try (var off = GradMode.disabled()) {
+            run(model, Arrays.copyOf(tokens, t), Arrays.copyOfRange(tokens, 1, t + 1), 1, t, o, losses);
+        }
+        return losses;
+    }
+
+    /** The inner loop; returns the chunk scores, and fills {@code tokenLosses} (one sequence) when given. */
+    private static List<Tensor> run(Decoder model, int[] ids, int[] targets, int batch, int t, Options o, float[] tokenLosses) {
         ModelConfig c = model.config();
         List<Block> blocks = model.blocks();
         int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
@@ -81,16 +103,17 @@ public final class E2eLoop {
                 }
                 int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
                 if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break; // padding only from here on: nothing to score
-                Tensor logits = model.head(x);
-                Tensor score = Nn.crossEntropyMean(Layout.reshape(logits, batch * (end - at), -1), chunkTargets, -1);
+                Tensor logits = Layout.reshape(model.head(x), batch * (end - at), -1);
+                if (tokenLosses != null) {
+                    System.arraycopy(Nn.crossEntropy(logits, chunkTargets, -1).toFloatArray(), 0, tokenLosses, at, end - at);
+                }
+                Tensor score = Nn.crossEntropyMean(logits, chunkTargets, -1);
                 scores.add(score);
                 if (update) fast = step(fast, score, step, o.clip(), outer, outer && !o.firstOrder());
             }
         }
         if (scores.isEmpty()) throw new IllegalArgumentException("TTT-E2E loss: the first chunk has no targets");
-        Tensor sum = scores.getFirst();
-        for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
-        return div(sum, scores.size());
+        return scores;
     }
 
     /**

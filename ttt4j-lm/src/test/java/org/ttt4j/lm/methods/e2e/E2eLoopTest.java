@@ -69,6 +69,13 @@ class E2eLoopTest {
             evaluated = E2eLoop.loss(m, ids, targets, 1, 12, o).item();
         }
         assertEquals(trained, evaluated, 1e-6);
+        // Per-token evaluation (what eval plots) averages to the same loss: chunks of 6 over 12 positions.
+        int[] seq = new int[13];
+        for (int i = 0; i < 13; i++) seq[i] = half[i % 6];
+        float[] perToken = E2eLoop.tokenLosses(m, seq, o);
+        double mean = 0;
+        for (float v : perToken) mean += v / perToken.length;
+        assertEquals(trained, mean, 1e-5);
         assertTrue(trained < none, "a chunk seen before is predicted better after the inner step: " + trained + " vs " + none);
     }
 
