@@ -37,33 +37,36 @@ public final class Params {
 
     /** A weight matrix ~ normal(0, std). */
     public Tensor normal(String name, int... shape) {
-        return add(name, Tensor.randn(DType.FP32, rng, std, shape));
+        return add(name, shape, () -> Tensor.randn(DType.FP32, rng, std, shape));
     }
 
     /** A weight ~ uniform(-bound, bound) (torch's default for convolutions: bound = 1/sqrt(fan_in)). */
     public Tensor uniform(String name, double bound, int... shape) {
-        return add(name, Tensor.uniform(DType.FP32, rng, -bound, bound, shape));
+        return add(name, shape, () -> Tensor.uniform(DType.FP32, rng, -bound, bound, shape));
     }
 
     /** A norm scale initialised to ones. */
     public Tensor ones(String name, int... shape) {
-        return add(name, Tensor.ones(DType.FP32, shape));
+        return add(name, shape, () -> Tensor.ones(DType.FP32, shape));
     }
 
     /** A bias initialised to zeros. */
     public Tensor zeros(String name, int... shape) {
-        return add(name, Tensor.zeros(DType.FP32, shape));
+        return add(name, shape, () -> Tensor.zeros(DType.FP32, shape));
     }
 
-    private Tensor add(String name, Tensor t) {
+    /** Registers {@code name}: the given tensor if this set was built from given values, else a fresh one. */
+    private Tensor add(String name, int[] shape, java.util.function.Supplier<Tensor> fresh) {
+        Tensor t;
         if (given != null) {
-            Tensor g = given.get(name);
-            if (g == null) throw new IllegalArgumentException("no value given for parameter " + name);
-            if (!java.util.Arrays.equals(g.shape(), t.shape())) {
-                throw new IllegalArgumentException("parameter " + name + ": given shape " + java.util.Arrays.toString(g.shape())
-                        + ", expected " + java.util.Arrays.toString(t.shape()));
+            t = given.get(name);
+            if (t == null) throw new IllegalArgumentException("no value given for parameter " + name);
+            if (!java.util.Arrays.equals(t.shape(), shape)) {
+                throw new IllegalArgumentException("parameter " + name + ": given shape " + java.util.Arrays.toString(t.shape())
+                        + ", expected " + java.util.Arrays.toString(shape));
             }
-            t = g;
+        } else {
+            t = fresh.get();
         }
         if (byName.putIfAbsent(name, t.requiresGrad(true)) != null) {
             throw new IllegalStateException("parameter " + name + " defined twice");

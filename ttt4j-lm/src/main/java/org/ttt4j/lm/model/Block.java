@@ -25,7 +25,8 @@ import org.ttt4j.lm.layers.ttt.TttLayer;
 public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, SequenceMixer mixer, RmsNorm mixerOutNorm,
                     RmsNorm primeNorm, SwiGlu prime, RmsNorm primeOutNorm, RmsNorm mlpNorm, SwiGlu mlp, RmsNorm mlpOutNorm) {
 
-    static Block create(Params p, ModelConfig c, int index) {
+    /** Block {@code index} of a model with config {@code c}, its parameters drawn from (or given by) {@code p}. */
+    public static Block create(Params p, ModelConfig c, int index) {
         String n = "model.layers." + index;
         Mixer kind = c.blockMixers().get(index);
         int d = c.dModel();

@@ -8,7 +8,11 @@ import static org.ttt4j.core.ops.Arith.sub;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
 import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.autograd.Checkpoint;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Maths;
@@ -16,6 +20,8 @@ import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.ops.Reduce;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.Params;
+import org.ttt4j.lm.layers.RmsNorm;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SwiGlu;
 import org.ttt4j.lm.model.Block;
@@ -35,19 +41,27 @@ import org.ttt4j.lm.model.ModelConfig;
  * inner gradients taken as constants. Without recording (evaluation) the inner steps still run:
  * each chunk records just long enough to take its own gradient.
  *
- * <p>This is the groundwork of issue #5: no per-chunk checkpointing yet (memory grows with every
- * chunk's intermediates), no decoding or state snapshots. The trainer uses it for models with an
- * {@code e2e} section.
+ * <p>Training checkpoints every chunk ({@link Checkpoint}): memory grows with the number of chunks
+ * only by each chunk's inputs. This is the groundwork of issue #5: no decoding or state snapshots
+ * yet. The trainer uses it for models with an {@code e2e} section.
  */
 public final class E2eLoop {
     private E2eLoop() {}
 
     /** Inner-loop options; {@code lrMultiplier} is the outer schedule's warm-up factor (1 at evaluation). */
-    public record Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier) {
+    public record Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier, boolean checkpoint) {
+        public Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier) {
+            this(chunk, innerLr, clip, firstOrder, lrMultiplier, true);
+        }
+
         public static Options of(ModelConfig c, double lrMultiplier) {
             E2eSettings e = c.e2e();
             if (e == null) throw new IllegalArgumentException("not a TTT-E2E model: the config has no e2e section");
-            return new Options(e.chunk(c), e.innerLearningRate(), e.clipNorm(), e.firstOrderOnly(), lrMultiplier);
+            return new Options(e.chunk(c), e.innerLearningRate(), e.clipNorm(), e.firstOrderOnly(), lrMultiplier, true);
+        }
+
+        public Options withCheckpoint(boolean on) {
+            return new Options(chunk, innerLr, clip, firstOrder, lrMultiplier, on);
         }
     }
 
@@ -93,6 +107,15 @@ public final class E2eLoop {
         for (int at = 0; at < t; at += o.chunk()) {
             int end = Math.min(t, at + o.chunk());
             boolean update = step != 0 && end < t; // the last chunk's update would serve no later chunk
+            if (outer && o.checkpoint() && tokenLosses == null) {
+                int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
+                if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break;
+                Checkpointed r = checkpointed(model, first, Layout.slice(h, 1, at, end), at, windows, fast, chunkTargets, update ? step : 0, o);
+                scores.add(r.score());
+                fast = r.fast();
+                windows = r.windows();
+                continue;
+            }
             try (var rec = GradMode.set(outer || update)) {
                 Tensor x = Layout.slice(h, 1, at, end);
                 for (int j = 0; j < suffix; j++) {
@@ -114,6 +137,85 @@ public final class E2eLoop {
         }
         if (scores.isEmpty()) throw new IllegalArgumentException("TTT-E2E loss: the first chunk has no targets");
         return scores;
+    }
+
+    /** One chunk's score and what it hands to the next chunk. */
+    private record Checkpointed(Tensor score, List<Tensor> fast, SelfAttention.Window[] windows) {}
+
+    /**
+     * One chunk under gradient checkpointing: only its inputs are kept (the chunk's hidden states,
+     * the carried windows, the fast weights and the parameters the suffix reads); its
+     * intermediates, including the inner gradient's own graph, are recomputed during backward.
+     * The chunk function builds the suffix blocks from its inputs so gradients reach every
+     * parameter; its outputs (score, next fast weights, next windows) travel packed in one tensor.
+     */
+    private static Checkpointed checkpointed(Decoder model, int first, Tensor x, int at, SelfAttention.Window[] windows, List<Tensor> fast,
+                                             int[] chunkTargets, double lr, Options o) {
+        ModelConfig c = model.config();
+        int suffix = windows.length, batch = x.dim(0), n = x.dim(1);
+        boolean hasPast = windows[0] != null;
+        Map<String, Tensor> all = model.params().all();
+        List<String> names = new ArrayList<>();
+        for (String name : all.keySet()) {
+            for (int i = first; i < model.blocks().size(); i++) {
+                if (name.startsWith("model.layers." + i + ".") && !name.contains(".prime_mlp.")) names.add(name);
+            }
+        }
+        for (String name : model.headParameterNames()) if (!names.contains(name)) names.add(name);
+        List<Tensor> inputs = new ArrayList<>(List.of(x));
+        inputs.addAll(fast);
+        if (hasPast) for (SelfAttention.Window w : windows) inputs.addAll(List.of(w.keys(), w.values()));
+        for (String name : names) inputs.add(all.get(name));
+        int fastAt = 1, windowAt = fastAt + fast.size(), paramAt = windowAt + (hasPast ? 2 * suffix : 0);
+        // Shapes of the outputs, to unpack them.
+        int[][] fastShapes = fast.stream().map(Tensor::shape).toArray(int[][]::new);
+        int kept = Math.min(c.window(), (hasPast ? windows[0].keys().dim(2) : 0) + n);
+        int[] windowShape = {batch, c.heads(), kept, c.headDim()};
+        Function<Tensor[], Tensor> fn = in -> {
+            boolean recording = GradMode.isEnabled();
+            try (var on = GradMode.enabled()) {
+                Map<String, Tensor> given = new LinkedHashMap<>(all);
+                for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[paramAt + i]);
+                List<Tensor> f = new ArrayList<>(Arrays.asList(in).subList(fastAt, windowAt));
+                Tensor h = in[0];
+                List<Tensor> packed = new ArrayList<>();
+                List<Tensor> nextWindows = new ArrayList<>();
+                for (int j = 0; j < suffix; j++) {
+                    Block block = Block.create(new Params(given), c, first + j);
+                    SelfAttention.Window past = hasPast ? new SelfAttention.Window(in[windowAt + 2 * j], in[windowAt + 2 * j + 1]) : null;
+                    var out = block.apply(h, at, past, SwiGlu.of(f.get(3 * j), f.get(3 * j + 1), f.get(3 * j + 2)));
+                    h = out.h();
+                    nextWindows.addAll(List.of(out.window().keys(), out.window().values()));
+                }
+                Tensor logits = Layout.reshape(Decoder.head(h, new RmsNorm(given.get("model.norm.weight"), c.normEps()),
+                        given.get(model.headParameterNames().get(1))), batch * n, -1);
+                Tensor score = Nn.crossEntropyMean(logits, chunkTargets, -1);
+                packed.add(Layout.reshape(score, 1));
+                List<Tensor> next = lr == 0 ? f : step(f, score, lr, o.clip(), true, recording && !o.firstOrder());
+                for (Tensor w : next) packed.add(Layout.reshape(w, -1));
+                for (Tensor w : nextWindows) packed.add(Layout.reshape(w, -1));
+                return Layout.concat(packed, 0);
+            }
+        };
+        Tensor packed = Checkpoint.run(fn, inputs.toArray(Tensor[]::new));
+        int off = 0;
+        Tensor score = Layout.reshape(Layout.slice(packed, 0, 0, 1), new int[0]);
+        off = 1;
+        List<Tensor> next = new ArrayList<>();
+        for (int[] shape : fastShapes) {
+            int size = org.ttt4j.core.tensor.Shapes.size(shape);
+            next.add(Layout.reshape(Layout.slice(packed, 0, off, off + size), shape));
+            off += size;
+        }
+        SelfAttention.Window[] nextWindows = new SelfAttention.Window[suffix];
+        int ws = org.ttt4j.core.tensor.Shapes.size(windowShape);
+        for (int j = 0; j < suffix; j++) {
+            Tensor k = Layout.reshape(Layout.slice(packed, 0, off, off + ws), windowShape);
+            Tensor v = Layout.reshape(Layout.slice(packed, 0, off + ws, off + 2 * ws), windowShape);
+            nextWindows[j] = new SelfAttention.Window(k, v);
+            off += 2 * ws;
+        }
+        return new Checkpointed(score, next, nextWindows);
     }
 
     /**
