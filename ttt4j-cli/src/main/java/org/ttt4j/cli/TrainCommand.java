@@ -81,7 +81,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
         if (e2e) {
-            c = c.withNorms(true, true).withE2e(new E2eSettings(e2eSuffix, e2eChunk, e2eInnerLr, null, e2eFirstOrder ? true : null));
+            // Same parameter count as the baseline: shrink every MLP to make room for the prime MLPs.
+            ModelConfig baseline = c.withNorms(true, true);
+            var settings = new E2eSettings(e2eSuffix, e2eChunk, e2eInnerLr, null, e2eFirstOrder ? true : null);
+            int width = E2eSettings.matchedWidth(baseline, settings.suffixBlocks(baseline), true);
+            c = baseline.withFeedForward(width).withE2e(settings);
+            System.out.printf("TTT-E2E: MLP width %d -> %d so that the model keeps its baseline's parameter count (%,d vs %,d)%n",
+                    baseline.dFf(), width, new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
         } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder) {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
         }

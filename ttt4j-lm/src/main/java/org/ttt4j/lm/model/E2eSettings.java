@@ -40,6 +40,16 @@ public record E2eSettings(
         return chunk != null ? chunk : c.window();
     }
 
+    /**
+     * The MLP width that keeps a TTT-E2E model's parameter count at its baseline's (the same config
+     * without prime MLPs, width {@code dFf}): L blocks of 3 D F become L + S MLPs of 3 D F', so
+     * F' = F L / (L + S), less the S prime norms' share (ttt-methods.md: 125M, 2048 -> 1664).
+     */
+    public static int matchedWidth(ModelConfig baseline, int suffix, boolean postNorm) {
+        long d = baseline.dModel(), budget = 3L * d * baseline.dFf() * baseline.layers() - (long) suffix * d * (postNorm ? 2 : 1);
+        return (int) Math.max(1, budget / (3L * d * (baseline.layers() + suffix)));
+    }
+
     @JsonIgnore
     public double innerLearningRate() {
         return innerLr == null ? 1.0 : innerLr;

@@ -150,6 +150,11 @@ public record ModelConfig(
                 tiedEmbeddings, mixers, window, normEps, initStd, newTtt, e2e);
     }
 
+    public ModelConfig withFeedForward(int newDFf) {
+        return new ModelConfig(vocabSize, dModel, layers, heads, newDFf, context, ropeTheta, qkNorm, postNorm,
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+    }
+
     public ModelConfig withNorms(boolean newQkNorm, boolean newPostNorm) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, newQkNorm, newPostNorm,
                 tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);

@@ -140,6 +140,18 @@ class E2eLoopTest {
         }
     }
 
+    /** The shrunk MLP width keeps the parameter count within one MLP row of the baseline's. */
+    @Test
+    void matchedWidthKeepsTheBaselineParameterCount() {
+        ModelConfig base = org.ttt4j.lm.model.Presets.byName("small").withMixers("swa", 64).withNorms(true, true);
+        var e = new E2eSettings(null, null, null, null, null);
+        int width = E2eSettings.matchedWidth(base, e.suffixBlocks(base), true);
+        assertTrue(width < base.dFf(), "shrunk: " + width);
+        long ours = new Decoder(base.withFeedForward(width).withE2e(e), 0).params().count();
+        long theirs = new Decoder(base, 0).params().count();
+        assertTrue(ours <= theirs && theirs - ours <= 3L * base.dModel() * (base.layers() + 1), ours + " vs " + theirs);
+    }
+
     @Test
     void e2eNeedsSlidingWindowBlocksAndASmallEnoughChunk() {
         ModelConfig c = tiny(1, false);
