@@ -11,6 +11,7 @@ import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.MixerCache;
+import org.ttt4j.lm.methods.e2e.E2eSession;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 
@@ -42,14 +43,21 @@ public final class Generator {
         int[] promptIds = tokenizer.encode(prompt);
         if (promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
         try (var s = GradMode.disabled()) {
-            List<MixerCache> caches = model.newCaches(PREFILL_CHUNK);
+            // TTT-E2E models learn while they read (a session with its inner loop); others decode with caches.
+            java.util.function.Function<int[], Tensor> feed;
+            if (model.config().e2e() != null) {
+                feed = new E2eSession(model, PREFILL_CHUNK)::feed;
+            } else {
+                List<MixerCache> caches = model.newCaches(PREFILL_CHUNK);
+                feed = ids -> model.logits(ids, caches);
+            }
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;
             long t0 = System.nanoTime();
             float[] last = null;
             for (int at = 0; at < promptIds.length; at += PREFILL_CHUNK) {
                 int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
-                last = lastRow(model.logits(chunk, caches));
+                last = lastRow(feed.apply(chunk));
             }
             long t1 = System.nanoTime();
             Sampler sampler = new Sampler(options);
@@ -82,7 +90,7 @@ public final class Generator {
                     text.setLength(text.indexOf(hit));
                     break;
                 }
-                if (n < options.maxTokens()) last = lastRow(model.logits(new int[] {next}, caches));
+                if (n < options.maxTokens()) last = lastRow(feed.apply(new int[] {next}));
             }
             long t2 = System.nanoTime();
             byte[] all = bytes.toByteArray();

@@ -96,6 +96,11 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
 
     /** Decoding against this block's cache. */
     public Tensor apply(Tensor h, MixerCache cache) {
+        return apply(h, cache, prime);
+    }
+
+    /** Decoding with {@code fastPrime} in place of the prime MLP (a TTT-E2E session's current weights). */
+    public Tensor apply(Tensor h, MixerCache cache, SwiGlu fastPrime) {
         if (conv != null) {
             TttCache c = (TttCache) cache;
             CausalConv.Output out = conv.apply(convNorm.apply(h), c.blockConvHistory());
@@ -103,7 +108,7 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
             h = Arith.add(h, out.y());
         }
         h = residual(h, mixer.apply(mixerNorm.apply(h), cache), mixerOutNorm);
-        return mlps(h, prime);
+        return mlps(h, fastPrime);
     }
 
     private static Tensor residual(Tensor h, Tensor update, RmsNorm postNorm) {

@@ -223,7 +223,7 @@ public final class E2eLoop {
      * {@code outer} the new weights stay connected to the old ones (and, with {@code createGraph},
      * to the gradient's own graph); without, they start fresh leaves so memory stays bounded.
      */
-    private static List<Tensor> step(List<Tensor> fast, Tensor score, double lr, double clip, boolean outer, boolean createGraph) {
+    static List<Tensor> step(List<Tensor> fast, Tensor score, double lr, double clip, boolean outer, boolean createGraph) {
         Tensor[] g = Autograd.grad(new Tensor[] {score}, fast.toArray(Tensor[]::new), null, createGraph);
         Tensor sq = null;
         for (Tensor gi : g) {
@@ -241,7 +241,7 @@ public final class E2eLoop {
         return next;
     }
 
-    private static SelfAttention.Window detach(SelfAttention.Window w) {
+    static SelfAttention.Window detach(SelfAttention.Window w) {
         return new SelfAttention.Window(w.keys().detach(), w.values().detach());
     }
 

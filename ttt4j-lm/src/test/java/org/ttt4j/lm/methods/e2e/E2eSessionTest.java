@@ -1,0 +1,51 @@
+package org.ttt4j.lm.methods.e2e;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Arrays;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.ops.Nn;
+import org.ttt4j.core.tensor.GradMode;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.model.ModelConfig;
+
+class E2eSessionTest {
+    /** Prefill then decode, in uneven pieces, gives the per-token losses of chunked teacher-forced scoring. */
+    @Test
+    void prefillThenDecodeMatchesChunkedScoring() {
+        ModelConfig c = new ModelConfig(13, 8, 3, 2, 8, 32, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
+                new E2eSettings(2, 3, 1.0, 1.0, null)).validate();
+        Decoder m = new Decoder(c, 2);
+        SplittableRandom rng = new SplittableRandom(6);
+        int[] tokens = new int[18];
+        for (int i = 0; i < tokens.length; i++) tokens[i] = rng.nextInt(13);
+        float[] expected = E2eLoop.tokenLosses(m, tokens, E2eLoop.Options.of(c, 1));
+        E2eSession session = new E2eSession(m, 8);
+        float[] got = new float[tokens.length - 1];
+        int at = 0;
+        for (int piece : new int[] {5, 1, 1, 4, 2, 3, 1}) { // a prompt, then tokens one by one and in small runs
+            int[] ids = Arrays.copyOfRange(tokens, at, at + piece);
+            var logits = session.feed(ids);
+            int scored = Math.min(piece, tokens.length - 1 - at);
+            int[] targets = Arrays.copyOfRange(tokens, at + 1, at + 1 + scored);
+            try (var off = GradMode.disabled()) {
+                float[] l = Nn.crossEntropy(Layout.slice(Layout.reshape(logits, piece, -1), 0, 0, scored), targets, -1).toFloatArray();
+                System.arraycopy(l, 0, got, at, scored);
+            }
+            at += piece;
+        }
+        assertEquals(tokens.length - 1, at);
+        // fp32 through two different op orders (KV-cache decoding vs whole-sequence prefix), amplified a
+        // little by four inner steps: ~3e-5 here, 6e-6 with the inner lr at 0.
+        for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-4, "token " + i);
+        // The inner steps matter far more than that: without them the losses move by much more.
+        float[] frozen = E2eLoop.tokenLosses(m, tokens, new E2eLoop.Options(3, 0, 1, false, 1));
+        double moved = 0;
+        for (int i = 3; i < got.length; i++) moved = Math.max(moved, Math.abs(frozen[i] - expected[i]));
+        assertTrue(moved > 1e-2, "inner steps change the losses: " + moved);
+        assertEquals(17, session.position());
+    }
+}
