@@ -3,12 +3,12 @@
 # sliding-window attention of the same size, all on the same data, token budget and
 # hyper-parameters; then TTT-Linear and TTT-MLP against the attention baselines on held-out long
 # files (loss by token index). Results go to docs/results/ttt-ladder/.
-#   scripts/experiments/ttt-ladder.sh [STEPS] [RUN ...]   (default 400 steps, every run)
+#   scripts/experiments/ttt-ladder.sh [STEPS] [RUN ...]   (default 500 steps, every run)
 # Runs that already finished are skipped (re-running a finished --out resumes at its end).
 # TTT4J overrides the launcher (e.g. a copied jar, so a rebuild cannot disturb a long run).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-steps="${1:-400}"; shift || true
+steps="${1:-500}"; shift || true
 ttt4j=(${TTT4J:-./ttt4j})
 out=docs/results/ttt-ladder
 mkdir -p "$out"
@@ -40,3 +40,11 @@ done
     echo "| $name | \`${args[$name]}\` | ${loss:0:6} |"
   done
 } | tee "$out/ladder.md"
+"${ttt4j[@]}" plot runs/ladder-full runs/ladder-swa runs/ladder-1-linear-attention runs/ladder-2-ln-residual runs/ladder-3-mini-batch-16 \
+  runs/ladder-4-learnable-eta runs/ladder-5-mamba-backbone runs/ladder-ttt-mlp --out "$out/training_loss.png" 2>&1 | grep -v '^WARNING' || true
+# Loss by token index on the 16 longest held-out files: TTT-Linear (rung 4) and TTT-MLP against the baselines.
+if [ -d runs/ladder-4-learnable-eta ] && [ -d runs/ladder-ttt-mlp ] && [ -d runs/ladder-full ] && [ -d runs/ladder-swa ]; then
+  "${ttt4j[@]}" eval --checkpoint runs/ladder-4-learnable-eta --checkpoint runs/ladder-ttt-mlp --checkpoint runs/ladder-full \
+    --checkpoint runs/ladder-swa --label ttt-linear --label ttt-mlp --label full --label swa-64 \
+    --docs 16 --min-tokens 2048 --max-tokens 4096 --out "$out" 2>&1 | grep -v '^WARNING' | tee "$out/eval.txt"
+fi

@@ -105,19 +105,12 @@ public final class KvCache implements MixerCache {
         if (inOrder()) {
             return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(buf), head * capacity * dim, 1, length, dim);
         }
-        return org.ttt4j.core.ops.Layout.narrow(ordered(buf), head, head + 1);
-    }
-
-    private Tensor ordered(float[] buf) {
-        float[] out = new float[heads * length * dim];
-        // In a full ring the oldest position sits at the next write slot.
-        int start = window > 0 && length == capacity ? (int) (position % capacity) : 0;
-        for (int h = 0; h < heads; h++) {
-            for (int i = 0; i < length; i++) {
-                int slot = (start + i) % capacity;
-                System.arraycopy(buf, (h * capacity + slot) * dim, out, (h * length + i) * dim, dim);
-            }
-        }
-        return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(out), 0, heads, length, dim);
+        // A wrapped ring: this head's positions in order are two runs, oldest (at the next write slot) first.
+        // Copy just this head: copying every head for each of them made decoding cost heads^2 x window.
+        float[] out = new float[length * dim];
+        int start = (int) (position % capacity), tail = capacity - start;
+        System.arraycopy(buf, (head * capacity + start) * dim, out, 0, tail * dim);
+        System.arraycopy(buf, head * capacity * dim, out, tail * dim, start * dim);
+        return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(out), 0, 1, length, dim);
     }
 }
