@@ -368,15 +368,8 @@ public final class TttFusedKernel {
     }
 
     private static void lossGradientVector(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g) {
-        FloatVector sum = FloatVector.zero(F);
-        for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, z, r + f));
-        float mu = VectorMath.sumLanes(sum) / d;
-        FloatVector sq = FloatVector.zero(F);
-        for (int f = 0; f < d; f += L) {
-            FloatVector cv = FloatVector.fromArray(F, z, r + f).sub(mu);
-            sq = cv.fma(cv, sq);
-        }
-        float rs = (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps));
+        float[] stats = rowStats(z, r, d, eps);
+        float mu = stats[0], rs = stats[1];
         FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
         for (int f = 0; f < d; f += L) {
             FloatVector xh = FloatVector.fromArray(F, z, r + f).sub(mu).mul(rs), gm = FloatVector.fromArray(F, gam, go + f);
@@ -392,19 +385,25 @@ public final class TttFusedKernel {
         }
     }
 
+    /** Mean and 1 / sqrt(variance + eps) of one row of whole vectors. */
+    private static float[] rowStats(float[] a, int r, int d, float eps) {
+        FloatVector sum = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, a, r + f));
+        float mu = VectorMath.sumLanes(sum) / d;
+        FloatVector sq = FloatVector.zero(F);
+        for (int f = 0; f < d; f += L) {
+            FloatVector cv = FloatVector.fromArray(F, a, r + f).sub(mu);
+            sq = cv.fma(cv, sq);
+        }
+        return new float[] {mu, (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps))};
+    }
+
     /** out = q + LN(zbar) for one row. */
     private static void outputRow(float[] zbar, int r, float[] q, int qr, int d, float[] gam, int go, float[] bet, int bo, float eps,
                                   float[] out, int or) {
         if (vectorRows(d)) {
-            FloatVector sum = FloatVector.zero(F);
-            for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, zbar, r + f));
-            float mu = VectorMath.sumLanes(sum) / d;
-            FloatVector sq = FloatVector.zero(F);
-            for (int f = 0; f < d; f += L) {
-                FloatVector cv = FloatVector.fromArray(F, zbar, r + f).sub(mu);
-                sq = cv.fma(cv, sq);
-            }
-            float rs = (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps));
+            float[] stats = rowStats(zbar, r, d, eps);
+            float mu = stats[0], rs = stats[1];
             for (int f = 0; f < d; f += L) {
                 FloatVector xh = FloatVector.fromArray(F, zbar, r + f).sub(mu).mul(rs);
                 xh.fma(FloatVector.fromArray(F, gam, go + f), FloatVector.fromArray(F, bet, bo + f))
