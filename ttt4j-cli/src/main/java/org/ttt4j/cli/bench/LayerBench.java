@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "layer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
-                "at several contexts (prefill: best of 3 runs; decode: median of 5 runs), and the fused",
+                "at several contexts (contexts interleaved; medians of per-chunk and per-step times), and the fused",
                 "dual-form kernels' GFLOP/s and fraction of the FMA peak."})
 public final class LayerBench implements Callable<Integer> {
     @Option(names = "--width", defaultValue = "512", description = "layer width D (default: ${DEFAULT-VALUE})") int width;
@@ -54,35 +54,69 @@ public final class LayerBench implements Callable<Integer> {
         System.out.printf("FMA peak (%d threads): %.0f GFLOP/s%n%n", Parallel.threads(), peak);
         System.out.printf("%-11s %8s %14s %14s %10s%n", "layer", "context", "prefill tok/s", "decode ms/tok", "state MiB");
         for (String m : mixers) {
-            for (int ctx : contexts) {
-                SequenceMixer layer = layer(m);
-                var rng = new SplittableRandom(7);
-                try (var s = GradMode.disabled()) {
-                    // Warm-up on a throwaway cache: four prefill chunks and two runs of decode steps, so the
-                    // JIT has compiled both paths (C2 takes a few thousand calls) before anything is timed.
-                    MixerCache warm = layer.newCache(chunk);
-                    for (int w = 0; w < 4; w++) layer.apply(input(rng, chunk), warm);
-                    for (int i = 0; i < 2 * tokens; i++) layer.apply(input(rng, 1), warm);
-                    // Prefill: the best of three runs at every context. Decode: the median
-                    // of five runs of `tokens` steps continuing the last prefill. This VM's noise is +-20%.
-                    MixerCache cache = null;
-                    double prefill = 0;
-                    for (int r = 0; r < 3; r++) {
-                        cache = layer.newCache(chunk);
+            // Warm-up before any context is timed: four rounds of four prefill chunks and 2,000 decoding steps
+            // on throwaway caches, so C2 has compiled both paths (it takes thousands of calls) for every context alike.
+            try (var s = GradMode.disabled()) {
+                SequenceMixer warmLayer = layer(m);
+                var warmRng = new SplittableRandom(3);
+                for (int round = 0; round < 4; round++) {
+                    MixerCache warm = warmLayer.newCache(chunk);
+                    for (int w = 0; w < 4; w++) warmLayer.apply(input(warmRng, chunk), warm);
+                    for (int i = 0; i < 2000; i++) warmLayer.apply(input(warmRng, 1), warm);
+                }
+            }
+            // The contexts are measured interleaved, a chunk or a run of decoding steps of each in turn, so a
+            // slow stretch of this VM (they last seconds) hits every context alike. Prefill: the median time
+            // per token of 2,048-token chunks, each context's sequence restarting when it reaches its length.
+            // Decode: the median time of a step continuing each context's full prefill.
+            int nc = contexts.length;
+            SequenceMixer layer = layer(m);
+            var rng = new SplittableRandom(7);
+            try (var s = GradMode.disabled()) {
+                MixerCache[] caches = new MixerCache[nc];
+                int[] filled = new int[nc];
+                List<List<Double>> chunkSeconds = new ArrayList<>();
+                for (int c = 0; c < nc; c++) chunkSeconds.add(new ArrayList<>());
+                int[] perSequence = new int[nc];
+                int rounds = 8;
+                for (int c = 0; c < nc; c++) {
+                    perSequence[c] = (contexts[c] + chunk - 1) / chunk;
+                    rounds = Math.max(rounds, perSequence[c]);
+                }
+                for (int r = 0; r < rounds; r++) {
+                    for (int c = 0; c < nc; c++) {
+                        // Start late enough that whole sequences end at the last round: every cache then
+                        // holds exactly its context, ready for decoding.
+                        if (r < rounds % perSequence[c]) continue;
+                        if (caches[c] == null || filled[c] == contexts[c]) {
+                            caches[c] = layer.newCache(chunk);
+                            filled[c] = 0;
+                        }
+                        int n = Math.min(chunk, contexts[c] - filled[c]);
+                        Tensor in = input(rng, n);
                         long t0 = System.nanoTime();
-                        for (int at = 0; at < ctx; at += chunk) layer.apply(input(rng, Math.min(chunk, ctx - at)), cache);
-                        prefill = Math.max(prefill, ctx / ((System.nanoTime() - t0) / 1e9));
+                        layer.apply(in, caches[c]);
+                        chunkSeconds.get(c).add((System.nanoTime() - t0) / 1e9 / n);
+                        filled[c] += n;
                     }
-                    List<Double> runs = new ArrayList<>();
-                    for (int r = 0; r < 5; r++) {
-                        long t1 = System.nanoTime();
-                        for (int i = 0; i < tokens; i++) layer.apply(input(rng, 1), cache);
-                        runs.add((System.nanoTime() - t1) / 1e6 / tokens);
+                }
+                List<List<Double>> steps = new ArrayList<>();
+                for (int c = 0; c < nc; c++) steps.add(new ArrayList<>());
+                for (int r = 0; r < 10; r++) {
+                    for (int c = 0; c < nc; c++) {
+                        for (int i = 0; i < tokens / 2; i++) {
+                            Tensor in = input(rng, 1);
+                            long t1 = System.nanoTime();
+                            layer.apply(in, caches[c]);
+                            steps.get(c).add((System.nanoTime() - t1) / 1e6);
+                        }
                     }
-                    double ms = runs.stream().sorted().toList().get(runs.size() / 2);
-                    double mib = cache.floats() * 4.0 / (1 << 20);
-                    System.out.printf("%-11s %8d %14.0f %14.3f %10.2f%n", m, ctx, prefill, ms, mib);
-                    Map<String, Object> row = base("layer", m, ctx);
+                }
+                for (int c = 0; c < nc; c++) {
+                    double prefill = 1 / median(chunkSeconds.get(c)), ms = median(steps.get(c));
+                    double mib = caches[c].floats() * 4.0 / (1 << 20);
+                    System.out.printf("%-11s %8d %14.0f %14.3f %10.2f%n", m, contexts[c], prefill, ms, mib);
+                    Map<String, Object> row = base("layer", m, contexts[c]);
                     row.put("prefill_tokens_per_s", prefill);
                     row.put("decode_ms_per_token", ms);
                     row.put("state_mib", mib);
@@ -104,6 +138,10 @@ public final class LayerBench implements Callable<Integer> {
         var json = new ObjectMapper();
         for (var r : rows) System.out.println(json.writeValueAsString(r));
         return 0;
+    }
+
+    private static double median(List<Double> xs) {
+        return xs.stream().sorted().toList().get(xs.size() / 2);
     }
 
     private Map<String, Object> base(String bench, String layer, int ctx) {
