@@ -11,3 +11,6 @@ for t in 2 1; do
   ./ttt4j $fast -Dttt4j.threads=$t bench train --preset bench 2>&1 | grep -v '^WARNING' | grep -v '^  step' | tee "$out/train-threads$t.txt"
 done
 ./ttt4j $fast bench decode --preset small 2>&1 | grep -v '^WARNING' | tee "$out/decode.txt"
+mkdir -p docs/results/ttt-layer
+./ttt4j $fast bench layer 2>&1 | grep -v '^WARNING' | tee docs/results/ttt-layer/bench-layer.txt
+./ttt4j check-torch 2>&1 | grep -v '^WARNING' | tee docs/results/ttt-layer/check-torch.txt
