@@ -25,6 +25,9 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--repetition-penalty", defaultValue = "1.0") double repetitionPenalty;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--stop", description = "stop when this string appears (repeatable)") List<String> stop;
+    @Option(names = "--save-state", description = "TTT-E2E: save the session after reading the prompt (KV windows, prime weights)")
+    Path saveState;
+    @Option(names = "--load-state", description = "TTT-E2E: continue a saved session; the prompt extends its sequence") Path loadState;
 
     @Override
     public Integer call() throws Exception {
@@ -35,7 +38,7 @@ public final class GenerateCommand implements Callable<Integer> {
         var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
             System.out.print(piece);
             System.out.flush();
-        });
+        }, loadState, saveState);
         System.out.println();
         System.err.printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
                 out.stopReason(), out.prefillMsPerToken(), out.decodeMsPerToken());

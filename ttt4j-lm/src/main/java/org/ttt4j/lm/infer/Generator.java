@@ -40,13 +40,32 @@ public final class Generator {
     public record Output(String text, int[] tokens, String stopReason, double prefillMsPerToken, double decodeMsPerToken) {}
 
     public Output generate(String prompt, SamplingOptions options, Consumer<String> onText) {
+        try {
+            return generate(prompt, options, onText, null, null);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e); // no state file involved: cannot happen
+        }
+    }
+
+    /**
+     * With a TTT-E2E model, {@code loadState} continues a saved session (the prompt extends its
+     * sequence) and {@code saveState} saves the session after reading the prompt, before decoding.
+     */
+    public Output generate(String prompt, SamplingOptions options, Consumer<String> onText, java.nio.file.Path loadState,
+                           java.nio.file.Path saveState) throws java.io.IOException {
+        if ((loadState != null || saveState != null) && model.config().e2e() == null) {
+            throw new IllegalArgumentException("saving and loading a session state needs a TTT-E2E model (config section e2e)");
+        }
         int[] promptIds = tokenizer.encode(prompt);
-        if (promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
+        // An empty prompt starts a document, unless it continues a saved session exactly where it stopped.
+        if (promptIds.length == 0 && loadState == null) promptIds = new int[] {tokenizer.documentBoundary()};
         try (var s = GradMode.disabled()) {
             // TTT-E2E models learn while they read (a session with its inner loop); others decode with caches.
             java.util.function.Function<int[], Tensor> feed;
+            E2eSession session = null;
             if (model.config().e2e() != null) {
-                feed = new E2eSession(model, PREFILL_CHUNK)::feed;
+                session = loadState != null ? E2eSession.load(model, loadState) : new E2eSession(model, PREFILL_CHUNK);
+                feed = session::feed;
             } else {
                 List<MixerCache> caches = model.newCaches(PREFILL_CHUNK);
                 feed = ids -> model.logits(ids, caches);
@@ -54,11 +73,13 @@ public final class Generator {
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;
             long t0 = System.nanoTime();
-            float[] last = null;
+            float[] last = session != null && loadState != null ? session.lastLogits() : null;
+            if (last == null && promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
             for (int at = 0; at < promptIds.length; at += PREFILL_CHUNK) {
                 int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
                 last = lastRow(feed.apply(chunk));
             }
+            if (saveState != null) session.save(saveState);
             long t1 = System.nanoTime();
             Sampler sampler = new Sampler(options);
             int[] out = new int[options.maxTokens()];
@@ -100,7 +121,7 @@ public final class Generator {
                 if (onText != null && !rest.isEmpty()) onText.accept(rest);
             }
             return new Output(text.toString(), Arrays.copyOf(out, n), reason,
-                    (t1 - t0) / 1e6 / promptIds.length, n > 0 ? (t2 - t1) / 1e6 / n : 0);
+                    (t1 - t0) / 1e6 / Math.max(1, promptIds.length), n > 0 ? (t2 - t1) / 1e6 / n : 0);
         }
     }
 

@@ -28,6 +28,30 @@ public final class KvCache implements MixerCache {
         this.values = new float[heads * capacity * dim];
     }
 
+    /** The buffers and counters, for saving a decoding state ({@link #restore} reverses it). */
+    public record Snapshot(float[] keys, float[] values, int capacity, int length, long position) {}
+
+    public Snapshot snapshot() {
+        return new Snapshot(keys.clone(), values.clone(), capacity, length, position);
+    }
+
+    /** A cache holding a saved state; every size is checked against this layer's shape. */
+    public static KvCache restore(int heads, int dim, int window, int maxChunk, Snapshot s) {
+        KvCache c = new KvCache(heads, dim, window, maxChunk);
+        if (s.capacity() < 1 || s.length() < 0 || s.length() > s.capacity() || s.position() < s.length()
+                || (window > 0 && s.capacity() != c.capacity) || s.keys().length != heads * s.capacity() * dim
+                || s.values().length != s.keys().length) {
+            throw new IllegalArgumentException("KV cache state does not fit this layer (" + heads + " heads of " + dim + ", window "
+                    + window + "): capacity " + s.capacity() + ", length " + s.length() + ", " + s.keys().length + " floats");
+        }
+        c.keys = s.keys().clone();
+        c.values = s.values().clone();
+        c.capacity = s.capacity();
+        c.length = s.length();
+        c.position = s.position();
+        return c;
+    }
+
     @Override
     public long position() {
         return position;

@@ -1,12 +1,19 @@
 package org.ttt4j.lm.methods.e2e;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Arrays;
 import java.util.List;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SwiGlu;
@@ -22,24 +29,31 @@ import org.ttt4j.lm.model.ModelConfig;
  * from there on see the new weights. State: the KV windows, the prime weights, the pending
  * chunk's suffix inputs and tokens, and the windows at its start: constant in context length.
  *
- * <p>Tested against {@link E2eLoop#tokenLosses}. Not yet: saving, loading and forking the state.
+ * <p>The state can be saved to a file and loaded by another process ({@link #save}, {@link #load});
+ * the continuation is bit-identical, and several sessions loaded from one file fork the sequence.
+ * Tested against {@link E2eLoop#tokenLosses}.
  */
 public final class E2eSession {
+    /** The format tag saved states carry. */
+    static final String FORMAT = "ttt4j-e2e-session/1";
+
     private final Decoder model;
     private final E2eLoop.Options options;
-    private final int first;
+    private final int first, maxChunk;
     private final List<MixerCache> caches = new ArrayList<>();
     private List<Tensor> fast = new ArrayList<>();
     private SelfAttention.Window[] chunkStart;
     private final List<Tensor> pendingInputs = new ArrayList<>();
     private int[] pendingTokens = new int[0];
     private long position;
+    private float[] lastLogits;
 
     public E2eSession(Decoder model, int maxChunk) {
         ModelConfig c = model.config();
         this.model = model;
         this.options = E2eLoop.Options.of(c, 1.0);
         this.first = c.layers() - c.e2e().suffixBlocks(c);
+        this.maxChunk = maxChunk;
         for (Block b : model.blocks()) caches.add(b.mixer().newCache(maxChunk));
         for (int i = first; i < c.layers(); i++) {
             SwiGlu p = model.blocks().get(i).prime();
@@ -50,6 +64,11 @@ public final class E2eSession {
 
     public long position() {
         return position;
+    }
+
+    /** The logits after the last token fed (null before any): what decoding samples from next. */
+    public float[] lastLogits() {
+        return lastLogits == null ? null : lastLogits.clone();
     }
 
     /** Logits [1, n, V] for the next n tokens of the sequence, learning at each chunk boundary on the way. */
@@ -77,7 +96,106 @@ public final class E2eSession {
                 i += n;
             }
         }
-        return outs.size() == 1 ? outs.getFirst() : Layout.concat(outs, 1);
+        Tensor logits = outs.size() == 1 ? outs.getFirst() : Layout.concat(outs, 1);
+        int v = logits.dim(-1);
+        float[] all = logits.toFloatArray();
+        if (all.length > 0) lastLogits = Arrays.copyOfRange(all, all.length - v, all.length);
+        return logits;
+    }
+
+    /**
+     * Saves the whole state (KV windows, prime weights, the pending chunk, the windows at its start,
+     * the position) as one safetensors file, written atomically; the model's config goes with it so
+     * a load into another model is refused.
+     */
+    public void save(Path file) throws IOException {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", FORMAT);
+        meta.put("config", new ObjectMapper().writeValueAsString(model.config()));
+        meta.put("position", Long.toString(position));
+        meta.put("max_chunk", Integer.toString(maxChunk));
+        for (int j = 0; j < caches.size(); j++) {
+            KvCache.Snapshot k = ((KvCache) caches.get(j)).snapshot();
+            t.put("cache." + j + ".keys", Tensor.of(k.keys(), k.keys().length));
+            t.put("cache." + j + ".values", Tensor.of(k.values(), k.values().length));
+            meta.put("cache." + j, k.capacity() + "," + k.length() + "," + k.position());
+        }
+        for (int i = 0; i < fast.size(); i++) t.put("fast." + i, fast.get(i));
+        for (int j = 0; j < chunkStart.length; j++) {
+            if (chunkStart[j] == null) continue;
+            t.put("window." + j + ".keys", chunkStart[j].keys());
+            t.put("window." + j + ".values", chunkStart[j].values());
+        }
+        if (pendingTokens.length > 0) {
+            t.put("pending.inputs", pendingInputs.size() == 1 ? pendingInputs.getFirst() : Layout.concat(pendingInputs, 1));
+            float[] ids = new float[pendingTokens.length];
+            for (int i = 0; i < ids.length; i++) ids[i] = pendingTokens[i];
+            t.put("pending.tokens", Tensor.of(ids, ids.length));
+        }
+        if (lastLogits != null) t.put("last_logits", Tensor.of(lastLogits, lastLogits.length));
+        SafeTensors.write(file, t, meta);
+    }
+
+    /** A session continuing the state saved in {@code file}; refuses a state of another model or a damaged file. */
+    public static E2eSession load(Decoder model, Path file) throws IOException {
+        SafeTensors.Contents in = SafeTensors.read(file);
+        Map<String, String> meta = in.metadata() == null ? Map.of() : in.metadata();
+        if (!FORMAT.equals(meta.get("format"))) {
+            throw new IllegalArgumentException(file + ": not a TTT-E2E session state (format " + meta.get("format") + ")");
+        }
+        ModelConfig saved = new ObjectMapper().readValue(meta.get("config"), ModelConfig.class);
+        if (!saved.equals(model.config())) {
+            throw new IllegalArgumentException(file + ": state saved for a different model: " + String.join("; ", model.config().differences(saved)));
+        }
+        ModelConfig c = model.config();
+        E2eSession s = new E2eSession(model, Integer.parseInt(required(meta, "max_chunk", file)));
+        s.position = Long.parseLong(required(meta, "position", file));
+        for (int j = 0; j < s.caches.size(); j++) {
+            String[] f = required(meta, "cache." + j, file).split(",");
+            KvCache.Snapshot snap = new KvCache.Snapshot(tensor(in, "cache." + j + ".keys", file).toFloatArray(),
+                    tensor(in, "cache." + j + ".values", file).toFloatArray(), Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]));
+            s.caches.set(j, KvCache.restore(c.heads(), c.headDim(), model.blocks().get(j).mixer() instanceof SelfAttention a ? a.window() : 0,
+                    s.maxChunk, snap));
+        }
+        for (int i = 0; i < s.fast.size(); i++) s.fast.set(i, shaped(tensor(in, "fast." + i, file), s.fast.get(i).shape(), file));
+        for (int j = 0; j < s.chunkStart.length; j++) {
+            if (in.tensors().containsKey("window." + j + ".keys")) {
+                s.chunkStart[j] = new SelfAttention.Window(tensor(in, "window." + j + ".keys", file), tensor(in, "window." + j + ".values", file));
+            }
+        }
+        if (in.tensors().containsKey("pending.tokens")) {
+            float[] ids = tensor(in, "pending.tokens", file).toFloatArray();
+            s.pendingTokens = new int[ids.length];
+            for (int i = 0; i < ids.length; i++) s.pendingTokens[i] = (int) ids[i];
+            s.pendingInputs.add(shaped(tensor(in, "pending.inputs", file), new int[] {1, ids.length, c.dModel()}, file));
+        }
+        if (in.tensors().containsKey("last_logits")) {
+            s.lastLogits = shaped(tensor(in, "last_logits", file), new int[] {c.vocabSize()}, file).toFloatArray();
+        }
+        if (s.pendingTokens.length != s.position % s.options.chunk() && !(s.pendingTokens.length == s.options.chunk() && s.position > 0)) {
+            throw new IllegalArgumentException(file + ": " + s.pendingTokens.length + " pending tokens do not fit position " + s.position);
+        }
+        return s;
+    }
+
+    private static String required(Map<String, String> meta, String key, Path file) {
+        String v = meta.get(key);
+        if (v == null) throw new IllegalArgumentException(file + ": session state lacks " + key);
+        return v;
+    }
+
+    private static Tensor tensor(SafeTensors.Contents in, String name, Path file) {
+        Tensor t = in.tensors().get(name);
+        if (t == null) throw new IllegalArgumentException(file + ": session state lacks tensor " + name);
+        return t;
+    }
+
+    private static Tensor shaped(Tensor t, int[] shape, Path file) {
+        if (!Arrays.equals(t.shape(), shape)) {
+            throw new IllegalArgumentException(file + ": tensor of shape " + Arrays.toString(t.shape()) + " where " + Arrays.toString(shape) + " belongs");
+        }
+        return t;
     }
 
     /** The inner step on the complete pending chunk, whose last target is {@code next}. */

@@ -13,6 +13,36 @@ import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 
 class E2eSessionTest {
+    private static ModelConfig config() {
+        return new ModelConfig(13, 8, 3, 2, 8, 32, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
+                new E2eSettings(2, 3, 1.0, 1.0, null)).validate();
+    }
+
+    /** A state saved after reading a context continues bit for bit in a fresh session (another model object), twice over (fork). */
+    @Test
+    void savedStateContinuesBitForBitAndForks(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        ModelConfig c = config();
+        int[] context = {1, 5, 2, 7, 7, 3, 9, 0}, more = {4, 4, 12, 6, 1, 2, 3};
+        E2eSession original = new E2eSession(new Decoder(c, 2), 8);
+        original.feed(context);
+        java.nio.file.Path file = dir.resolve("state.safetensors");
+        original.save(file);
+        float[] expected = original.feed(more).toFloatArray();
+        for (int fork = 0; fork < 2; fork++) {
+            E2eSession loaded = E2eSession.load(new Decoder(c, 2), file);
+            assertEquals(context.length, loaded.position());
+            assertArrayEquals(expected, loaded.feed(more).toFloatArray(), "fork " + fork);
+        }
+        // A damaged file and a state of another model are refused with the reason.
+        byte[] bytes = java.nio.file.Files.readAllBytes(file);
+        java.nio.file.Files.write(dir.resolve("cut.safetensors"), Arrays.copyOf(bytes, bytes.length / 2));
+        var e = assertThrows(Exception.class, () -> E2eSession.load(new Decoder(c, 2), dir.resolve("cut.safetensors")));
+        assertTrue(e.getMessage().contains("cut.safetensors"), e.getMessage());
+        ModelConfig other = c.withE2e(new E2eSettings(1, 3, 1.0, 1.0, null));
+        e = assertThrows(IllegalArgumentException.class, () -> E2eSession.load(new Decoder(other, 2), file));
+        assertTrue(e.getMessage().contains("different model") && e.getMessage().contains("e2e"), e.getMessage());
+    }
+
     /** Prefill then decode, in uneven pieces, gives the per-token losses of chunked teacher-forced scoring. */
     @Test
     void prefillThenDecodeMatchesChunkedScoring() {

@@ -1,0 +1,34 @@
+package org.ttt4j.lm.infer;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.tokenizer.ByteTokenizer;
+
+/** generate --save-state / --load-state: a saved TTT-E2E session continues exactly where the uninterrupted run went. */
+class GeneratorStateTest {
+    @Test
+    void loadedSessionContinuesLikeTheUninterruptedRun(@TempDir Path dir) throws Exception {
+        ModelConfig c = new ModelConfig(257, 16, 2, 2, 16, 64, 10000, true, true, true, "swa", 8, 1e-6, 0.2, null,
+                new E2eSettings(1, 4, 1.0, 1.0, null)).validate();
+        var tok = ByteTokenizer.instance();
+        var greedy = new SamplingOptions(0, 0, 1, 1, 1, 12, List.of());
+        Path state = dir.resolve("s.safetensors");
+        var whole = new Generator(new Decoder(c, 4), tok).generate("int max(int a, int b)", greedy, null, null, state);
+        var resumed = new Generator(new Decoder(c, 4), tok).generate("", greedy, null, state, null);
+        assertArrayEquals(whole.tokens(), resumed.tokens());
+        var e = assertThrows(IllegalArgumentException.class, () -> new Generator(new Decoder(Presets(), 4), tok)
+                .generate("x", greedy, null, null, dir.resolve("t.safetensors")));
+        assertTrue(e.getMessage().contains("TTT-E2E"), e.getMessage());
+    }
+
+    private static ModelConfig Presets() {
+        return org.ttt4j.lm.model.Presets.byName("tiny");
+    }
+}
