@@ -20,6 +20,9 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
 import org.ttt4j.lm.layers.ttt.TttFusedKernel;
+import java.lang.management.ManagementFactory;
+import org.ttt4j.lm.methods.e2e.E2eLoop;
+import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
@@ -41,6 +44,9 @@ public final class TrainBench implements Callable<Integer> {
     String preset;
     @Option(names = "--mixers", description = "block pattern instead of the preset's (full, swa, ttt_linear, ttt_mlp, hybrids)") String mixers;
     @Option(names = "--window", description = "sliding window for swa blocks (default: the preset's)") Integer window;
+    @Option(names = "--context", description = "tokens per sequence (default: the preset's)") Integer context;
+    @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks, prime MLPs in the suffix (matched size), steps through"
+            + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step") boolean e2e;
     @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
     @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
@@ -51,7 +57,13 @@ public final class TrainBench implements Callable<Integer> {
     public Integer call() throws Exception {
         ModelConfig c = Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window()).validate();
-        boolean ttt = c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
+        if (context != null) c = c.withContext(context).validate();
+        if (e2e) {
+            ModelConfig base = c.withMixers("swa", c.window()).withNorms(true, true);
+            var settings = new E2eSettings(null, null, null, null, null);
+            c = base.withFeedForward(E2eSettings.matchedWidth(base, settings.suffixBlocks(base), true)).withE2e(settings).validate();
+        }
+        boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
         int threads = Parallel.threads();
         System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d, mixers %s), batch %d x %d tokens, %d thread(s)%n",
@@ -65,6 +77,20 @@ public final class TrainBench implements Callable<Integer> {
         AdamW opt = AdamW.standard(params, 0.1);
         var rng = new SplittableRandom(7);
         List<Double> times = new ArrayList<>();
+        long peakHeap = 0;
+        // The largest heap still in use after a collection during a step, from the collectors' notifications:
+        // the live data the step held at those moments (a lower bound of its true peak; garbage excluded).
+        var liveAfterGc = new java.util.concurrent.atomic.AtomicLong();
+        for (var gc : ManagementFactory.getGarbageCollectorMXBeans()) {
+            if (gc instanceof javax.management.NotificationEmitter emitter) {
+                emitter.addNotificationListener((n, h) -> {
+                    if (!n.getType().equals(com.sun.management.GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION)) return;
+                    var info = com.sun.management.GarbageCollectionNotificationInfo.from((javax.management.openmbean.CompositeData) n.getUserData());
+                    long after = info.getGcInfo().getMemoryUsageAfterGc().values().stream().mapToLong(u -> u.getUsed()).sum();
+                    liveAfterGc.accumulateAndGet(after, Math::max);
+                }, null, null);
+            }
+        }
         double loss = 0;
         for (int s = 0; s < warmup + steps; s++) {
             int[] in = new int[b * t], target = new int[b * t];
@@ -72,8 +98,9 @@ public final class TrainBench implements Callable<Integer> {
                 in[i] = rng.nextInt(c.vocabSize());
                 target[i] = rng.nextInt(c.vocabSize());
             }
+            liveAfterGc.set(0);
             long t0 = System.nanoTime();
-            Tensor l = model.loss(in, target, b, t);
+            Tensor l = e2e ? E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0)) : model.loss(in, target, b, t);
             Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
             Map<String, Tensor> grads = new LinkedHashMap<>();
             for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
@@ -81,7 +108,12 @@ public final class TrainBench implements Callable<Integer> {
             opt.step(grads, 3e-4);
             long dt = System.nanoTime() - t0;
             loss = l.item();
-            if (s >= warmup) times.add(dt / 1e9);
+            System.gc(); // outside the timing: the step's graph is garbage now, so what stays is the model and optimizer
+            long heap = liveAfterGc.get();
+            if (s >= warmup) {
+                times.add(dt / 1e9);
+                peakHeap = Math.max(peakHeap, heap);
+            }
             System.err.printf("  step %d: %.3f s, loss %.4f%n", s + 1, dt / 1e9, loss);
         }
         double sec = median(times);
@@ -94,7 +126,8 @@ public final class TrainBench implements Callable<Integer> {
         System.out.printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
         System.out.printf("model FLOPs per step: %.1f GFLOP (matmuls and attention, forward + backward = 3x forward)%n%n", flops / 1e9);
         System.out.printf("%-10s %12s %12s %10s %10s%n", "", "step (ms)", "tokens/s", "GFLOP/s", "of peak");
-        System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak);
+        System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   peak heap %.0f MiB%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak,
+                peakHeap / 1048576.0);
         if (torchTps != null) {
             double tsec = tokens / torchTps;
             System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   (torch %s)%n", "pytorch", tsec * 1e3, torchTps, flops / tsec / 1e9,
@@ -108,6 +141,9 @@ public final class TrainBench implements Callable<Integer> {
         row.put("preset", preset);
         row.put("batch", b);
         row.put("context", t);
+        row.put("mixers", c.mixers());
+        row.put("e2e", e2e);
+        row.put("peak_heap_mib", peakHeap / 1048576.0);
         row.put("threads", threads);
         row.put("step_ms", sec * 1e3);
         row.put("tokens_per_s", tps);
