@@ -100,8 +100,8 @@ public final class CheckTorchCommand implements Callable<Integer> {
         }
         SafeTensors.write(dir.resolve("model.safetensors"), params, Map.of());
         SafeTensors.write(dir.resolve("io.safetensors"), Map.of("tokens", Tensor.of(idf, batch, t), "logits", logits.to(DType.FP32)), Map.of());
-        var s = c.tttSettings().options(c.blockMixers().getFirst() instanceof org.ttt4j.lm.model.Mixer.Ttt tt ? tt.kind()
-                : org.ttt4j.lm.layers.ttt.InnerLoop.Kind.LINEAR, c.ropeTheta());
+        var kind = mixer.equals("ttt_mlp") ? org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP : org.ttt4j.lm.layers.ttt.InnerLoop.Kind.LINEAR;
+        var s = c.tttSettings().options(kind, c.ropeTheta());
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("case", name);
         cfg.put("layers", c.layers());
@@ -111,7 +111,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
         cfg.put("rope_theta", c.ropeTheta());
         cfg.put("norm_eps", c.normEps());
         cfg.put("mamba", s.mamba());
-        cfg.put("mlp", mixer.equals("ttt_mlp"));
+        cfg.put("mlp", kind == org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP);
         new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), cfg);
     }
 

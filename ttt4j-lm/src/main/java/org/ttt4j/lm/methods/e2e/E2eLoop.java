@@ -102,6 +102,7 @@ public final class E2eLoop {
             fast.addAll(List.of(p.gate().weight(), p.up().weight(), p.down().weight()));
         }
         SelfAttention.Window[] windows = new SelfAttention.Window[suffix];
+        List<String> suffixNames = null;
         List<Tensor> scores = new ArrayList<>();
         double step = o.innerLr() * o.lrMultiplier();
         for (int at = 0; at < t; at += o.chunk()) {
@@ -110,7 +111,9 @@ public final class E2eLoop {
             if (outer && o.checkpoint() && tokenLosses == null) {
                 int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
                 if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break;
-                Checkpointed r = checkpointed(model, first, Layout.slice(h, 1, at, end), at, windows, fast, chunkTargets, update ? step : 0, o);
+                if (suffixNames == null) suffixNames = suffixParameterNames(model, first);
+                Checkpointed r = checkpointed(model, first, suffixNames, Layout.slice(h, 1, at, end), at, windows, fast, chunkTargets,
+                        update ? step : 0, o);
                 scores.add(r.score());
                 fast = r.fast();
                 windows = r.windows();
@@ -139,6 +142,18 @@ public final class E2eLoop {
         return scores;
     }
 
+    /** The parameters a checkpointed chunk reads: the suffix blocks' (but their prime MLPs') and the head's. */
+    private static List<String> suffixParameterNames(Decoder model, int first) {
+        List<String> names = new ArrayList<>();
+        for (String name : model.params().all().keySet()) {
+            for (int i = first; i < model.blocks().size(); i++) {
+                if (name.startsWith("model.layers." + i + ".") && !name.contains(".prime_mlp.")) names.add(name);
+            }
+        }
+        for (String name : model.headParameterNames()) if (!names.contains(name)) names.add(name);
+        return names;
+    }
+
     /** One chunk's score and what it hands to the next chunk. */
     private record Checkpointed(Tensor score, List<Tensor> fast, SelfAttention.Window[] windows) {}
 
@@ -149,19 +164,12 @@ public final class E2eLoop {
      * The chunk function builds the suffix blocks from its inputs so gradients reach every
      * parameter; its outputs (score, next fast weights, next windows) travel packed in one tensor.
      */
-    private static Checkpointed checkpointed(Decoder model, int first, Tensor x, int at, SelfAttention.Window[] windows, List<Tensor> fast,
-                                             int[] chunkTargets, double lr, Options o) {
+    private static Checkpointed checkpointed(Decoder model, int first, List<String> names, Tensor x, int at, SelfAttention.Window[] windows,
+                                             List<Tensor> fast, int[] chunkTargets, double lr, Options o) {
         ModelConfig c = model.config();
         int suffix = windows.length, batch = x.dim(0), n = x.dim(1);
         boolean hasPast = windows[0] != null;
         Map<String, Tensor> all = model.params().all();
-        List<String> names = new ArrayList<>();
-        for (String name : all.keySet()) {
-            for (int i = first; i < model.blocks().size(); i++) {
-                if (name.startsWith("model.layers." + i + ".") && !name.contains(".prime_mlp.")) names.add(name);
-            }
-        }
-        for (String name : model.headParameterNames()) if (!names.contains(name)) names.add(name);
         List<Tensor> inputs = new ArrayList<>(List.of(x));
         inputs.addAll(fast);
         if (hasPast) for (SelfAttention.Window w : windows) inputs.addAll(List.of(w.keys(), w.values()));

@@ -46,7 +46,8 @@ public final class E2eSession {
     private final List<Tensor> pendingInputs = new ArrayList<>();
     private int[] pendingTokens = new int[0];
     private long position;
-    private float[] lastLogits;
+    private Tensor lastOutput;   // logits [1, n, V] of the last feed; its last row is read only when asked for
+    private float[] lastLogits;  // a loaded session's saved last row, until the next feed
 
     public E2eSession(Decoder model, int maxChunk) {
         ModelConfig c = model.config();
@@ -68,6 +69,10 @@ public final class E2eSession {
 
     /** The logits after the last token fed (null before any): what decoding samples from next. */
     public float[] lastLogits() {
+        if (lastOutput != null) {
+            int v = lastOutput.dim(-1), t = lastOutput.dim(-2);
+            return Layout.slice(Layout.reshape(lastOutput, t, v), 0, t - 1, t).toFloatArray();
+        }
         return lastLogits == null ? null : lastLogits.clone();
     }
 
@@ -97,9 +102,7 @@ public final class E2eSession {
             }
         }
         Tensor logits = outs.size() == 1 ? outs.getFirst() : Layout.concat(outs, 1);
-        int v = logits.dim(-1);
-        float[] all = logits.toFloatArray();
-        if (all.length > 0) lastLogits = Arrays.copyOfRange(all, all.length - v, all.length);
+        if (logits.dim(1) > 0) lastOutput = logits;
         return logits;
     }
 
@@ -133,7 +136,8 @@ public final class E2eSession {
             for (int i = 0; i < ids.length; i++) ids[i] = pendingTokens[i];
             t.put("pending.tokens", Tensor.of(ids, ids.length));
         }
-        if (lastLogits != null) t.put("last_logits", Tensor.of(lastLogits, lastLogits.length));
+        float[] last = lastLogits();
+        if (last != null) t.put("last_logits", Tensor.of(last, last.length));
         SafeTensors.write(file, t, meta);
     }
 
