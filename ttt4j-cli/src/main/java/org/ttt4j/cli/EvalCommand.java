@@ -18,6 +18,9 @@ import org.ttt4j.lm.eval.LossByPosition;
 import org.ttt4j.lm.eval.Plots;
 import org.ttt4j.lm.eval.Scorer;
 import org.ttt4j.lm.io.AtomicFiles;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.train.RunSetup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -39,12 +42,16 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--chunk", defaultValue = "256", description = "tokens per forward pass") int chunk;
     @Option(names = "--out", defaultValue = "runs/eval", description = "folder for loss_by_position.json and .png") Path out;
 
+    @Option(names = "--e2e-inner-lr", description = "TTT-E2E models: score with this inner learning rate instead of the trained one"
+            + " (0: no test-time updates; 1 on a model trained with 0: the naive baseline)") Double e2eInnerLr;
+
     @Override
     public Integer call() throws Exception {
         List<LossByPosition> results = new ArrayList<>();
         try (CorpusSource source = Corpus.open(corpus)) {
             for (int i = 0; i < checkpoints.size(); i++) {
                 var loaded = Checkpoints.load(checkpoints.get(i));
+                Decoder model = e2eInnerLr == null ? loaded.model() : withInnerLr(loaded.model(), e2eInnerLr);
                 String label = labels != null && i < labels.size() ? labels.get(i) : checkpoints.get(i).getFileName().toString();
                 List<float[]> losses = new ArrayList<>();
                 try (TokenizedCorpus tc = TokenizedCorpus.open(source, loaded.tokenizer(), Split.defaults(),
@@ -54,7 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
                     long t0 = System.nanoTime(), scored = 0;
                     for (TokenDocument d : held) {
                         int[] tokens = d.tokens().length > maxTokens + 1 ? java.util.Arrays.copyOf(d.tokens(), maxTokens + 1) : d.tokens();
-                        losses.add(Scorer.tokenLosses(loaded.model(), tokens, chunk));
+                        losses.add(Scorer.tokenLosses(model, tokens, chunk));
                         scored += tokens.length - 1;
                         System.err.printf("  %s: %s (%d tokens)%n", label, d.id(), tokens.length - 1);
                     }
@@ -87,5 +94,14 @@ public final class EvalCommand implements Callable<Integer> {
         }
         System.out.println("wrote " + out.resolve("loss_by_position.json") + " and " + out.resolve("loss_by_position.png"));
         return 0;
+    }
+
+    /** The same weights with another inner learning rate; a model that is not TTT-E2E is refused. */
+    static Decoder withInnerLr(Decoder model, double lr) {
+        ModelConfig c = model.config();
+        E2eSettings e = c.e2e();
+        if (e == null) throw new IllegalArgumentException("--e2e-inner-lr: the model is not TTT-E2E (its config has no e2e section)");
+        return new Decoder(c.withE2e(new E2eSettings(e.suffixBlocks(), e.chunk(), lr, e.clip(), e.firstOrder())).validate(),
+                new org.ttt4j.lm.layers.Params(model.params().all()));
     }
 }

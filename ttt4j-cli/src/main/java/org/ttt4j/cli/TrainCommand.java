@@ -14,6 +14,7 @@ import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.model.TttSettings;
 import org.ttt4j.lm.tokenizer.Tokenizer;
+import org.ttt4j.lm.train.CheckpointStore;
 import org.ttt4j.lm.train.RunSetup;
 import org.ttt4j.lm.train.SamplerBatches;
 import org.ttt4j.lm.train.TrainOptions;
@@ -74,20 +75,32 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--keep", defaultValue = "3", description = "checkpoints to keep") int keep;
     @Option(names = "--log-every", defaultValue = "10") int logEvery;
     @Option(names = "--seed", defaultValue = "1234") long seed;
+    @Option(names = "--init-from", description = "start from the weights, config and tokenizer of a trained run or checkpoint"
+            + " (e.g. an extension fine-tune with a longer --context); model options other than --context are refused") Path initFrom;
 
     @Override
     public Integer call() throws Exception {
-        ModelConfig c = config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
+        Checkpoints.Loaded init = null;
+        if (initFrom != null) {
+            if (config != null || mixers != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
+                    || e2eFirstOrder || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
+                    || tttLearnableLr != null) {
+                throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
+            }
+            init = Checkpoints.load(initFrom);
+            System.out.printf("initial weights: %s (step %d)%n", init.checkpoint().folder(),
+                    init.checkpoint().state() == null ? 0 : init.checkpoint().state().step());
+        }
+        ModelConfig c = init != null ? init.checkpoint().config() : config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
         if (e2e) {
             // Same parameter count as the baseline: shrink every MLP to make room for the prime MLPs.
             ModelConfig baseline = c.withNorms(true, true);
             var settings = new E2eSettings(e2eSuffix, e2eChunk, e2eInnerLr, null, e2eFirstOrder ? true : null);
-            int width = E2eSettings.matchedWidth(baseline, settings.suffixBlocks(baseline), true);
-            c = baseline.withFeedForward(width).withE2e(settings);
+            c = settings.matched(c);
             System.out.printf("TTT-E2E: MLP width %d -> %d so that the model keeps its baseline's parameter count (%,d vs %,d)%n",
-                    baseline.dFf(), width, new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
+                    baseline.dFf(), c.dFf(), new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
         } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder) {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
         }
@@ -99,6 +112,18 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));
         Files.createDirectories(run);
+        String tokenizer = this.tokenizer;
+        if (init != null) {
+            // The same ids as the initial weights: reuse their tokenizer (a run's own BPE is copied into the new run).
+            tokenizer = init.checkpoint().state() == null ? "bytes" : init.checkpoint().state().tokenizer();
+            Path from = init.checkpoint().folder().getParent().getParent().resolve("tokenizer"), to = run.resolve("tokenizer");
+            if (tokenizer.startsWith("bpe:") && Files.isDirectory(from) && !Files.exists(to)) {
+                Files.createDirectories(to);
+                try (var files = Files.list(from)) {
+                    for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
+                }
+            }
+        }
         Split split = Split.defaults();
         try (CorpusSource source = Corpus.open(corpus)) {
             System.out.println("corpus: " + source.description());
@@ -118,7 +143,9 @@ public final class TrainCommand implements Callable<Integer> {
                 var data = new SamplerBatches(tc.sampler(batch, c.context(), seed));
                 var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
                 String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
-                var result = new Trainer(new Decoder(c, seed), data, () -> val, opts, run, tokSpec, System.out).run();
+                Decoder model = new Decoder(c, seed);
+                if (init != null) CheckpointStore.copyInto(init.checkpoint().model(), model.params().all(), "checkpoint " + initFrom);
+                var result = new Trainer(model, data, () -> val, opts, run, tokSpec, System.out).run();
                 System.out.printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
                         result.step(), result.lastLoss(), result.lastValLoss() == null ? "" : String.format(", validation %.4f", result.lastValLoss()),
                         result.lastCheckpoint(), run.resolve("metrics.jsonl"));

@@ -60,6 +60,9 @@ class CommandLineErrorsTest {
         r = run("bench", "layer", "--width", "30", "--heads", "4");
         assertEquals(1, r.status());
         assertTrue(r.err().contains("--width 30 is not divisible by --heads 4"), r.err());
+        r = run("bench", "e2e", "--methods", "e2e,mamba");
+        assertEquals(1, r.status());
+        assertTrue(r.err().contains("unknown method \"mamba\""), r.err());
     }
 
     @Test

@@ -59,9 +59,7 @@ public final class TrainBench implements Callable<Integer> {
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window()).validate();
         if (context != null) c = c.withContext(context).validate();
         if (e2e) {
-            ModelConfig base = c.withMixers("swa", c.window()).withNorms(true, true);
-            var settings = new E2eSettings(null, null, null, null, null);
-            c = base.withFeedForward(E2eSettings.matchedWidth(base, settings.suffixBlocks(base), true)).withE2e(settings).validate();
+            c = new E2eSettings(null, null, null, null, null).matched(c.withMixers("swa", c.window())).validate();
         }
         boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();

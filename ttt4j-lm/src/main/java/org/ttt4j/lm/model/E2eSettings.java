@@ -50,6 +50,15 @@ public record E2eSettings(
         return (int) Math.max(1, budget / (3L * d * (baseline.layers() + suffix)));
     }
 
+    /**
+     * The TTT-E2E model of {@code base} with these settings: qk_norm and sandwich norms on, every
+     * MLP shrunk by {@link #matchedWidth} so the parameter count stays the baseline's.
+     */
+    public ModelConfig matched(ModelConfig base) {
+        ModelConfig baseline = base.withNorms(true, true);
+        return baseline.withFeedForward(matchedWidth(baseline, suffixBlocks(baseline), true)).withE2e(this);
+    }
+
     @JsonIgnore
     public double innerLearningRate() {
         return innerLr == null ? 1.0 : innerLr;

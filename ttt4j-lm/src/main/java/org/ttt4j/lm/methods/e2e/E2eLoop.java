@@ -94,7 +94,8 @@ public final class E2eLoop {
         int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
         boolean outer = GradMode.isEnabled();
         Tensor h = model.embed(ids, batch, t);
-        for (int i = 0; i < first; i++) h = blocks.get(i).apply(h, 0);
+        boolean checkpointPrefix = outer && o.checkpoint() && tokenLosses == null;
+        for (int i = 0; i < first; i++) h = checkpointPrefix ? checkpointedBlock(model, i, h) : blocks.get(i).apply(h, 0);
         // The inner parameters: each suffix block's prime MLP (gate, up, down).
         List<Tensor> fast = new ArrayList<>();
         for (int i = first; i < blocks.size(); i++) {
@@ -152,6 +153,25 @@ public final class E2eLoop {
         }
         for (String name : model.headParameterNames()) if (!names.contains(name)) names.add(name);
         return names;
+    }
+
+    /**
+     * A prefix block over the whole sequence under gradient checkpointing: training keeps only
+     * the block's input, so the prefix's memory grows with the context by one [B, T, d] tensor per
+     * block instead of by every intermediate (attention scores, MLP activations).
+     */
+    private static Tensor checkpointedBlock(Decoder model, int index, Tensor h) {
+        ModelConfig c = model.config();
+        Map<String, Tensor> all = model.params().all();
+        String prefix = "model.layers." + index + ".";
+        List<String> names = all.keySet().stream().filter(n -> n.startsWith(prefix)).toList();
+        List<Tensor> inputs = new ArrayList<>(List.of(h));
+        for (String name : names) inputs.add(all.get(name));
+        return Checkpoint.run(in -> {
+            Map<String, Tensor> given = new LinkedHashMap<>(all);
+            for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[1 + i]);
+            return Block.create(new Params(given), c, index).apply(in[0], 0);
+        }, inputs.toArray(Tensor[]::new));
     }
 
     /** One chunk's score and what it hands to the next chunk. */

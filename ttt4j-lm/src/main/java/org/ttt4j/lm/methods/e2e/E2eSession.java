@@ -67,6 +67,18 @@ public final class E2eSession {
         return position;
     }
 
+    /**
+     * Floats the session holds, whatever the context read: every block's KV window, the prime
+     * weights, the windows at the start of the pending chunk and that chunk's inputs.
+     */
+    public long stateFloats() {
+        long n = caches.stream().mapToLong(MixerCache::floats).sum();
+        for (Tensor w : fast) n += w.size();
+        for (SelfAttention.Window w : chunkStart) if (w != null) n += w.keys().size() + w.values().size();
+        for (Tensor x : pendingInputs) n += x.size();
+        return n;
+    }
+
     /** The logits after the last token fed (null before any): what decoding samples from next. */
     public float[] lastLogits() {
         if (lastOutput != null) {

@@ -43,6 +43,24 @@ class E2eSessionTest {
         assertTrue(e.getMessage().contains("different model") && e.getMessage().contains("e2e"), e.getMessage());
     }
 
+    /** The state (KV windows, prime weights, the pending chunk) does not grow with the context read. */
+    @Test
+    void stateSizeIsConstant() {
+        ModelConfig c = config();
+        E2eSession s = new E2eSession(new Decoder(c, 2), 8);
+        SplittableRandom rng = new SplittableRandom(3);
+        long[] sizes = new long[3];
+        for (int round = 0; round < 3; round++) {
+            int[] ids = new int[round == 0 ? 12 : 30]; // 12, 42 and 72 tokens read: windows full, the same place in a chunk of 3
+            for (int i = 0; i < ids.length; i++) ids[i] = rng.nextInt(13);
+            s.feed(ids);
+            sizes[round] = s.stateFloats();
+        }
+        assertTrue(sizes[0] > 0);
+        assertEquals(sizes[0], sizes[1]);
+        assertEquals(sizes[0], sizes[2]);
+    }
+
     /** Prefill then decode, in uneven pieces, gives the per-token losses of chunked teacher-forced scoring. */
     @Test
     void prefillThenDecodeMatchesChunkedScoring() {
