@@ -26,8 +26,8 @@ import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
-import org.ttt4j.lm.train.AdamW;
-import org.ttt4j.lm.train.GradClip;
+import org.ttt4j.lm.optim.AdamW;
+import org.ttt4j.lm.optim.GradClip;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

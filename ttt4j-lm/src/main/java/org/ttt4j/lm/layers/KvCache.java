@@ -120,6 +120,32 @@ public final class KvCache implements MixerCache {
         return ofHead(values, head);
     }
 
+    /**
+     * Keys of positions [from, to) of one head, [1, to - from, d], a view of a cache that holds
+     * every position from 0 (full history: window 0, as qTTT keeps it).
+     */
+    public Tensor keysOfHead(int head, int from, int to) {
+        return rangeOfHead(keys, head, from, to);
+    }
+
+    /** Values of positions [from, to) of one head, like {@link #keysOfHead(int, int, int)}. */
+    public Tensor valuesOfHead(int head, int from, int to) {
+        return rangeOfHead(values, head, from, to);
+    }
+
+    /** Whether the cache holds every position it was given, from position 0 on. */
+    public boolean holdsAll() {
+        return length == position;
+    }
+
+    private Tensor rangeOfHead(float[] buf, int head, int from, int to) {
+        if (!holdsAll() || !inOrder()) throw new IllegalStateException("this cache does not hold every position from 0");
+        if (from < 0 || to > length || from > to) {
+            throw new IllegalArgumentException("positions [" + from + ", " + to + ") out of the " + length + " cached");
+        }
+        return Tensor.wrap(new org.ttt4j.core.tensor.Storage.F32(buf), (head * capacity + from) * dim, 1, to - from, dim);
+    }
+
     /** Whether slot i holds the i-th oldest position (no ring wrap-around yet). */
     private boolean inOrder() {
         return window == 0 || position <= capacity;

@@ -81,6 +81,47 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
         return o.apply(Heads.merge(Layout.reshape(a, 1, heads, t, -1)));
     }
 
+    /**
+     * Tokens at positions start.. whose keys and values are already in {@code frozen} (a cache holding
+     * every position): only the queries are computed here, so gradients reach this layer's q (and
+     * through the queries the input) but the keys and values stay exactly as cached (qTTT).
+     */
+    public Tensor attendFrozen(Tensor x, int start, KvCache frozen) {
+        int t = x.dim(1), end = start + t, from = window > 0 ? Math.max(0, start - window + 1) : 0;
+        if (end > frozen.length()) throw new IllegalArgumentException("positions up to " + end + " but the cache holds " + frozen.length());
+        Tensor qs = Layout.reshape(project(q, qNorm, x, Heads.positions(start, t, 0)), heads, t, -1);
+        List<Tensor> outs = new ArrayList<>(heads);
+        double scale = 1 / Math.sqrt(qs.dim(-1));
+        for (int h = 0; h < heads; h++) {
+            outs.add(Attention.attention(Layout.narrow(qs, h, h + 1), frozen.keysOfHead(h, from, end), frozen.valuesOfHead(h, from, end),
+                    true, window, scale));
+        }
+        return o.apply(Heads.merge(Layout.reshape(Layout.concat(outs, 0), 1, heads, t, -1)));
+    }
+
+    /**
+     * The attention probabilities of one token x [1, 1, D] at {@code position} over the cached keys
+     * 0..position ([heads][position + 1], zero outside the window): where its heads look.
+     */
+    public double[][] probabilities(Tensor x, int position, KvCache frozen) {
+        Tensor qs = Layout.reshape(project(q, qNorm, x, Heads.positions(position, 1, 0)), heads, -1);
+        int d = qs.dim(-1), from = window > 0 ? Math.max(0, position - window + 1) : 0;
+        double[][] p = new double[heads][position + 1];
+        for (int h = 0; h < heads; h++) {
+            float[] qh = Layout.slice(qs, 0, h, h + 1).toFloatArray(), keys = frozen.keysOfHead(h, 0, position + 1).toFloatArray();
+            double max = Double.NEGATIVE_INFINITY, sum = 0;
+            for (int j = from; j <= position; j++) {
+                double dot = 0;
+                for (int i = 0; i < d; i++) dot += qh[i] * keys[j * d + i];
+                p[h][j] = dot / Math.sqrt(d);
+                max = Math.max(max, p[h][j]);
+            }
+            for (int j = from; j <= position; j++) sum += p[h][j] = Math.exp(p[h][j] - max);
+            for (int j = from; j <= position; j++) p[h][j] /= sum;
+        }
+        return p;
+    }
+
     @Override
     public KvCache newCache(int maxChunk) {
         return new KvCache(heads, o.weight().dim(0) / heads, window, maxChunk);

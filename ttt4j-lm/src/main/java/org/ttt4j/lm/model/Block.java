@@ -3,6 +3,7 @@ package org.ttt4j.lm.model;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.CausalConv;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.RmsNorm;
@@ -87,6 +88,15 @@ public record Block(RmsNorm convNorm, CausalConv conv, RmsNorm mixerNorm, Sequen
         if (!(mixer instanceof SelfAttention attention)) throw new IllegalStateException("chunked passes need attention blocks");
         SelfAttention.Windowed a = attention.apply(mixerNorm.apply(h), start, past);
         return new Chunked(mlps(residual(h, a.out(), mixerOutNorm), fastPrime), a.window());
+    }
+
+    /**
+     * Tokens at positions start.. whose keys and values are already in {@code frozen} (qTTT): the
+     * attention computes queries only; {@code fastPrime} stands in for the prime MLP (null: none).
+     */
+    public Tensor applyFrozen(Tensor h, int start, KvCache frozen, SwiGlu fastPrime) {
+        if (!(mixer instanceof SelfAttention attention)) throw new IllegalStateException("frozen-cache passes need attention blocks");
+        return mlps(residual(h, attention.attendFrozen(mixerNorm.apply(h), start, frozen), mixerOutNorm), fastPrime);
     }
 
     private Tensor mlps(Tensor h, SwiGlu primeMlp) {

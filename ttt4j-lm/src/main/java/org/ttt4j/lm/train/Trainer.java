@@ -1,5 +1,7 @@
 package org.ttt4j.lm.train;
 
+import org.ttt4j.lm.optim.AdamW;
+import org.ttt4j.lm.optim.GradClip;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -40,6 +40,7 @@ public final class E2eSession {
     private final Decoder model;
     private final E2eLoop.Options options;
     private final int first, maxChunk;
+    private final boolean fullHistory;
     private final List<MixerCache> caches = new ArrayList<>();
     private List<Tensor> fast = new ArrayList<>();
     private SelfAttention.Window[] chunkStart;
@@ -50,12 +51,21 @@ public final class E2eSession {
     private float[] lastLogits;  // a loaded session's saved last row, until the next feed
 
     public E2eSession(Decoder model, int maxChunk) {
+        this(model, maxChunk, false);
+    }
+
+    /**
+     * A session; with {@code fullHistory} every block's cache keeps all positions read (attention still
+     * sees only its window), so the keys and values of the whole context stay available (qTTT).
+     */
+    public E2eSession(Decoder model, int maxChunk, boolean fullHistory) {
         ModelConfig c = model.config();
         this.model = model;
         this.options = E2eLoop.Options.of(c, 1.0);
         this.first = c.layers() - c.e2e().suffixBlocks(c);
         this.maxChunk = maxChunk;
-        for (Block b : model.blocks()) caches.add(b.mixer().newCache(maxChunk));
+        this.fullHistory = fullHistory;
+        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, maxChunk) : b.mixer().newCache(maxChunk));
         for (int i = first; i < c.layers(); i++) {
             SwiGlu p = model.blocks().get(i).prime();
             for (Tensor w : List.of(p.gate().weight(), p.up().weight(), p.down().weight())) fast.add(w.detach());
@@ -65,6 +75,18 @@ public final class E2eSession {
 
     public long position() {
         return position;
+    }
+
+    /** Block {@code j}'s KV cache. */
+    public KvCache cache(int j) {
+        return (KvCache) caches.get(j);
+    }
+
+    /** Block {@code j}'s current prime MLP (the weights learned so far), null for a prefix block. */
+    public SwiGlu prime(int j) {
+        if (j < first) return null;
+        int f = 3 * (j - first);
+        return SwiGlu.of(fast.get(f), fast.get(f + 1), fast.get(f + 2));
     }
 
     /**
@@ -124,6 +146,7 @@ public final class E2eSession {
      * a load into another model is refused.
      */
     public void save(Path file) throws IOException {
+        if (fullHistory) throw new IllegalStateException("a session keeping the full history (qTTT) is not saved as a state");
         Map<String, Tensor> t = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", FORMAT);

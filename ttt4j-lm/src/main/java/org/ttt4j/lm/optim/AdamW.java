@@ -1,4 +1,4 @@
-package org.ttt4j.lm.train;
+package org.ttt4j.lm.optim;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
