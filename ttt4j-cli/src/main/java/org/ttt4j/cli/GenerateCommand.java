@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.SamplingOptions;
+import org.ttt4j.lm.methods.qttt.QtttOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -28,17 +29,31 @@ public final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-state", description = "TTT-E2E: save the session after reading the prompt (KV windows, prime weights)")
     Path saveState;
     @Option(names = "--load-state", description = "TTT-E2E: continue a saved session; the prompt extends its sequence") Path loadState;
+    @Option(names = "--qttt", description = "qTTT: adapt the query projections to the prompt before answering (attention models and TTT-E2E)")
+    boolean qttt;
+    @Option(names = "--qttt-steps", description = "qTTT: AdamW steps (default " + QtttOptions.DEFAULT_STEPS + ")") Integer qtttSteps;
+    @Option(names = "--qttt-span", description = "qTTT: tokens per sampled span (default " + QtttOptions.DEFAULT_SPAN + ")") Integer qtttSpan;
+    @Option(names = "--qttt-lr", description = "qTTT: learning rate (default " + QtttOptions.DEFAULT_LR + ")") Double qtttLr;
 
     @Override
     public Integer call() throws Exception {
         String text = promptFile != null ? Files.readString(promptFile) : prompt == null ? "" : String.join(" ", prompt);
         var loaded = Checkpoints.load(checkpoint);
         var options = new SamplingOptions(temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop);
+        QtttOptions adapt = null;
+        if (qttt) {
+            var d = QtttOptions.defaults();
+            adapt = new QtttOptions(qtttSteps != null ? qtttSteps : d.steps(), qtttSpan != null ? qtttSpan : d.span(),
+                    qtttLr != null ? qtttLr : d.lr(), d.weightDecay(), d.clip(), seed).validate();
+        } else if (qtttSteps != null || qtttSpan != null || qtttLr != null) {
+            throw new IllegalArgumentException("--qttt-* options need --qttt");
+        }
         System.out.print(text);
         var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
             System.out.print(piece);
             System.out.flush();
-        }, loadState, saveState);
+        }, loadState, saveState, adapt, step -> System.err.printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),
+                step.loss()));
         System.out.println();
         System.err.printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
                 out.stopReason(), out.prefillMsPerToken(), out.decodeMsPerToken());

@@ -46,6 +46,17 @@ public final class Plots {
         save(chart, png);
     }
 
+    /** Named series of (x, y) points as lines with markers; {@code logX} for a log-scale x axis. */
+    public static void lines(String title, String xTitle, String yTitle, boolean logX, java.util.Map<String, double[][]> series, Path png)
+            throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        chart.getStyler().setXAxisLogarithmic(logX);
+        for (var e : series.entrySet()) {
+            if (e.getValue()[0].length > 0) chart.addSeries(e.getKey(), e.getValue()[0], e.getValue()[1]).setMarker(SeriesMarkers.CIRCLE);
+        }
+        save(chart, png);
+    }
+
     private static void save(XYChart chart, Path png) throws IOException {
         byte[] bytes = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         Path parent = png.toAbsolutePath().getParent();

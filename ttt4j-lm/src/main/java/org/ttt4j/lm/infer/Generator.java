@@ -12,6 +12,8 @@ import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.methods.qttt.QtttOptions;
+import org.ttt4j.lm.methods.qttt.QtttSession;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 
@@ -53,6 +55,19 @@ public final class Generator {
      */
     public Output generate(String prompt, SamplingOptions options, Consumer<String> onText, java.nio.file.Path loadState,
                            java.nio.file.Path saveState) throws java.io.IOException {
+        return generate(prompt, options, onText, loadState, saveState, null, null);
+    }
+
+    /**
+     * With {@code qttt}, the prompt is read once with every layer's keys and values kept, the query
+     * projections adapt to it (qTTT; each step reported to {@code onStep}), and decoding uses them;
+     * the model's own weights stay as they were.
+     */
+    public Output generate(String prompt, SamplingOptions options, Consumer<String> onText, java.nio.file.Path loadState,
+                           java.nio.file.Path saveState, QtttOptions qttt, Consumer<QtttSession.Step> onStep) throws java.io.IOException {
+        if (qttt != null && (loadState != null || saveState != null)) {
+            throw new IllegalArgumentException("qTTT adapts to one prompt: it does not combine with saving or loading a session state");
+        }
         if ((loadState != null || saveState != null) && model.config().e2e() == null) {
             throw new IllegalArgumentException("saving and loading a session state needs a TTT-E2E model (config section e2e)");
         }
@@ -61,9 +76,16 @@ public final class Generator {
         if (promptIds.length == 0 && loadState == null) promptIds = new int[] {tokenizer.documentBoundary()};
         try (var s = GradMode.disabled()) {
             // TTT-E2E models learn while they read (a session with its inner loop); others decode with caches.
+            long t0 = System.nanoTime(); // reading the prompt (with qTTT, adapting to it too)
             java.util.function.Function<int[], Tensor> feed;
             E2eSession session = null;
-            if (model.config().e2e() != null) {
+            QtttSession adapted = null;
+            if (qttt != null) {
+                adapted = QtttSession.prefill(model, promptIds.length >= 2 ? promptIds : new int[] {tokenizer.documentBoundary(), promptIds[0]},
+                        PREFILL_CHUNK);
+                adapted.adapt(qttt, onStep);
+                feed = adapted::feed;
+            } else if (model.config().e2e() != null) {
                 session = loadState != null ? E2eSession.load(model, loadState) : new E2eSession(model, PREFILL_CHUNK);
                 feed = session::feed;
             } else {
@@ -72,10 +94,9 @@ public final class Generator {
             }
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;
-            long t0 = System.nanoTime();
-            float[] last = session != null && loadState != null ? session.lastLogits() : null;
+            float[] last = session != null && loadState != null ? session.lastLogits() : adapted != null ? adapted.lastLogits() : null;
             if (last == null && promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
-            for (int at = 0; at < promptIds.length; at += PREFILL_CHUNK) {
+            for (int at = 0; adapted == null && at < promptIds.length; at += PREFILL_CHUNK) {
                 int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
                 last = lastRow(feed.apply(chunk));
             }

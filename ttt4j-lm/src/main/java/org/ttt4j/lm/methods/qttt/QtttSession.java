@@ -46,6 +46,7 @@ public final class QtttSession {
     private final E2eSession e2e;            // TTT-E2E models
     private final List<Step> steps = new ArrayList<>();
     private Tensor lastOutput;
+    private int lastToken;
 
     private QtttSession(Decoder model, int[] context, int maxChunk) {
         for (Block b : model.blocks()) {
@@ -56,6 +57,7 @@ public final class QtttSession {
         if (context.length < 2) throw new IllegalArgumentException("qTTT needs a context of at least 2 tokens, got " + context.length);
         this.model = model;
         this.context = context.clone();
+        this.lastToken = context[context.length - 1];
         // The session's model: the same tensors, except a private copy of every W_Q. The rest is detached
         // (read only, no gradient), so backward does only the work that reaches the queries.
         Map<String, Tensor> given = new LinkedHashMap<>();
@@ -127,6 +129,17 @@ public final class QtttSession {
             steps.add(step);
             if (progress != null) progress.accept(step);
         }
+        refreshLastLogits();
+    }
+
+    /** The last token's logits with the current queries: its keys and values are cached, so only its queries change. */
+    private void refreshLastLogits() {
+        int position = cache(0).length() - 1;
+        try (var off = GradMode.disabled()) {
+            Tensor h = adapted.embed(new int[] {lastToken}, 1, 1);
+            for (int i = 0; i < adapted.blocks().size(); i++) h = adapted.blocks().get(i).applyFrozen(h, position, cache(i), prime(i));
+            lastOutput = adapted.head(h);
+        }
     }
 
     /** Mean next-token loss of context[start .. start + k) predicting context[start + 1 .. start + k], against the frozen cache. */
@@ -165,8 +178,12 @@ public final class QtttSession {
     /** Logits [1, n, V] for the next n tokens after the context (and anything fed before), with the adapted queries. */
     public Tensor feed(int[] ids) {
         try (var off = GradMode.disabled()) {
-            lastOutput = e2e != null ? e2e.feed(ids) : adapted.logits(ids, caches);
-            return lastOutput;
+            Tensor out = e2e != null ? e2e.feed(ids) : adapted.logits(ids, caches);
+            if (ids.length > 0) {
+                lastOutput = out;
+                lastToken = ids[ids.length - 1];
+            }
+            return out;
         }
     }
 

@@ -105,6 +105,23 @@ class QtttSessionTest {
         }
     }
 
+    /** After adapting, the answer's first logits use the new queries; with lr 0 they are the prefill's. */
+    @Test
+    void lastLogitsFollowTheAdaptedQueries() {
+        Decoder m = new Decoder(config("swa:1,full:1", 8), 7);
+        int[] ctx = repeated(12, 4, 9);
+        for (double lr : new double[] {0, 1e-1}) {
+            QtttSession s = QtttSession.prefill(m, ctx, 16);
+            float[] before = s.lastLogits();
+            s.adapt(new QtttOptions(3, 12, lr, 0.01, 1.0, 3), null);
+            float[] after = s.lastLogits();
+            double diff = 0;
+            for (int i = 0; i < before.length; i++) diff = Math.max(diff, Math.abs(before[i] - after[i]));
+            if (lr == 0) assertTrue(diff < 1e-5, "lr 0 recomputes the same logits: " + diff);
+            else assertTrue(diff > 1e-3, "adapted queries change the answer's logits: " + diff);
+        }
+    }
+
     /** On a context that repeats itself, adapting the queries lowers the loss of its spans. */
     @Test
     void spanLossFallsOverTheSteps() {
