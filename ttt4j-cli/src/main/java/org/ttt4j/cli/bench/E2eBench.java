@@ -147,8 +147,14 @@ public final class E2eBench implements Callable<Integer> {
             E2eSession s = new E2eSession(model, piece);
             return new Reader(s::feed, s::stateFloats);
         }
-        List<MixerCache> caches = model.newCaches(piece);
-        return new Reader(ids -> model.logits(ids, caches), () -> caches.stream().mapToLong(MixerCache::floats).sum());
+        // A sliding window is read in pieces of the window, as TTT-E2E reads its chunks: its ring needs room for no more.
+        int n = model.config().mixers().equals("swa") ? Math.min(piece, window) : piece;
+        List<MixerCache> caches = model.newCaches(n);
+        return new Reader(ids -> {
+            Tensor out = null;
+            for (int at = 0; at < ids.length; at += n) out = model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + n)), caches);
+            return out;
+        }, () -> caches.stream().mapToLong(MixerCache::floats).sum());
     }
 
     /** {prefill tokens/s, mean decode ms/token, median decode ms/step, state MiB} for one context read from scratch. */

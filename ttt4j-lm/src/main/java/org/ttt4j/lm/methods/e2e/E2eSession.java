@@ -63,9 +63,10 @@ public final class E2eSession {
         this.model = model;
         this.options = E2eLoop.Options.of(c, 1.0);
         this.first = c.layers() - c.e2e().suffixBlocks(c);
-        this.maxChunk = maxChunk;
+        // feed() passes at most one chunk at a time to the blocks: caches need room for no more.
+        this.maxChunk = Math.min(maxChunk, options.chunk());
         this.fullHistory = fullHistory;
-        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, maxChunk) : b.mixer().newCache(maxChunk));
+        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, this.maxChunk) : b.mixer().newCache(this.maxChunk));
         for (int i = first; i < c.layers(); i++) {
             SwiGlu p = model.blocks().get(i).prime();
             for (Tensor w : List.of(p.gate().weight(), p.up().weight(), p.down().weight())) fast.add(w.detach());

@@ -121,6 +121,22 @@ class E2eLoopTest {
         }
     }
 
+    /** Causality through the inner loop: changing token j moves no loss before position j - 1 (each predicts its next token). */
+    @Test
+    void noLossDependsOnLaterTokens() {
+        ModelConfig c = tiny(1.0, false);
+        Decoder m = new Decoder(c, 3);
+        int[] tokens = tokens(22, 9);
+        float[] base = E2eLoop.tokenLosses(m, tokens, E2eLoop.Options.of(c, 1));
+        for (int j : new int[] {4, 7, 12, 21}) { // in a chunk, first of a chunk (chunk 3), later chunks
+            int[] changed = tokens.clone();
+            changed[j] = (changed[j] + 5) % 13;
+            float[] got = E2eLoop.tokenLosses(m, changed, E2eLoop.Options.of(c, 1));
+            for (int i = 0; i < j - 1; i++) assertEquals(base[i], got[i], 0.0, "loss " + i + " after changing token " + j);
+            assertNotEquals(base[j - 1], got[j - 1], "the loss predicting token " + j + " sees it");
+        }
+    }
+
     /** First- and second-order meta-gradients differ with a non-zero inner lr and agree when it is 0. */
     @Test
     void firstOrderDiffersFromSecondOrderExceptAtInnerLrZero() {
