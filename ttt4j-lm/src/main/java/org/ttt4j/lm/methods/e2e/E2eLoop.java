@@ -227,19 +227,19 @@ public final class E2eLoop {
         };
         Tensor packed = Checkpoint.run(fn, inputs.toArray(Tensor[]::new));
         int off = 0;
-        Tensor score = Layout.reshape(Layout.slice(packed, 0, 0, 1), new int[0]);
+        Tensor score = Layout.reshape(Layout.narrow(packed, 0, 1), new int[0]);
         off = 1;
         List<Tensor> next = new ArrayList<>();
         for (int[] shape : fastShapes) {
             int size = org.ttt4j.core.tensor.Shapes.size(shape);
-            next.add(Layout.reshape(Layout.slice(packed, 0, off, off + size), shape));
+            next.add(Layout.reshape(Layout.narrow(packed, off, off + size), shape));
             off += size;
         }
         SelfAttention.Window[] nextWindows = new SelfAttention.Window[suffix];
         int ws = org.ttt4j.core.tensor.Shapes.size(windowShape);
         for (int j = 0; j < suffix; j++) {
-            Tensor k = Layout.reshape(Layout.slice(packed, 0, off, off + ws), windowShape);
-            Tensor v = Layout.reshape(Layout.slice(packed, 0, off + ws, off + 2 * ws), windowShape);
+            Tensor k = Layout.reshape(Layout.narrow(packed, off, off + ws), windowShape);
+            Tensor v = Layout.reshape(Layout.narrow(packed, off + ws, off + 2 * ws), windowShape);
             nextWindows[j] = new SelfAttention.Window(k, v);
             off += 2 * ws;
         }
