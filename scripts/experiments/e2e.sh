@@ -17,6 +17,8 @@ common="--preset small --context 1024 --batch 2 --steps $steps --eval-every $(( 
 declare -A args=(
   [full]="--mixers full"
   [swa]="--mixers swa --window 64"
+  [full-norms]="--mixers full --qk-norm true --post-norm true"
+  [swa-norms]="--mixers swa --window 64 --qk-norm true --post-norm true"
   [e2e]="--mixers swa --window 64 --e2e"
   [e2e-first-order]="--mixers swa --window 64 --e2e --e2e-first-order"
   [naive]="--mixers swa --window 64 --e2e --e2e-inner-lr 0"
@@ -25,7 +27,8 @@ declare -A args=(
   [e2e-window-128]="--mixers swa --window 128 --e2e --e2e-chunk 64"
 )
 ext_steps=$(( steps / 10 ))
-order=(full swa e2e e2e-first-order naive e2e-suffix-3 e2e-chunk-32 e2e-window-128 ext-full ext-swa ext-e2e report)
+order=(full swa full-norms swa-norms e2e e2e-first-order naive e2e-suffix-3 e2e-chunk-32 e2e-window-128 ext-full-norms ext-swa-norms ext-e2e
+  report)
 [ $# -gt 0 ] && order=("$@")
 train() { # name, then train flags
   local name=$1; shift
@@ -42,9 +45,10 @@ for name in "${order[@]}"; do
     report)
       mkdir -p "$out"/{main,ablations,extension}
       eval_flags="--docs 16 --min-tokens 4096 --max-tokens 4096"
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-full --checkpoint runs/e2e-swa --checkpoint runs/e2e-e2e --checkpoint runs/e2e-e2e-first-order \
-        --label full --label swa-64 --label ttt-e2e --label ttt-e2e-first-order $eval_flags --out "$out/main" 2>&1 | grep -v '^WARNING' \
-        | tee "$out/main/eval.txt"
+      "${ttt4j[@]}" eval --checkpoint runs/e2e-full-norms --checkpoint runs/e2e-swa-norms --checkpoint runs/e2e-e2e \
+        --checkpoint runs/e2e-e2e-first-order --checkpoint runs/e2e-full --checkpoint runs/e2e-swa --label full --label swa-64 --label ttt-e2e \
+        --label ttt-e2e-first-order --label "full (no qk/sandwich norms)" --label "swa-64 (no qk/sandwich norms)" $eval_flags \
+        --out "$out/main" 2>&1 | grep -v '^WARNING' | tee "$out/main/eval.txt"
       for lr in 0 1; do # naive: trained without meta-learning (inner lr 0), scored with and without test-time updates
         "${ttt4j[@]}" eval --checkpoint runs/e2e-naive --label "naive-inner-lr-$lr" --e2e-inner-lr $lr $eval_flags --out "$out/naive-$lr" 2>&1 \
           | grep -v '^WARNING' | tee "$out/naive-$lr.txt"
@@ -54,13 +58,13 @@ for name in "${order[@]}"; do
       "${ttt4j[@]}" eval --checkpoint runs/e2e-e2e --checkpoint runs/e2e-e2e-suffix-3 --checkpoint runs/e2e-e2e-chunk-32 \
         --checkpoint runs/e2e-e2e-window-128 --label "suffix-1,chunk-64,window-64" --label suffix-3 --label chunk-32 --label window-128 \
         $eval_flags --out "$out/ablations" 2>&1 | grep -v '^WARNING' | tee "$out/ablations/eval.txt"
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-ext-full --checkpoint runs/e2e-ext-swa --checkpoint runs/e2e-ext-e2e \
+      "${ttt4j[@]}" eval --checkpoint runs/e2e-ext-full-norms --checkpoint runs/e2e-ext-swa-norms --checkpoint runs/e2e-ext-e2e \
         --label full-ext-4k --label swa-ext-4k --label ttt-e2e-ext-4k $eval_flags --out "$out/extension" 2>&1 | grep -v '^WARNING' \
         | tee "$out/extension/eval.txt"
       {
         echo "| run | flags | validation loss (1K context) | after extension to 4K (4K context) |"
         echo "|---|---|---|---|"
-        for n in full swa e2e e2e-first-order naive e2e-suffix-3 e2e-chunk-32 e2e-window-128; do
+        for n in full-norms swa-norms full swa e2e e2e-first-order naive e2e-suffix-3 e2e-chunk-32 e2e-window-128; do
           [ -f "runs/e2e-$n/metrics.jsonl" ] || continue
           ext="-"; [ -f "runs/e2e-ext-$n/metrics.jsonl" ] && ext=$(val "ext-$n")
           echo "| $n | \`${args[$n]}\` | $(val "$n") | $ext |"

@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 
 /** {@code ttt4j retrieval}: the synthetic key-value retrieval task: training data, and qTTT's evaluation on it. */
 @Command(name = "retrieval", mixinStandardHelpOptions = true,
-        description = {"Key-value retrieval (lines 'PUT 3f9a 381' and 'GET 3f9a 381'): write training documents, or evaluate",
+        description = {"Key-value retrieval (lines 'PUT q 381' and 'GET q 381'): write training documents, or evaluate",
                 "a model's greedy answers in context, after qTTT, and after the same compute spent on generated tokens."},
         subcommands = {RetrievalCommand.Data.class, RetrievalCommand.Eval.class})
 public final class RetrievalCommand implements Runnable {
@@ -46,7 +46,7 @@ public final class RetrievalCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             if (docs < 1 || docs > 10_000_000) throw new IllegalArgumentException("--docs must be in 1..10000000, got " + docs);
-            if (bytes < 26) throw new IllegalArgumentException("--bytes must be >= 26 (two lines), got " + bytes);
+            if (bytes < 20) throw new IllegalArgumentException("--bytes must be >= 20 (two lines), got " + bytes);
             var rng = new SplittableRandom(seed);
             AtomicFiles.write(out, stream -> {
                 try (var zip = new ZipOutputStream(stream)) {

@@ -52,6 +52,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window)") Integer e2eChunk;
     @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default 1.0)") Double e2eInnerLr;
     @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning)") boolean e2eFirstOrder;
+    @Option(names = "--qk-norm", arity = "1", description = "RMSNorm of each head's queries and keys, true or false (default: the config's)")
+    Boolean qkNorm;
+    @Option(names = "--post-norm", arity = "1", description = "sandwich norms: RMSNorm of each sub-layer's output, true or false (default: the config's)")
+    Boolean postNorm;
     @Option(names = "--corpus", defaultValue = "default",
             description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz; default: the JDK's lib/src.zip")
     String corpus;
@@ -84,7 +88,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (initFrom != null) {
             if (config != null || mixers != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
                     || e2eFirstOrder || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
-                    || tttLearnableLr != null) {
+                    || tttLearnableLr != null || qkNorm != null || postNorm != null) {
                 throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
             }
             init = Checkpoints.load(initFrom);
@@ -94,6 +98,9 @@ public final class TrainCommand implements Callable<Integer> {
         ModelConfig c = init != null ? init.checkpoint().config() : config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
+        if (qkNorm != null || postNorm != null) {
+            c = c.withNorms(qkNorm != null ? qkNorm : c.qkNorm(), postNorm != null ? postNorm : c.postNorm());
+        }
         if (e2e) {
             // Same parameter count as the baseline: shrink every MLP to make room for the prime MLPs.
             ModelConfig baseline = c.withNorms(true, true);

@@ -7,11 +7,13 @@ import java.util.SplittableRandom;
 
 /**
  * A synthetic key-value retrieval task in plain ASCII, for models that read bytes. A document is a
- * log of lines {@code PUT k3f9 381} (a new key and its value) and {@code GET k3f9 381} (an earlier
- * key, answered). A probe is a long log (the haystack, answered GETs included), with one needle
- * PUT at a chosen depth, followed by {@code GET <needle key> }: the answer is the needle's three
- * digits. Trained on short documents, a model must retrieve over longer distances at test time:
- * the setting where attention mass dilutes and qTTT claims to help.
+ * log of lines {@code PUT q 381} (a key not used before in the document, one letter, and its
+ * value) and {@code GET q 381} (a key put before, answered). A probe is a long log (the haystack:
+ * PUTs of the other letters, then answered GETs of them), with the needle, the one PUT of its key,
+ * at a chosen depth, followed by {@code GET <needle key> }: the answer is the needle's three
+ * digits. One-letter keys make retrieval a one-token match (an induction head), which small models
+ * learn quickly; trained on short documents, a model must retrieve over longer distances and past
+ * more distractors at test time: the setting where attention mass dilutes and qTTT claims to help.
  */
 public final class KvRetrieval {
     private KvRetrieval() {}
@@ -24,15 +26,17 @@ public final class KvRetrieval {
         }
     }
 
-    private static final int LINE = "PUT k3f9 381\n".length();
+    private static final int LINE = "PUT q 381\n".length();
+    private static final String KEYS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
     /** A training document of about {@code bytes} bytes: PUTs of new keys, GETs of keys put before. */
     public static String document(SplittableRandom rng, int bytes) {
         StringBuilder out = new StringBuilder();
         List<String[]> put = new ArrayList<>();
+        List<Character> fresh = shuffledKeys(rng);
         while (out.length() + LINE <= bytes) {
-            if (put.isEmpty() || rng.nextBoolean()) {
-                String[] kv = {key(rng), value(rng)};
+            if (put.isEmpty() || (rng.nextBoolean() && !fresh.isEmpty())) {
+                String[] kv = {"" + fresh.removeLast(), value(rng)};
                 put.add(kv);
                 out.append("PUT ").append(kv[0]).append(' ').append(kv[1]).append('\n');
             } else {
@@ -51,7 +55,8 @@ public final class KvRetrieval {
         if (!(depth >= 0 && depth <= 1)) throw new IllegalArgumentException("depth must be in [0, 1], got " + depth);
         int lines = Math.max(2, bytes / LINE - 1);
         int needleLine = (int) Math.round(depth * (lines - 1));
-        String needleKey = key(rng), needleValue = value(rng);
+        List<Character> fresh = shuffledKeys(rng);
+        String needleKey = "" + fresh.removeLast(), needleValue = value(rng);
         StringBuilder out = new StringBuilder();
         List<String[]> put = new ArrayList<>();
         int start = -1, end = -1;
@@ -60,10 +65,8 @@ public final class KvRetrieval {
                 start = out.length();
                 out.append("PUT ").append(needleKey).append(' ').append(needleValue).append('\n');
                 end = out.length();
-            } else if (put.isEmpty() || rng.nextBoolean()) {
-                String k;
-                do k = key(rng); while (k.equals(needleKey));
-                String[] kv = {k, value(rng)};
+            } else if (put.isEmpty() || (rng.nextBoolean() && !fresh.isEmpty())) {
+                String[] kv = {"" + fresh.removeLast(), value(rng)};
                 put.add(kv);
                 out.append("PUT ").append(kv[0]).append(' ').append(kv[1]).append('\n');
             } else {
@@ -75,8 +78,12 @@ public final class KvRetrieval {
         return new Probe(out.toString(), needleValue, start, end);
     }
 
-    private static String key(SplittableRandom rng) {
-        return String.format("%04x", rng.nextInt(1 << 16));
+    /** The 52 one-letter keys in a random order. */
+    private static List<Character> shuffledKeys(SplittableRandom rng) {
+        List<Character> keys = new ArrayList<>();
+        for (char c : KEYS.toCharArray()) keys.add(c);
+        for (int i = keys.size() - 1; i > 0; i--) java.util.Collections.swap(keys, i, rng.nextInt(i + 1));
+        return keys;
     }
 
     private static String value(SplittableRandom rng) {

@@ -23,7 +23,8 @@ class KvRetrievalTest {
         for (String line : doc.split("\n")) {
             String[] f = line.split(" ");
             assertEquals(3, f.length, line);
-            if (f[0].equals("PUT")) store.put(f[1], f[2]);
+            assertEquals(1, f[1].length(), line);
+            if (f[0].equals("PUT")) assertNull(store.put(f[1], f[2]), "keys are put once: " + line);
             else {
                 assertEquals("GET", f[0]);
                 assertEquals(store.get(f[1]), f[2], line);
@@ -40,10 +41,10 @@ class KvRetrievalTest {
             var p = KvRetrieval.probe(new SplittableRandom(3), 1000, depth);
             String needle = p.context().substring(p.needleStart(), p.needleEnd());
             assertTrue(needle.startsWith("PUT ") && needle.endsWith(" " + p.answer() + "\n"), needle);
-            String key = needle.substring(4, 8);
+            String key = needle.substring(4, 5);
             assertTrue(p.context().endsWith("GET " + key + " "), p.context().substring(p.context().length() - 20));
-            assertEquals(p.context().indexOf(key), p.needleStart() + 4, "the key appears nowhere before its needle");
-            assertEquals(p.context().lastIndexOf(key), p.context().length() - 5, "nor between the needle and the query");
+            assertEquals(p.context().indexOf(" " + key + " "), p.needleStart() + 3, "the key appears nowhere before its needle");
+            assertEquals(p.context().lastIndexOf(" " + key + " "), p.context().length() - 3, "nor between the needle and the query");
             double at = p.needleStart() / (double) p.context().length();
             assertEquals(depth, at, 0.03, "depth");
         }
