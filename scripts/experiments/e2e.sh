@@ -44,7 +44,7 @@ for name in "${order[@]}"; do
       train "$name" --init-from "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --eval-every "$ext_steps" --eval-batches 4 ;;
     report)
       mkdir -p "$out"/{main,ablations,extension}
-      eval_flags="--docs 16 --min-tokens 4096 --max-tokens 4096"
+      eval_flags="--docs 8 --min-tokens 4096 --max-tokens 4096"
       "${ttt4j[@]}" eval --checkpoint runs/e2e-full-norms --checkpoint runs/e2e-swa-norms --checkpoint runs/e2e-e2e \
         --checkpoint runs/e2e-e2e-first-order --checkpoint runs/e2e-full --checkpoint runs/e2e-swa --label full --label swa-64 --label ttt-e2e \
         --label ttt-e2e-first-order --label "full (no qk/sandwich norms)" --label "swa-64 (no qk/sandwich norms)" $eval_flags \
