@@ -25,7 +25,14 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        try {
+            System.exit(commandLine().execute(args));
+        } catch (OutOfMemoryError e) {
+            // Not bad input but a heap too small for the job: say so and how to give it more.
+            System.err.printf("out of memory (the JVM's heap is at most %,d MiB): give it more with e.g. ./ttt4j -Xmx16g %s,"
+                    + " or lower --context/--batch%n", Runtime.getRuntime().maxMemory() >> 20, args.length > 0 ? args[0] + " ..." : "");
+            System.exit(1);
+        }
     }
 
     /**

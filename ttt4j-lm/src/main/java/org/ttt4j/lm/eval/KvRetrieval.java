@@ -8,7 +8,7 @@ import java.util.SplittableRandom;
 /**
  * A synthetic key-value retrieval task in plain ASCII, for models that read bytes. A document is a
  * log of lines {@code PUT q 381} (a key not used before in the document, one letter, and its
- * value) and {@code GET q 381} (a key put before, answered). A probe is a long log (the haystack:
+ * value; one line in three) and {@code GET q 381} (a key put before, answered). A probe is a long log (the haystack:
  * PUTs of the other letters, then answered GETs of them), with the needle, the one PUT of its key,
  * at a chosen depth, followed by {@code GET <needle key> }: the answer is the needle's three
  * digits. One-letter keys make retrieval a one-token match (an induction head), which small models
@@ -35,7 +35,8 @@ public final class KvRetrieval {
         List<String[]> put = new ArrayList<>();
         List<Character> fresh = shuffledKeys(rng);
         while (out.length() + LINE <= bytes) {
-            if (put.isEmpty() || (rng.nextBoolean() && !fresh.isEmpty())) {
+            // One line in three a PUT: most lines reward retrieval, which speeds up learning to do it.
+            if (put.isEmpty() || (rng.nextInt(3) == 0 && !fresh.isEmpty())) {
                 String[] kv = {"" + fresh.removeLast(), value(rng)};
                 put.add(kv);
                 out.append("PUT ").append(kv[0]).append(' ').append(kv[1]).append('\n');
