@@ -38,10 +38,11 @@ train() { # name, then train flags
 val() { grep '"val_loss"' "runs/e2e-$1/metrics.jsonl" | tail -1 | sed 's/.*"val_loss":\([0-9.]*\).*/\1/' | cut -c1-6; }
 for name in "${order[@]}"; do
   case "$name" in
-    ext-*) # the extension fine-tune: steps / 10 more steps at context 4096 from the finished run
+    ext-*) # the extension fine-tune: steps / 10 more steps at context 4096 from the finished run, at a tenth of the lr
       base=${name#ext-}
       # shellcheck disable=SC2086
-      train "$name" --init-from "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --eval-every "$ext_steps" --eval-batches 4 ;;
+      train "$name" --init-from "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --lr 3e-4 --eval-every "$ext_steps" \
+        --eval-batches 4 ;;
     report)
       mkdir -p "$out"/{main,ablations,extension}
       eval_flags="--docs 8 --min-tokens 4096 --max-tokens 4096"
