@@ -73,7 +73,9 @@ public final class E2eBench implements Callable<Integer> {
         var rng = new SplittableRandom(11);
         for (String m : methods) {
             Decoder model = model(m);
-            measure(model, m, Math.min(4096, contexts[0]), Math.max(tokens, 2 * window), rng); // JIT warm-up, untimed
+            // JIT warm-up, untimed: C2 compiles the decode path only after thousands of steps, so without this
+            // the first context's decode times would be the interpreter's and C1's.
+            measure(model, m, Math.min(4096, contexts[0]), 1536, rng);
             prefill.put(m, new LinkedHashMap<>());
             for (int ctx : contexts) {
                 if (m.equals("full") && ctx > fullMax) {
@@ -179,12 +181,15 @@ public final class E2eBench implements Callable<Integer> {
         }
     }
 
-    /** Seconds of one training step's forward and backward at {@code trainContext} (after an untimed short one). */
+    /**
+     * Seconds of one training step's forward and backward at {@code trainContext}, after an untimed
+     * one at the same context (the first step at a size also pays for growing the heap).
+     */
     private double trainStep(String method, SplittableRandom rng) {
         Decoder model = model(method);
         Tensor[] params = model.params().all().values().toArray(Tensor[]::new);
         double seconds = 0;
-        for (int t : new int[] {Math.min(1024, trainContext), trainContext}) {
+        for (int t : new int[] {trainContext, trainContext}) {
             int v = model.config().vocabSize();
             int[] in = randomIds(rng, t, v), target = randomIds(rng, t, v);
             long t0 = System.nanoTime();
