@@ -2,7 +2,6 @@ package org.ttt4j.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,13 +16,6 @@ import org.ttt4j.lm.train.CheckpointStore;
 
 /** {@code train --init-from} (extension fine-tunes) and {@code eval --e2e-inner-lr} (the naive baseline). */
 class InitFromTest {
-    private static int run(StringWriter err, String... args) {
-        var cl = Main.commandLine();
-        cl.setErr(new PrintWriter(err));
-        cl.setOut(new PrintWriter(new StringWriter()));
-        return cl.execute(args);
-    }
-
     /** A run started from another's checkpoint begins at its weights, with a new context; model options are refused. */
     @Test
     void startsFromTheCheckpointsWeightsAtANewContext(@TempDir Path tmp) throws Exception {
@@ -31,10 +23,10 @@ class InitFromTest {
         Files.writeString(text, "the quick brown fox jumps over the lazy dog; ".repeat(400));
         var err = new StringWriter();
         String[] common = {"--tokenizer", "bytes", "--corpus", text.toString(), "--batch", "2", "--eval-batches", "1"};
-        assertEquals(0, run(err, concat(new String[] {"train", "--preset", "tiny", "--context", "16", "--steps", "3", "--out",
+        assertEquals(0, Cli.run(err, concat(new String[] {"train", "--preset", "tiny", "--context", "16", "--steps", "3", "--out",
                 tmp.resolve("a").toString()}, common)), err.toString());
         // One step at a learning rate of 1e-9: the weights move by about 1e-9, so they must be the source's.
-        assertEquals(0, run(err, "train", "--init-from", tmp.resolve("a").toString(), "--context", "32", "--steps", "1", "--lr", "1e-9",
+        assertEquals(0, Cli.run(err, "train", "--init-from", tmp.resolve("a").toString(), "--context", "32", "--steps", "1", "--lr", "1e-9",
                 "--corpus", text.toString(), "--batch", "2", "--eval-batches", "1", "--out", tmp.resolve("b").toString()), err.toString());
         var a = CheckpointStore.load(tmp.resolve("a")).model();
         var b = CheckpointStore.load(tmp.resolve("b"));
@@ -51,7 +43,7 @@ class InitFromTest {
         assertTrue(moved < 1e-6, "weights moved by " + moved);
         assertTrue(fresh > 1e-3, "a freshly initialised model would differ: " + fresh);
         var refused = new StringWriter();
-        assertEquals(1, run(refused, "train", "--init-from", tmp.resolve("a").toString(), "--mixers", "swa", "--out", tmp.resolve("c").toString()));
+        assertEquals(1, Cli.run(refused, "train", "--init-from", tmp.resolve("a").toString(), "--mixers", "swa", "--out", tmp.resolve("c").toString()));
         assertTrue(refused.toString().contains("only --context may change it"), refused.toString());
     }
 

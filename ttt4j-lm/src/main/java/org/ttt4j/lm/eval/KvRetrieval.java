@@ -36,14 +36,7 @@ public final class KvRetrieval {
         List<Character> fresh = shuffledKeys(rng);
         while (out.length() + LINE <= bytes) {
             // One line in three a PUT: most lines reward retrieval, which speeds up learning to do it.
-            if (put.isEmpty() || (rng.nextInt(3) == 0 && !fresh.isEmpty())) {
-                String[] kv = {"" + fresh.removeLast(), value(rng)};
-                put.add(kv);
-                out.append("PUT ").append(kv[0]).append(' ').append(kv[1]).append('\n');
-            } else {
-                String[] kv = put.get(rng.nextInt(put.size()));
-                out.append("GET ").append(kv[0]).append(' ').append(kv[1]).append('\n');
-            }
+            appendLine(out, put.isEmpty() || (rng.nextInt(3) == 0 && !fresh.isEmpty()), fresh, put, rng);
         }
         return out.toString();
     }
@@ -66,17 +59,19 @@ public final class KvRetrieval {
                 start = out.length();
                 out.append("PUT ").append(needleKey).append(' ').append(needleValue).append('\n');
                 end = out.length();
-            } else if (put.isEmpty() || (rng.nextBoolean() && !fresh.isEmpty())) {
-                String[] kv = {"" + fresh.removeLast(), value(rng)};
-                put.add(kv);
-                out.append("PUT ").append(kv[0]).append(' ').append(kv[1]).append('\n');
             } else {
-                String[] kv = put.get(rng.nextInt(put.size()));
-                out.append("GET ").append(kv[0]).append(' ').append(kv[1]).append('\n');
+                appendLine(out, put.isEmpty() || (rng.nextBoolean() && !fresh.isEmpty()), fresh, put, rng); // PUT or GET at even odds
             }
         }
         out.append("GET ").append(needleKey).append(' ');
         return new Probe(out.toString(), needleValue, start, end);
+    }
+
+    /** Appends a PUT of a fresh key and a new value when {@code putNow}, else a GET of a key put before. */
+    private static void appendLine(StringBuilder out, boolean putNow, List<Character> fresh, List<String[]> put, SplittableRandom rng) {
+        String[] kv = putNow ? new String[] {"" + fresh.removeLast(), value(rng)} : put.get(rng.nextInt(put.size()));
+        if (putNow) put.add(kv);
+        out.append(putNow ? "PUT " : "GET ").append(kv[0]).append(' ').append(kv[1]).append('\n');
     }
 
     /** The 52 one-letter keys in a random order. */
