@@ -155,23 +155,46 @@ public final class E2eLoop {
         return names;
     }
 
+    /** Tokens per checkpointed piece of a prefix block: its recomputation in backward holds one piece's intermediates. */
+    static int prefixSegment = 1024;
+
     /**
-     * A prefix block over the whole sequence under gradient checkpointing: training keeps only
-     * the block's input, so the prefix's memory grows with the context by one [B, T, d] tensor per
-     * block instead of by every intermediate (attention scores, MLP activations).
+     * A prefix block over the whole sequence under gradient checkpointing, in pieces of
+     * {@link #prefixSegment} tokens that carry the attention window: training keeps each piece's
+     * input and output (with its window), and backward recomputes one piece at a time, so the
+     * block's intermediates (attention, MLP activations) never exist for the whole sequence.
      */
     private static Tensor checkpointedBlock(Decoder model, int index, Tensor h) {
         ModelConfig c = model.config();
         Map<String, Tensor> all = model.params().all();
         String prefix = "model.layers." + index + ".";
         List<String> names = all.keySet().stream().filter(n -> n.startsWith(prefix)).toList();
-        List<Tensor> inputs = new ArrayList<>(List.of(h));
-        for (String name : names) inputs.add(all.get(name));
-        return Checkpoint.run(in -> {
-            Map<String, Tensor> given = new LinkedHashMap<>(all);
-            for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[1 + i]);
-            return Block.create(new Params(given), c, index).apply(in[0], 0);
-        }, inputs.toArray(Tensor[]::new));
+        int batch = h.dim(0), t = h.dim(1), d = h.dim(2);
+        List<Tensor> outs = new ArrayList<>();
+        SelfAttention.Window past = null;
+        for (int at = 0; at < t; at += prefixSegment) {
+            int start = at, n = Math.min(prefixSegment, t - at);
+            boolean hasPast = past != null;
+            List<Tensor> inputs = new ArrayList<>(List.of(Layout.slice(h, 1, at, at + n)));
+            if (hasPast) inputs.addAll(List.of(past.keys(), past.values()));
+            int paramAt = inputs.size();
+            for (String name : names) inputs.add(all.get(name));
+            int kept = Math.min(c.window(), (hasPast ? past.keys().dim(2) : 0) + n);
+            Tensor packed = Checkpoint.run(in -> {
+                Map<String, Tensor> given = new LinkedHashMap<>(all);
+                for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[paramAt + i]);
+                var out = Block.create(new Params(given), c, index).apply(in[0], start, hasPast ? new SelfAttention.Window(in[1], in[2]) : null, null);
+                return Layout.concat(List.of(Layout.reshape(out.h(), -1), Layout.reshape(out.window().keys(), -1),
+                        Layout.reshape(out.window().values(), -1)), 0);
+            }, inputs.toArray(Tensor[]::new));
+            // The outputs are views of the packed result: nothing is kept twice.
+            int hs = batch * n * d, ws = batch * c.heads() * kept * c.headDim();
+            int[] windowShape = {batch, c.heads(), kept, c.headDim()};
+            outs.add(Layout.reshape(Layout.narrow(packed, 0, hs), batch, n, d));
+            past = new SelfAttention.Window(Layout.reshape(Layout.narrow(packed, hs, hs + ws), windowShape),
+                    Layout.reshape(Layout.narrow(packed, hs + ws, hs + 2 * ws), windowShape));
+        }
+        return outs.size() == 1 ? outs.getFirst() : Layout.concat(outs, 1);
     }
 
     /** One chunk's score and what it hands to the next chunk. */
