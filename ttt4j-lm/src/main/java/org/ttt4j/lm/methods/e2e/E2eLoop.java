@@ -41,9 +41,9 @@ import org.ttt4j.lm.model.ModelConfig;
  * inner gradients taken as constants. Without recording (evaluation) the inner steps still run:
  * each chunk records just long enough to take its own gradient.
  *
- * <p>Training checkpoints every chunk ({@link Checkpoint}): memory grows with the number of chunks
- * only by each chunk's inputs. This is the groundwork of issue #5: no decoding or state snapshots
- * yet. The trainer uses it for models with an {@code e2e} section.
+ * <p>Training checkpoints every chunk ({@link Checkpoint}) and every prefix block in pieces:
+ * memory grows with the number of chunks only by each chunk's inputs. The trainer uses this loop
+ * for models with an {@code e2e} section; {@link E2eSession} is its decoding counterpart.
  */
 public final class E2eLoop {
     private E2eLoop() {}
@@ -155,7 +155,7 @@ public final class E2eLoop {
         return names;
     }
 
-    /** Tokens per checkpointed piece of a prefix block: its recomputation in backward holds one piece's intermediates. */
+    /** Tokens per checkpointed piece of a prefix block: backward holds one piece's intermediates (tests lower it). */
     static int prefixSegment = 1024;
 
     /**
