@@ -140,10 +140,8 @@ public final class RetrievalCommand implements Runnable {
                 md.append(String.format("%nqTTT learning-rate sweep at context %d:%n%n| lr | accuracy | needle mass after (mean of layers) |%n|---|---|---|%n",
                         sweepContext));
                 for (double l : sweepLrs) {
-                    double[] m = sweep.stream().filter(r -> r.lr() == l).map(RetrievalEval.Outcome::massAfter)
-                            .reduce(null, (a, b) -> a == null ? b.clone() : add(a, b));
-                    long n = sweep.stream().filter(r -> r.lr() == l).count();
-                    double mass = m == null ? Double.NaN : java.util.Arrays.stream(m).average().orElse(Double.NaN) / n;
+                    double mass = java.util.Arrays.stream(RetrievalEval.meanMass(sweep.stream().filter(r -> r.lr() == l).toList(), true))
+                            .average().orElse(Double.NaN);
                     md.append(String.format("| %g | %.2f | %.4f |%n", l, RetrievalEval.accuracy(sweep, "qttt", sweepContext, l), mass));
                 }
             }
@@ -158,11 +156,6 @@ public final class RetrievalCommand implements Runnable {
         private static double mean(List<RetrievalEval.Outcome> all, String method, int c, boolean prefill) {
             return all.stream().filter(o -> o.method().equals(method) && o.context() == c)
                     .mapToDouble(o -> prefill ? o.prefillMs() : o.adaptMs()).average().orElse(Double.NaN);
-        }
-
-        private static double[] add(double[] a, double[] b) {
-            for (int i = 0; i < a.length; i++) a[i] += b[i];
-            return a;
         }
 
         private static String fmt(double[] xs) {

@@ -1,7 +1,6 @@
 package org.ttt4j.lm.eval;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
@@ -131,17 +130,17 @@ public final class RetrievalEval {
 
     /** Mean per-layer mass before (or after) adapting over the qTTT outcomes at one context. */
     public static double[] meanMass(List<Outcome> all, int context, boolean after) {
+        return meanMass(all.stream().filter(o -> o.method().equals("qttt") && o.context() == context).toList(), after);
+    }
+
+    /** Mean per-layer mass before (or after) adapting over qTTT outcomes (empty when there are none). */
+    public static double[] meanMass(List<Outcome> qttt, boolean after) {
         double[] sum = null;
-        int n = 0;
-        for (Outcome o : all) {
-            if (!o.method().equals("qttt") || o.context() != context) continue;
+        for (Outcome o : qttt) {
             double[] m = after ? o.massAfter() : o.massBefore();
             if (sum == null) sum = new double[m.length];
-            for (int i = 0; i < m.length; i++) sum[i] += m[i];
-            n++;
+            for (int i = 0; i < m.length; i++) sum[i] += m[i] / qttt.size();
         }
-        if (sum == null) return new double[0];
-        for (int i = 0; i < sum.length; i++) sum[i] /= n;
-        return Arrays.copyOf(sum, sum.length);
+        return sum == null ? new double[0] : sum;
     }
 }

@@ -133,13 +133,9 @@ public final class KvCache implements MixerCache {
         return rangeOfHead(values, head, from, to);
     }
 
-    /** Whether the cache holds every position it was given, from position 0 on. */
-    public boolean holdsAll() {
-        return length == position;
-    }
-
     private Tensor rangeOfHead(float[] buf, int head, int from, int to) {
-        if (!holdsAll() || !inOrder()) throw new IllegalStateException("this cache does not hold every position from 0");
+        // Every position given is still held (so none was overwritten: the slots are in order).
+        if (length != position) throw new IllegalStateException("this cache does not hold every position from 0");
         if (from < 0 || to > length || from > to) {
             throw new IllegalArgumentException("positions [" + from + ", " + to + ") out of the " + length + " cached");
         }

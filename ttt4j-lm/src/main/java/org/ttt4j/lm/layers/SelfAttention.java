@@ -108,11 +108,11 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
         int d = qs.dim(-1), from = window > 0 ? Math.max(0, position - window + 1) : 0;
         double[][] p = new double[heads][position + 1];
         for (int h = 0; h < heads; h++) {
-            float[] qh = Layout.slice(qs, 0, h, h + 1).toFloatArray(), keys = frozen.keysOfHead(h, 0, position + 1).toFloatArray();
+            float[] qh = Layout.slice(qs, 0, h, h + 1).toFloatArray(), keys = frozen.keysOfHead(h, from, position + 1).toFloatArray();
             double max = Double.NEGATIVE_INFINITY, sum = 0;
             for (int j = from; j <= position; j++) {
                 double dot = 0;
-                for (int i = 0; i < d; i++) dot += qh[i] * keys[j * d + i];
+                for (int i = 0; i < d; i++) dot += qh[i] * keys[(j - from) * d + i];
                 p[h][j] = dot / Math.sqrt(d);
                 max = Math.max(max, p[h][j]);
             }

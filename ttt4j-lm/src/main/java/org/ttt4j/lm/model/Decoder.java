@@ -89,12 +89,7 @@ public final class Decoder {
 
     /** Final norm and LM head: hidden states [..., D] -> logits [..., V]. */
     public Tensor head(Tensor h) {
-        return head(h, finalNorm, lmHead);
-    }
-
-    /** The head with given weights: {@code RMSNorm(h) W^T}. */
-    public static Tensor head(Tensor h, RmsNorm norm, Tensor lmHead) {
-        return Linalg.matmul(norm.apply(h), lmHead, false, true);
+        return Linalg.matmul(finalNorm.apply(h), lmHead, false, true);
     }
 
     /** Names of the head's parameters: the final norm's weight and the LM head (the embedding when tied). */

@@ -1,7 +1,5 @@
 package org.ttt4j.lm.train;
 
-import org.ttt4j.lm.optim.AdamW;
-import org.ttt4j.lm.optim.GradClip;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -17,6 +15,8 @@ import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.optim.AdamW;
+import org.ttt4j.lm.optim.GradClip;
 
 /**
  * The training loop shared by every model: AdamW with warmup and cosine decay, global-norm

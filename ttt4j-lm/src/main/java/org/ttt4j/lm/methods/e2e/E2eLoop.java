@@ -21,7 +21,6 @@ import org.ttt4j.core.ops.Reduce;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.Params;
-import org.ttt4j.lm.layers.RmsNorm;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SwiGlu;
 import org.ttt4j.lm.model.Block;
@@ -94,25 +93,20 @@ public final class E2eLoop {
         int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
         boolean outer = GradMode.isEnabled();
         Tensor h = model.embed(ids, batch, t);
-        boolean checkpointPrefix = outer && o.checkpoint() && tokenLosses == null;
-        for (int i = 0; i < first; i++) h = checkpointPrefix ? checkpointedBlock(model, i, h) : blocks.get(i).apply(h, 0);
-        // The inner parameters: each suffix block's prime MLP (gate, up, down).
-        List<Tensor> fast = new ArrayList<>();
-        for (int i = first; i < blocks.size(); i++) {
-            SwiGlu p = blocks.get(i).prime();
-            fast.addAll(List.of(p.gate().weight(), p.up().weight(), p.down().weight()));
-        }
+        // Training checkpoints the prefix blocks and every chunk; evaluation keeps nothing past a chunk anyway.
+        boolean checkpoint = outer && o.checkpoint() && tokenLosses == null;
+        for (int i = 0; i < first; i++) h = checkpoint ? checkpointedBlock(model, i, h) : blocks.get(i).apply(h, 0);
+        List<Tensor> fast = primeWeights(blocks, first);
         SelfAttention.Window[] windows = new SelfAttention.Window[suffix];
-        List<String> suffixNames = null;
+        List<String> suffixNames = checkpoint ? suffixParameterNames(model, first) : null;
         List<Tensor> scores = new ArrayList<>();
         double step = o.innerLr() * o.lrMultiplier();
         for (int at = 0; at < t; at += o.chunk()) {
             int end = Math.min(t, at + o.chunk());
             boolean update = step != 0 && end < t; // the last chunk's update would serve no later chunk
-            if (outer && o.checkpoint() && tokenLosses == null) {
-                int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
-                if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break;
-                if (suffixNames == null) suffixNames = suffixParameterNames(model, first);
+            int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
+            if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break; // padding only from here on: nothing to score
+            if (checkpoint) {
                 Checkpointed r = checkpointed(model, first, suffixNames, Layout.slice(h, 1, at, end), at, windows, fast, chunkTargets,
                         update ? step : 0, o);
                 scores.add(r.score());
@@ -121,15 +115,8 @@ public final class E2eLoop {
                 continue;
             }
             try (var rec = GradMode.set(outer || update)) {
-                Tensor x = Layout.slice(h, 1, at, end);
-                for (int j = 0; j < suffix; j++) {
-                    var out = blocks.get(first + j).apply(x, at, windows[j],
-                            SwiGlu.of(fast.get(3 * j), fast.get(3 * j + 1), fast.get(3 * j + 2)));
-                    x = out.h();
-                    windows[j] = outer ? out.window() : detach(out.window());
-                }
-                int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
-                if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break; // padding only from here on: nothing to score
+                Tensor x = suffixChunk(blocks.subList(first, blocks.size()), Layout.slice(h, 1, at, end), at, windows, fast);
+                if (!outer) for (int j = 0; j < suffix; j++) windows[j] = detach(windows[j]);
                 Tensor logits = Layout.reshape(model.head(x), batch * (end - at), -1);
                 if (tokenLosses != null) {
                     System.arraycopy(Nn.crossEntropy(logits, chunkTargets, -1).toFloatArray(), 0, tokenLosses, at, end - at);
@@ -141,6 +128,32 @@ public final class E2eLoop {
         }
         if (scores.isEmpty()) throw new IllegalArgumentException("TTT-E2E loss: the first chunk has no targets");
         return scores;
+    }
+
+    /** The inner parameters: each suffix block's prime MLP weights (gate, up, down), block by block. */
+    static List<Tensor> primeWeights(List<Block> blocks, int first) {
+        List<Tensor> fast = new ArrayList<>();
+        for (Block b : blocks.subList(first, blocks.size())) fast.addAll(List.of(b.prime().gate().weight(), b.prime().up().weight(), b.prime().down().weight()));
+        return fast;
+    }
+
+    /** Suffix block {@code j}'s prime MLP made of the fast weights. */
+    static SwiGlu prime(List<Tensor> fast, int j) {
+        return SwiGlu.of(fast.get(3 * j), fast.get(3 * j + 1), fast.get(3 * j + 2));
+    }
+
+    /**
+     * The suffix blocks over one chunk x at positions at.., each after its window in {@code windows}
+     * (null: none yet) and with its prime MLP made of {@code fast}; returns the last block's output
+     * and leaves each block's new window in {@code windows}.
+     */
+    static Tensor suffixChunk(List<Block> suffix, Tensor x, int at, SelfAttention.Window[] windows, List<Tensor> fast) {
+        for (int j = 0; j < suffix.size(); j++) {
+            Block.Chunked out = suffix.get(j).apply(x, at, windows[j], prime(fast, j));
+            x = out.h();
+            windows[j] = out.window();
+        }
+        return x;
     }
 
     /** The parameters a checkpointed chunk reads: the suffix blocks' (but their prime MLPs') and the head's. */
@@ -227,31 +240,23 @@ public final class E2eLoop {
             try (var on = GradMode.enabled()) {
                 Map<String, Tensor> given = new LinkedHashMap<>(all);
                 for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[paramAt + i]);
+                Decoder chunkModel = new Decoder(c, new Params(given)); // the model reading this chunk's inputs
                 List<Tensor> f = new ArrayList<>(Arrays.asList(in).subList(fastAt, windowAt));
-                Tensor h = in[0];
-                List<Tensor> packed = new ArrayList<>();
-                List<Tensor> nextWindows = new ArrayList<>();
-                for (int j = 0; j < suffix; j++) {
-                    Block block = Block.create(new Params(given), c, first + j);
-                    SelfAttention.Window past = hasPast ? new SelfAttention.Window(in[windowAt + 2 * j], in[windowAt + 2 * j + 1]) : null;
-                    var out = block.apply(h, at, past, SwiGlu.of(f.get(3 * j), f.get(3 * j + 1), f.get(3 * j + 2)));
-                    h = out.h();
-                    nextWindows.addAll(List.of(out.window().keys(), out.window().values()));
-                }
-                Tensor logits = Layout.reshape(Decoder.head(h, new RmsNorm(given.get("model.norm.weight"), c.normEps()),
-                        given.get(model.headParameterNames().get(1))), batch * n, -1);
+                SelfAttention.Window[] carried = new SelfAttention.Window[suffix];
+                for (int j = 0; hasPast && j < suffix; j++) carried[j] = new SelfAttention.Window(in[windowAt + 2 * j], in[windowAt + 2 * j + 1]);
+                Tensor h = suffixChunk(chunkModel.blocks().subList(first, c.layers()), in[0], at, carried, f);
+                Tensor logits = Layout.reshape(chunkModel.head(h), batch * n, -1);
                 Tensor score = Nn.crossEntropyMean(logits, chunkTargets, -1);
-                packed.add(Layout.reshape(score, 1));
+                List<Tensor> packed = new ArrayList<>(List.of(Layout.reshape(score, 1)));
                 List<Tensor> next = lr == 0 ? f : step(f, score, lr, o.clip(), true, recording && !o.firstOrder());
                 for (Tensor w : next) packed.add(Layout.reshape(w, -1));
-                for (Tensor w : nextWindows) packed.add(Layout.reshape(w, -1));
+                for (SelfAttention.Window win : carried) packed.addAll(List.of(Layout.reshape(win.keys(), -1), Layout.reshape(win.values(), -1)));
                 return Layout.concat(packed, 0);
             }
         };
         Tensor packed = Checkpoint.run(fn, inputs.toArray(Tensor[]::new));
-        int off = 0;
         Tensor score = Layout.reshape(Layout.narrow(packed, 0, 1), new int[0]);
-        off = 1;
+        int off = 1;
         List<Tensor> next = new ArrayList<>();
         for (int[] shape : fastShapes) {
             int size = org.ttt4j.core.tensor.Shapes.size(shape);

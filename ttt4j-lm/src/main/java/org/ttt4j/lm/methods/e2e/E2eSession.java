@@ -67,10 +67,7 @@ public final class E2eSession {
         this.maxChunk = Math.min(maxChunk, options.chunk());
         this.fullHistory = fullHistory;
         for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, this.maxChunk) : b.mixer().newCache(this.maxChunk));
-        for (int i = first; i < c.layers(); i++) {
-            SwiGlu p = model.blocks().get(i).prime();
-            for (Tensor w : List.of(p.gate().weight(), p.up().weight(), p.down().weight())) fast.add(w.detach());
-        }
+        for (Tensor w : E2eLoop.primeWeights(model.blocks(), first)) fast.add(w.detach());
         chunkStart = new SelfAttention.Window[c.layers() - first];
     }
 
@@ -85,9 +82,7 @@ public final class E2eSession {
 
     /** Block {@code j}'s current prime MLP (the weights learned so far), null for a prefix block. */
     public SwiGlu prime(int j) {
-        if (j < first) return null;
-        int f = 3 * (j - first);
-        return SwiGlu.of(fast.get(f), fast.get(f + 1), fast.get(f + 2));
+        return j < first ? null : E2eLoop.prime(fast, j - first);
     }
 
     /**
@@ -124,10 +119,7 @@ public final class E2eSession {
                 Tensor h = model.embed(part, 1, n);
                 for (int j = 0; j < first; j++) h = model.blocks().get(j).apply(h, caches.get(j));
                 pendingInputs.add(h);
-                for (int j = first; j < model.blocks().size(); j++) {
-                    int f = 3 * (j - first);
-                    h = model.blocks().get(j).apply(h, caches.get(j), SwiGlu.of(fast.get(f), fast.get(f + 1), fast.get(f + 2)));
-                }
+                for (int j = first; j < model.blocks().size(); j++) h = model.blocks().get(j).apply(h, caches.get(j), prime(j));
                 outs.add(model.head(h));
                 int[] grown = Arrays.copyOf(pendingTokens, pendingTokens.length + n);
                 System.arraycopy(part, 0, grown, pendingTokens.length, n);
@@ -249,13 +241,9 @@ public final class E2eSession {
             for (Tensor w : fast) leaves.add(w.detach().requiresGrad(true));
             Tensor x = pendingInputs.size() == 1 ? pendingInputs.getFirst() : Layout.concat(pendingInputs, 1);
             int start = (int) (position - b);
-            SelfAttention.Window[] after = new SelfAttention.Window[chunkStart.length];
-            for (int j = 0; j < chunkStart.length; j++) {
-                var out = model.blocks().get(first + j).apply(x, start, chunkStart[j],
-                        SwiGlu.of(leaves.get(3 * j), leaves.get(3 * j + 1), leaves.get(3 * j + 2)));
-                x = out.h();
-                after[j] = E2eLoop.detach(out.window());
-            }
+            SelfAttention.Window[] after = chunkStart.clone();
+            x = E2eLoop.suffixChunk(model.blocks().subList(first, model.blocks().size()), x, start, after, leaves);
+            for (int j = 0; j < after.length; j++) after[j] = E2eLoop.detach(after[j]);
             Tensor score = Nn.crossEntropyMean(Layout.reshape(model.head(x), b, -1), targets, -1);
             fast = lr == 0 ? fast : E2eLoop.step(leaves, score, lr, options.clip(), false, false);
             chunkStart = after;
