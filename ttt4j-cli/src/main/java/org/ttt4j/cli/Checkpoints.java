@@ -9,9 +9,23 @@ import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.tokenizer.Tokenizers;
 import org.ttt4j.lm.train.CheckpointStore;
 
-/** Loading a trained model and its tokenizer from a run folder or a checkpoint folder. */
+/**
+ * Loading a trained model and its tokenizer from a run folder, a checkpoint folder or an exported
+ * model folder ({@code ttt4j export}: its BPE in {@code tokenizer/}, any other tokenizer named in
+ * {@value #TOKENIZER_SPEC}).
+ */
 final class Checkpoints {
     private Checkpoints() {}
+
+    /** An exported model folder's tokenizer spec (when it is not a BPE folder). */
+    static final String TOKENIZER_SPEC = "tokenizer.spec";
+
+    /** Where a checkpoint's run keeps its own BPE: {@code <run>/tokenizer}, two levels above the checkpoint folder. */
+    static Path runTokenizer(Path checkpointFolder) {
+        Path abs = checkpointFolder.toAbsolutePath();
+        return abs.getParent() == null || abs.getParent().getParent() == null ? abs.resolve("tokenizer")
+                : abs.getParent().getParent().resolve("tokenizer");
+    }
 
     record Loaded(Decoder model, Tokenizer tokenizer, CheckpointStore.Loaded checkpoint) {}
 
@@ -19,13 +33,17 @@ final class Checkpoints {
         var ck = CheckpointStore.load(path);
         Decoder model = new Decoder(ck.config(), 0);
         CheckpointStore.copyInto(ck.model(), model.params().all(), "checkpoint " + ck.folder());
-        String spec = ck.state() == null ? "bytes" : ck.state().tokenizer();
-        // A BPE trained for the run lives in <run>/tokenizer, two levels above the checkpoint folder.
-        Path runTokenizer = ck.folder().getParent().getParent().resolve("tokenizer");
-        Tokenizer tok = spec.startsWith("bpe:") && Files.isDirectory(runTokenizer)
-                ? BpeTokenizer.load(runTokenizer) : Tokenizers.byName(spec, ck.folder());
+        Path own = ck.folder().resolve("tokenizer"), specFile = ck.folder().resolve(TOKENIZER_SPEC);
+        Tokenizer tok;
+        if (ck.state() == null && Files.isDirectory(own)) {
+            tok = BpeTokenizer.load(own); // an exported model folder
+        } else {
+            String spec = ck.state() != null ? ck.state().tokenizer() : Files.exists(specFile) ? Files.readString(specFile).strip() : "bytes";
+            Path runTokenizer = runTokenizer(ck.folder());
+            tok = spec.startsWith("bpe:") && Files.isDirectory(runTokenizer) ? BpeTokenizer.load(runTokenizer) : Tokenizers.byName(spec, ck.folder());
+        }
         if (tok.vocabSize() > ck.config().vocabSize()) {
-            throw new IllegalArgumentException("tokenizer " + spec + " has " + tok.vocabSize() + " ids, the model only "
+            throw new IllegalArgumentException("tokenizer " + tok.name() + " has " + tok.vocabSize() + " ids, the model only "
                     + ck.config().vocabSize());
         }
         return new Loaded(model, tok, ck);

@@ -1,99 +1,100 @@
 package org.ttt4j.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.ttt4j.lm.data.Corpus;
-import org.ttt4j.lm.data.CorpusSource;
-import org.ttt4j.lm.data.Split;
-import org.ttt4j.lm.data.TokenDocument;
-import org.ttt4j.lm.data.TokenizedCorpus;
-import org.ttt4j.lm.eval.LossByPosition;
-import org.ttt4j.lm.eval.Plots;
-import org.ttt4j.lm.eval.Scorer;
-import org.ttt4j.lm.io.AtomicFiles;
+import org.ttt4j.lm.eval.Niah;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
-import org.ttt4j.lm.train.RunSetup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ttt4j eval}: loss and loss by token position of one or more models on held-out documents. */
+/** {@code ttt4j eval}: the long-context evaluation suite on one or more trained models, of any method. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Loss and loss by token position on held-out documents.",
-                "Scores the validation split of the corpus with one or more trained models: mean loss and the",
-                "loss-by-token-index curve, written as JSON and drawn as one PNG plot."})
+        description = {"The long-context evaluation suite: compare trained models of any method.",
+                "Tasks (--task, comma-separated, default loss-by-position):",
+                "  loss-by-position  per-token loss by token index on held-out documents (log-scale buckets)",
+                "  loss-delta        loss minus the reference model's (--reference), by token index and by context length",
+                "  niah              RULER single needles S-NIAH-1/2/3 over a grid of context lengths and depths (greedy, exact match)",
+                "  latency           prefill and decode time per token and state memory against context length",
+                "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
 public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "run or checkpoint folder; repeat to compare models")
+    @Option(names = "--checkpoint", required = true, description = "run, checkpoint or exported model folder; repeat to compare models")
     List<Path> checkpoints;
-    @Option(names = "--label", description = "curve label per checkpoint (default: the folder name)") List<String> labels;
-    @Option(names = "--corpus", defaultValue = "default", description = "the corpus the models were trained on (default: JDK src.zip)")
-    String corpus;
-    @Option(names = "--docs", defaultValue = "16", description = "longest held-out documents to score") int docs;
-    @Option(names = "--min-tokens", defaultValue = "512") int minTokens;
-    @Option(names = "--max-tokens", defaultValue = "4096", description = "score at most this many tokens of each document") int maxTokens;
-    @Option(names = "--chunk", defaultValue = "256", description = "tokens per forward pass") int chunk;
-    @Option(names = "--out", defaultValue = "runs/eval", description = "folder for loss_by_position.json and .png") Path out;
+    @Option(names = "--label", description = "label per checkpoint (default: the folder name)") List<String> labels;
+    @Option(names = "--task", split = ",", defaultValue = "loss-by-position",
+            description = "loss-by-position, loss-delta, niah, latency, or all (default: ${DEFAULT-VALUE})") List<String> tasks;
+    @Option(names = "--out", defaultValue = "runs/eval", description = "folder for the results and report.md (default: ${DEFAULT-VALUE})") Path out;
 
-    @Option(names = "--e2e-inner-lr", description = "TTT-E2E models: score with this inner learning rate instead of the trained one"
+    @Option(names = "--corpus", defaultValue = "default", description = "loss tasks: the corpus whose held-out documents are scored (default: JDK src.zip)")
+    String corpus;
+    @Option(names = "--docs", defaultValue = "16", description = "loss tasks: longest held-out documents to score (default: ${DEFAULT-VALUE})") int docs;
+    @Option(names = "--min-tokens", defaultValue = "512", description = "loss tasks: shortest document scored (default: ${DEFAULT-VALUE})") int minTokens;
+    @Option(names = "--max-tokens", defaultValue = "4096", description = "loss tasks: tokens scored per document (default: ${DEFAULT-VALUE})")
+    int maxTokens;
+    @Option(names = "--reference", description = "loss-delta: the reference model's label (default: the first checkpoint)") String reference;
+
+    @Option(names = "--niah-tasks", split = ",", defaultValue = "s-niah-1,s-niah-2,s-niah-3", description = "niah: tasks (default: ${DEFAULT-VALUE})")
+    List<String> niahTasks;
+    @Option(names = "--contexts", split = ",", description = "niah and latency: context lengths in tokens (default: 1024,2048,4096 for niah;"
+            + " 1024,4096,16384 for latency)") List<Integer> contexts;
+    @Option(names = "--depths", split = ",", defaultValue = "0,0.25,0.5,0.75,1", description = "niah: needle depths in [0, 1] (default: ${DEFAULT-VALUE})")
+    List<Double> depths;
+    @Option(names = "--samples", defaultValue = "2", description = "niah: prompts per (task, context, depth) (default: ${DEFAULT-VALUE})") int samples;
+    @Option(names = "--haystack", description = "niah: essay text, a folder, file or .zip (default: data/prose/sotu, from"
+            + " scripts/fetch-prose.sh --only sotu; else the corpus)") Path haystack;
+    @Option(names = "--seed", defaultValue = "1234", description = "niah: prompt seed (default: ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--decode", defaultValue = "64", description = "latency: tokens decoded per context (default: ${DEFAULT-VALUE})") int decode;
+
+    @Option(names = "--e2e-inner-lr", description = "TTT-E2E models: evaluate with this inner learning rate instead of the trained one"
             + " (0: no test-time updates; 1 on a model trained with 0: the naive baseline)") Double e2eInnerLr;
+
+    static final List<String> TASKS = List.of("loss-by-position", "loss-delta", "niah", "latency");
 
     @Override
     public Integer call() throws Exception {
-        List<LossByPosition> results = new ArrayList<>();
-        try (CorpusSource source = Corpus.open(corpus)) {
-            for (int i = 0; i < checkpoints.size(); i++) {
-                var loaded = Checkpoints.load(checkpoints.get(i));
-                Decoder model = e2eInnerLr == null ? loaded.model() : withInnerLr(loaded.model(), e2eInnerLr);
-                String label = labels != null && i < labels.size() ? labels.get(i) : checkpoints.get(i).getFileName().toString();
-                List<float[]> losses = new ArrayList<>();
-                try (TokenizedCorpus tc = TokenizedCorpus.open(source, loaded.tokenizer(), Split.defaults(),
-                        RunSetup.cacheRoot().resolve("tokens"))) {
-                    List<TokenDocument> held = tc.longestDocuments(docs, minTokens);
-                    if (held.isEmpty()) throw new IllegalArgumentException("no held-out document has " + minTokens + " tokens; lower --min-tokens");
-                    long t0 = System.nanoTime(), scored = 0;
-                    for (TokenDocument d : held) {
-                        int[] tokens = d.tokens().length > maxTokens + 1 ? java.util.Arrays.copyOf(d.tokens(), maxTokens + 1) : d.tokens();
-                        losses.add(Scorer.tokenLosses(model, tokens, chunk));
-                        scored += tokens.length - 1;
-                        System.err.printf("  %s: %s (%d tokens)%n", label, d.id(), tokens.length - 1);
-                    }
-                    var r = LossByPosition.of(label, losses);
-                    results.add(r);
-                    System.out.printf("%-24s mean loss %.4f over %d documents, %,d tokens (%.0f tokens/s)%n", label, r.meanLoss(),
-                            held.size(), scored, scored / ((System.nanoTime() - t0) / 1e9));
-                }
-            }
+        List<String> run = tasks.contains("all") ? TASKS : tasks;
+        for (String t : run) {
+            if (!TASKS.contains(t)) throw new IllegalArgumentException("unknown task \"" + t + "\" (known: " + String.join(", ", TASKS) + ", all)");
         }
-        Files.createDirectories(out);
-        var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        Map<String, Object> doc = new LinkedHashMap<>();
-        doc.put("corpus", corpus);
-        doc.put("results", results);
-        AtomicFiles.write(out.resolve("loss_by_position.json"), json.writeValueAsBytes(doc));
-        Plots.lossByPosition(results, "loss by token index (held-out documents)", out.resolve("loss_by_position.png"));
-        System.out.printf("%-12s", "tokens");
-        for (var r : results) System.out.printf(" %14s", r.label());
-        System.out.println();
-        for (int b = 0; b < results.getFirst().buckets().size(); b++) {
-            var bucket = results.getFirst().buckets().get(b);
-            System.out.printf("%-12s", bucket.from() + "-" + (bucket.to() - 1));
-            for (var r : results) System.out.printf(" %14s", b < r.buckets().size() ? String.format("%.4f", r.buckets().get(b).meanLoss()) : "");
-            System.out.println();
+        if (labels != null && labels.size() > checkpoints.size()) {
+            throw new IllegalArgumentException(labels.size() + " labels for " + checkpoints.size() + " checkpoints");
         }
-        for (var r : results) {
-            System.out.println(json.copy().disable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(Map.of(
-                    "bench", "eval", "label", r.label(), "mean_loss", r.meanLoss(), "documents", r.documents())));
+        List<Niah.Task> needles = niahTasks.stream().map(Niah.Task::byId).toList();
+        List<EvalSuite.Model> models = new ArrayList<>();
+        for (int i = 0; i < checkpoints.size(); i++) {
+            var loaded = Checkpoints.load(checkpoints.get(i));
+            Decoder model = e2eInnerLr == null ? loaded.model() : withInnerLr(loaded.model(), e2eInnerLr);
+            String label = labels != null && i < labels.size() ? labels.get(i) : checkpoints.get(i).getFileName().toString();
+            if (models.stream().anyMatch(m -> m.label().equals(label))) throw new IllegalArgumentException("two models labelled \"" + label + "\": use --label");
+            models.add(new EvalSuite.Model(label, model, loaded.tokenizer()));
         }
-        System.out.println("wrote " + out.resolve("loss_by_position.json") + " and " + out.resolve("loss_by_position.png"));
+        var suite = new EvalSuite(out, false);
+        if (run.contains("loss-by-position") || run.contains("loss-delta")) suite.lossByPosition(models, corpus, docs, minTokens, maxTokens);
+        if (run.contains("loss-delta")) suite.lossDelta(reference != null ? reference : models.getFirst().label());
+        if (run.contains("niah")) {
+            suite.niah(models, new EvalSuite.NiahSettings(needles, contexts != null ? contexts : List.of(1024, 2048, 4096), depths, samples, haystack,
+                    corpus, seed));
+        }
+        if (run.contains("latency")) suite.latency(models, contexts != null ? contexts : List.of(1024, 4096, 16384), decode, 1024);
+        StringBuilder intro = new StringBuilder("Models:\n\n");
+        for (int i = 0; i < models.size(); i++) {
+            var m = models.get(i);
+            intro.append(String.format("- **%s**: `%s`, %s, %,d parameters%n", m.label(), checkpoints.get(i), describe(m.model().config()),
+                    m.model().params().count()));
+        }
+        System.out.println("wrote " + suite.writeReport("ttt4j eval: " + String.join(", ", run), intro.toString()) + " (JSON and PNG beside it)");
         return 0;
+    }
+
+    /** A model's method, from its config. */
+    static String describe(ModelConfig c) {
+        if (c.e2e() != null) {
+            return String.format("TTT-E2E (swa-%d, %d of %d blocks learn, inner lr %s)", c.window(), c.e2e().suffixBlocks(c), c.layers(), c.e2e().innerLearningRate());
+        }
+        return "mixers " + c.mixers() + (c.mixers().contains("swa") ? ", window " + c.window() : "");
     }
 
     /** The same weights with another inner learning rate; a model that is not TTT-E2E is refused. */

@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
                 "Re-running with the same --out resumes from its last checkpoint, reproducing exactly the",
                 "losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
 public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--preset", description = "tiny, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
+    @Option(names = "--preset", description = "tiny, demo, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
     String preset;
     @Option(names = "--config", description = "model config JSON (overrides --preset)")
     Path config;
@@ -36,6 +36,8 @@ public final class TrainCommand implements Callable<Integer> {
     String mixers;
     @Option(names = "--window", description = "sliding-window size for swa blocks")
     Integer window;
+    @Option(names = "--d-ff", description = "MLP (SwiGLU) width of every block (default: the preset's)")
+    Integer dFf;
     @Option(names = "--ttt-mini-batch", description = "TTT layers: tokens per inner step b (default 16)")
     Integer tttMiniBatch;
     @Option(names = "--ttt-backbone", description = "TTT layers: transformer or mamba (default transformer)")
@@ -86,7 +88,7 @@ public final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Checkpoints.Loaded init = null;
         if (initFrom != null) {
-            if (config != null || mixers != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
+            if (config != null || mixers != null || dFf != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
                     || e2eFirstOrder || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
                     || tttLearnableLr != null || qkNorm != null || postNorm != null) {
                 throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
@@ -98,6 +100,7 @@ public final class TrainCommand implements Callable<Integer> {
         ModelConfig c = init != null ? init.checkpoint().config() : config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window());
         if (context != null) c = c.withContext(context);
+        if (dFf != null) c = c.withFeedForward(dFf);
         if (qkNorm != null || postNorm != null) {
             c = c.withNorms(qkNorm != null ? qkNorm : c.qkNorm(), postNorm != null ? postNorm : c.postNorm());
         }

@@ -2,21 +2,16 @@ package org.ttt4j.cli.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.function.Function;
-import java.util.function.LongSupplier;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
-import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
-import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.eval.Latency;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
@@ -51,9 +46,6 @@ public final class E2eBench implements Callable<Integer> {
     @Option(names = "--train-context", defaultValue = "8192", description = "context of the training-step comparison; 0 skips it (default: ${DEFAULT-VALUE})")
     int trainContext;
 
-    /** One method's inference state: feed tokens, get logits; the floats it holds. */
-    private record Reader(Function<int[], Tensor> feed, LongSupplier floats) {}
-
     @Override
     public Integer call() throws Exception {
         if (window < 1) throw new IllegalArgumentException("--window must be >= 1, got " + window);
@@ -75,21 +67,22 @@ public final class E2eBench implements Callable<Integer> {
             Decoder model = model(m);
             // JIT warm-up, untimed: C2 compiles the decode path only after thousands of steps, so without this
             // the first context's decode times would be the interpreter's and C1's.
-            measure(model, m, Math.min(4096, contexts[0]), 1536, rng);
+            Latency.measure(model, Math.min(4096, contexts[0]), 1536, piece, rng);
             prefill.put(m, new LinkedHashMap<>());
             for (int ctx : contexts) {
                 if (m.equals("full") && ctx > fullMax) {
                     System.out.printf("%-6s %9d %14s %15s %15s %10s%n", m, ctx, "(skipped: > --full-max-context)", "", "", "");
                     continue;
                 }
-                double[] r = measure(model, m, ctx, tokens, rng);
-                prefill.get(m).put(ctx, r[0]);
-                System.out.printf("%-6s %9d %14.0f %15.3f %15.3f %10.2f%n", m, ctx, r[0], r[1], r[2], r[3]);
+                Latency.Point r = Latency.measure(model, ctx, tokens, piece, rng);
+                prefill.get(m).put(ctx, r.prefillTokensPerS());
+                System.out.printf("%-6s %9d %14.0f %15.3f %15.3f %10.2f%n", m, ctx, r.prefillTokensPerS(), r.decodeMsPerToken(),
+                        r.decodeMedianMs(), r.stateMib());
                 Map<String, Object> row = row("e2e_inference", m, ctx);
-                row.put("prefill_tokens_per_s", r[0]);
-                row.put("decode_ms_per_token", r[1]);
-                row.put("decode_median_ms_per_step", r[2]);
-                row.put("state_mib", r[3]);
+                row.put("prefill_tokens_per_s", r.prefillTokensPerS());
+                row.put("decode_ms_per_token", r.decodeMsPerToken());
+                row.put("decode_median_ms_per_step", r.decodeMedianMs());
+                row.put("state_mib", r.stateMib());
                 rows.add(row);
             }
         }
@@ -144,43 +137,6 @@ public final class E2eBench implements Callable<Integer> {
         return c.e2e() != null ? "TTT-E2E (swa, " + c.e2e().suffixBlocks(c) + " of " + c.layers() + " blocks learn)" : c.mixers();
     }
 
-    private Reader reader(Decoder model) {
-        if (model.config().e2e() != null) {
-            E2eSession s = new E2eSession(model, piece);
-            return new Reader(s::feed, s::stateFloats);
-        }
-        // A sliding window is read in pieces of the window, as TTT-E2E reads its chunks: its ring needs room for no more.
-        int n = model.config().mixers().equals("swa") ? Math.min(piece, window) : piece;
-        List<MixerCache> caches = model.newCaches(n);
-        return new Reader(ids -> {
-            Tensor out = null;
-            for (int at = 0; at < ids.length; at += n) out = model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + n)), caches);
-            return out;
-        }, () -> caches.stream().mapToLong(MixerCache::floats).sum());
-    }
-
-    /** {prefill tokens/s, mean decode ms/token, median decode ms/step, state MiB} for one context read from scratch. */
-    private double[] measure(Decoder model, String method, int ctx, int decode, SplittableRandom rng) {
-        int v = model.config().vocabSize();
-        try (var off = GradMode.disabled()) {
-            Reader r = reader(model);
-            long t0 = System.nanoTime();
-            for (int at = 0; at < ctx; at += piece) r.feed().apply(randomIds(rng, Math.min(piece, ctx - at), v));
-            double prefill = ctx / ((System.nanoTime() - t0) / 1e9);
-            double[] steps = new double[decode];
-            long t1 = System.nanoTime();
-            for (int i = 0; i < decode; i++) {
-                long s0 = System.nanoTime();
-                r.feed().apply(randomIds(rng, 1, v));
-                steps[i] = (System.nanoTime() - s0) / 1e6;
-            }
-            double mean = (System.nanoTime() - t1) / 1e6 / Math.max(1, decode);
-            Arrays.sort(steps);
-            double median = decode == 0 ? 0 : steps[decode / 2];
-            return new double[] {prefill, mean, median, r.floats().getAsLong() * 4.0 / (1 << 20)};
-        }
-    }
-
     /**
      * Seconds of one training step's forward and backward at {@code trainContext}, after an untimed
      * one at the same context (the first step at a size also pays for growing the heap).
@@ -191,7 +147,7 @@ public final class E2eBench implements Callable<Integer> {
         double seconds = 0;
         for (int t : new int[] {trainContext, trainContext}) {
             int v = model.config().vocabSize();
-            int[] in = randomIds(rng, t, v), target = randomIds(rng, t, v);
+            int[] in = Latency.randomIds(rng, t, v), target = Latency.randomIds(rng, t, v);
             long t0 = System.nanoTime();
             Tensor loss = model.config().e2e() != null ? E2eLoop.loss(model, in, target, 1, t, E2eLoop.Options.of(model.config(), 1.0))
                     : model.loss(in, target, 1, t);
@@ -200,12 +156,6 @@ public final class E2eBench implements Callable<Integer> {
             System.err.printf("  %s step at context %d: %.2f s%n", method, t, seconds);
         }
         return seconds;
-    }
-
-    private static int[] randomIds(SplittableRandom rng, int n, int vocab) {
-        int[] ids = new int[n];
-        for (int i = 0; i < n; i++) ids[i] = rng.nextInt(vocab);
-        return ids;
     }
 
     private Map<String, Object> row(String bench, String method, int ctx) {

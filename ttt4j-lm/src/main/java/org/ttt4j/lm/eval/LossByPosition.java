@@ -11,11 +11,20 @@ import java.util.List;
 public record LossByPosition(@JsonProperty("label") String label,
                              @JsonProperty("documents") int documents,
                              @JsonProperty("buckets") List<Bucket> buckets,
-                             @JsonProperty("mean_loss") double meanLoss) {
+                             @JsonProperty("mean_loss") double meanLoss,
+                             @JsonProperty("by_context") List<ContextLoss> byContext) {
 
     /** Tokens at indices [from, to) (1-based index of the predicted token), their mean loss. */
     public record Bucket(@JsonProperty("from") int from, @JsonProperty("to") int to,
                          @JsonProperty("tokens") long tokens, @JsonProperty("mean_loss") double meanLoss) {}
+
+    /**
+     * Mean loss over the first {@code context} tokens of every document at least that long: the
+     * loss "at context length L" of the papers' tables (a causal model's loss on a prefix does not
+     * depend on what follows, so one long pass gives every shorter context).
+     */
+    public record ContextLoss(@JsonProperty("context") int context, @JsonProperty("documents") int documents,
+                              @JsonProperty("mean_loss") double meanLoss) {}
 
     public static LossByPosition of(String label, List<float[]> perDocumentLosses) {
         int longest = 0;
@@ -37,6 +46,19 @@ public record LossByPosition(@JsonProperty("label") String label,
             total += sum;
             count += n;
         }
-        return new LossByPosition(label, perDocumentLosses.size(), buckets, count == 0 ? Double.NaN : total / count);
+        List<ContextLoss> byContext = new ArrayList<>();
+        for (int c = 2; c <= longest; c = c * 2 > longest && c < longest ? longest : c * 2) {
+            double sum = 0;
+            int docs = 0;
+            for (float[] l : perDocumentLosses) {
+                if (l.length < c) continue;
+                double d = 0;
+                for (int i = 0; i < c; i++) d += l[i];
+                sum += d / c;
+                docs++;
+            }
+            byContext.add(new ContextLoss(c, docs, sum / docs));
+        }
+        return new LossByPosition(label, perDocumentLosses.size(), buckets, count == 0 ? Double.NaN : total / count, byContext);
     }
 }

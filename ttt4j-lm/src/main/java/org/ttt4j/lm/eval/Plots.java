@@ -4,13 +4,16 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.awt.Color;
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.HeatMapChart;
+import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.ttt4j.lm.io.AtomicFiles;
 
-/** PNG plots with XChart (headless): loss by position (log x) and training curves. */
+/** PNG plots with XChart (headless): loss by position (log x), training curves, lines, heat maps. */
 public final class Plots {
     static {
         System.setProperty("java.awt.headless", "true");
@@ -57,7 +60,24 @@ public final class Plots {
         save(chart, png);
     }
 
-    private static void save(XYChart chart, Path png) throws IOException {
+    /**
+     * A heat map of values in [0, 1] (needle accuracy): {@code values[y][x]} at column label x and row
+     * label y, green for 1 and red for 0, as RULER's figures.
+     */
+    public static void heatMap(String title, String xTitle, String yTitle, List<String> xLabels, List<String> yLabels, double[][] values,
+                               Path png) throws IOException {
+        HeatMapChart chart = new HeatMapChartBuilder().width(700).height(480).title(title).xAxisTitle(xTitle).yAxisTitle(yTitle).build();
+        chart.getStyler().setMin(0).setMax(1).setShowValue(true)
+                .setRangeColors(new Color[] {new Color(0xd7, 0x30, 0x27), new Color(0xfe, 0xe0, 0x8b), new Color(0x1a, 0x98, 0x50)});
+        List<Number[]> cells = new java.util.ArrayList<>();
+        for (int y = 0; y < yLabels.size(); y++) {
+            for (int x = 0; x < xLabels.size(); x++) cells.add(new Number[] {x, y, values[y][x]});
+        }
+        chart.addSeries("accuracy", xLabels, yLabels, cells);
+        save(chart, png);
+    }
+
+    private static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path png) throws IOException {
         byte[] bytes = BitmapEncoder.getBitmapBytes(chart, BitmapEncoder.BitmapFormat.PNG);
         Path parent = png.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);

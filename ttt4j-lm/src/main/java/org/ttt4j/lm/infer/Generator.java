@@ -6,11 +6,9 @@ import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.methods.e2e.E2eSession;
 import org.ttt4j.lm.methods.qttt.QtttOptions;
 import org.ttt4j.lm.methods.qttt.QtttSession;
@@ -89,8 +87,7 @@ public final class Generator {
                 session = loadState != null ? E2eSession.load(model, loadState) : new E2eSession(model, PREFILL_CHUNK);
                 feed = session::feed;
             } else {
-                List<MixerCache> caches = model.newCaches(PREFILL_CHUNK);
-                feed = ids -> model.logits(ids, caches);
+                feed = InferenceSession.open(model, PREFILL_CHUNK)::feed;
             }
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;
@@ -98,59 +95,69 @@ public final class Generator {
             if (last == null && promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
             for (int at = 0; adapted == null && at < promptIds.length; at += PREFILL_CHUNK) {
                 int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
-                last = lastRow(feed.apply(chunk));
+                last = InferenceSession.lastRow(feed.apply(chunk));
             }
             if (saveState != null) session.save(saveState);
             long t1 = System.nanoTime();
-            Sampler sampler = new Sampler(options);
-            int[] out = new int[options.maxTokens()];
-            int n = 0;
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-            int emitted = 0;
-            StringBuilder text = new StringBuilder();
-            String reason = "max_tokens";
-            while (n < options.maxTokens()) {
-                int next = sampler.pick(last, seen);
-                if (next == tokenizer.documentBoundary()) {
-                    reason = "end_of_document";
-                    break;
-                }
-                out[n++] = next;
-                seen[next] = true;
-                bytes.writeBytes(tokenizer.decode(new int[] {next}));
-                byte[] all = bytes.toByteArray();
-                int complete = completePrefix(all, emitted);
-                if (complete > emitted) {
-                    String piece = new String(all, emitted, complete - emitted, StandardCharsets.UTF_8);
-                    emitted = complete;
-                    text.append(piece);
-                    if (onText != null) onText.accept(piece);
-                }
-                String hit = options.stop().stream().filter(st -> !st.isEmpty() && text.indexOf(st) >= 0).findFirst().orElse(null);
-                if (hit != null) {
-                    reason = "stop:" + hit;
-                    text.setLength(text.indexOf(hit));
-                    break;
-                }
-                if (n < options.maxTokens()) last = lastRow(feed.apply(new int[] {next}));
-            }
-            long t2 = System.nanoTime();
-            byte[] all = bytes.toByteArray();
-            if (emitted < all.length && !reason.startsWith("stop:")) {
-                String rest = new String(all, emitted, all.length - emitted, StandardCharsets.UTF_8);
-                text.append(rest);
-                if (onText != null && !rest.isEmpty()) onText.accept(rest);
-            }
-            return new Output(text.toString(), Arrays.copyOf(out, n), reason,
-                    (t1 - t0) / 1e6 / Math.max(1, promptIds.length), n > 0 ? (t2 - t1) / 1e6 / n : 0);
+            return decode(feed, last, seen, options, onText, promptIds.length, t0, t1);
         }
     }
 
-    private static float[] lastRow(Tensor logits) {
-        int v = logits.dim(-1), t = logits.dim(-2);
-        float[] row = new float[v];
-        System.arraycopy(logits.f32(), logits.offset() + (t - 1) * v, row, 0, v);
-        return row;
+    /**
+     * Continues a sequence that {@code session} has read (its logits after the last token are
+     * {@code last}; {@code context} are its tokens, for the repetition penalty): the session goes on
+     * learning (TTT-E2E) or caching as it decodes. Run under {@code GradMode.disabled()}.
+     */
+    public Output continueFrom(InferenceSession session, float[] last, int[] context, SamplingOptions options, Consumer<String> onText) {
+        boolean[] seen = new boolean[model.config().vocabSize()];
+        for (int id : context) seen[id] = true;
+        long t = System.nanoTime();
+        return decode(session::feed, last, seen, options, onText, 0, t, t);
+    }
+
+    private Output decode(java.util.function.Function<int[], Tensor> feed, float[] last, boolean[] seen, SamplingOptions options,
+                          Consumer<String> onText, int promptTokens, long t0, long t1) {
+        Sampler sampler = new Sampler(options);
+        int[] out = new int[options.maxTokens()];
+        int n = 0;
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        int emitted = 0;
+        StringBuilder text = new StringBuilder();
+        String reason = "max_tokens";
+        while (n < options.maxTokens()) {
+            int next = sampler.pick(last, seen);
+            if (next == tokenizer.documentBoundary()) {
+                reason = "end_of_document";
+                break;
+            }
+            out[n++] = next;
+            seen[next] = true;
+            bytes.writeBytes(tokenizer.decode(new int[] {next}));
+            byte[] all = bytes.toByteArray();
+            int complete = completePrefix(all, emitted);
+            if (complete > emitted) {
+                String piece = new String(all, emitted, complete - emitted, StandardCharsets.UTF_8);
+                emitted = complete;
+                text.append(piece);
+                if (onText != null) onText.accept(piece);
+            }
+            String hit = options.stop().stream().filter(st -> !st.isEmpty() && text.indexOf(st) >= 0).findFirst().orElse(null);
+            if (hit != null) {
+                reason = "stop:" + hit;
+                text.setLength(text.indexOf(hit));
+                break;
+            }
+            if (n < options.maxTokens()) last = InferenceSession.lastRow(feed.apply(new int[] {next}));
+        }
+        long t2 = System.nanoTime();
+        byte[] all = bytes.toByteArray();
+        if (emitted < all.length && !reason.startsWith("stop:")) {
+            String rest = new String(all, emitted, all.length - emitted, StandardCharsets.UTF_8);
+            text.append(rest);
+            if (onText != null && !rest.isEmpty()) onText.accept(rest);
+        }
+        return new Output(text.toString(), Arrays.copyOf(out, n), reason,
+                (t1 - t0) / 1e6 / Math.max(1, promptTokens), n > 0 ? (t2 - t1) / 1e6 / n : 0);
     }
 
     /** Length of the longest prefix of {@code b} that ends on a UTF-8 character boundary, at least {@code from}. */

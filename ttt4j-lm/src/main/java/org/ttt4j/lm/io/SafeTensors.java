@@ -469,6 +469,19 @@ public final class SafeTensors {
      * {@code file}. FP32 tensors are stored as F32 and FP64 as F64, little-endian.
      */
     public static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(file, tensors, metadata, false);
+    }
+
+    /**
+     * As {@link #write(Path, Map, Map)} but FP32 tensors are stored as F16 (IEEE half, rounded to
+     * nearest even; values beyond +-65504 are refused): half the bytes, for shipping trained weights,
+     * which need no more than the 11 significant bits. They load back as FP32.
+     */
+    public static void writeHalf(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
+        write(file, tensors, metadata, true);
+    }
+
+    private static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, boolean half) throws IOException {
         ObjectNode header = MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode m = header.putObject(METADATA_KEY);
@@ -483,7 +496,14 @@ public final class SafeTensors {
             if (name.equals(METADATA_KEY)) {
                 throw new IllegalArgumentException("tensor name '" + METADATA_KEY + "' is reserved for metadata");
             }
-            DataType dt = DataType.of(t.dtype());
+            DataType dt = half && t.dtype() == DType.FP32 ? DataType.F16 : DataType.of(t.dtype());
+            if (dt == DataType.F16) {
+                for (float v : t.toFloatArray()) {
+                    if (Float.isFinite(v) && Math.abs(v) > 65504f) {
+                        throw new IllegalArgumentException("tensor '" + name + "' holds " + v + ", beyond the F16 range (+-65504)");
+                    }
+                }
+            }
             long bytes = (long) t.size() * dt.bytes();
             ObjectNode entry = header.putObject(name);
             entry.put("dtype", dt.name());
@@ -505,8 +525,24 @@ public final class SafeTensors {
         AtomicFiles.write(file, out -> {
             out.write(head);
             byte[] chunk = new byte[CHUNK_BYTES];
-            for (Tensor t : order) writeData(out, t, chunk);
+            for (Tensor t : order) {
+                if (half && t.dtype() == DType.FP32) writeHalfData(out, t, chunk);
+                else writeData(out, t, chunk);
+            }
         });
+    }
+
+    private static void writeHalfData(OutputStream out, Tensor t, byte[] chunk) throws IOException {
+        float[] a = t.toFloatArray();
+        for (int i = 0; i < a.length; i += chunk.length / 2) {
+            int m = Math.min(chunk.length / 2, a.length - i);
+            for (int j = 0; j < m; j++) {
+                short h = Float.floatToFloat16(a[i + j]);
+                chunk[2 * j] = (byte) h;
+                chunk[2 * j + 1] = (byte) (h >> 8);
+            }
+            out.write(chunk, 0, 2 * m);
+        }
     }
 
     private static void writeData(OutputStream out, Tensor t, byte[] chunk) throws IOException {

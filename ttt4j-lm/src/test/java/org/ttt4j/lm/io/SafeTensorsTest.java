@@ -154,6 +154,26 @@ class SafeTensorsTest {
     }
 
     @Test
+    void halfPrecisionStoresRoundedFloatsInHalfTheBytes(@org.junit.jupiter.api.io.TempDir Path dir) throws IOException {
+        var rng = new java.util.SplittableRandom(8);
+        float[] a = new float[1001];
+        for (int i = 0; i < a.length; i++) a[i] = (float) (rng.nextGaussian() * Math.pow(10, rng.nextInt(-6, 4)));
+        Tensor t = Tensor.of(a, 7, 143);
+        Path full = dir.resolve("f.safetensors"), half = dir.resolve("h.safetensors");
+        SafeTensors.write(full, java.util.Map.of("w", t), null);
+        SafeTensors.writeHalf(half, java.util.Map.of("w", t), java.util.Map.of("k", "v"));
+        assertEquals(2 * a.length, Files.size(full) - Files.size(half), 64, "F16 takes 2 bytes per value instead of 4 (headers differ by the metadata)");
+        var back = SafeTensors.read(half);
+        assertEquals("F16", SafeTensors.readHeader(half).tensors().get("w").dtype().name());
+        float[] got = back.tensors().get("w").toFloatArray();
+        assertArrayEquals(new int[] {7, 143}, back.tensors().get("w").shape());
+        for (int i = 0; i < a.length; i++) assertEquals(Float.float16ToFloat(Float.floatToFloat16(a[i])), got[i], 0f, "value " + i);
+        var e = assertThrows(IllegalArgumentException.class,
+                () -> SafeTensors.writeHalf(dir.resolve("x.safetensors"), java.util.Map.of("big", Tensor.of(new float[] {1e5f}, 1)), null));
+        assertTrue(e.getMessage().contains("big") && e.getMessage().contains("F16"), e.getMessage());
+    }
+
+    @Test
     void floatValuesAreBitExact() throws IOException {
         int[] fbits = {0x7fc00000, 0x7fc00001, 0x7f800001, 0x7fbfffff, 0xffc12345, 0xff800001,
                 0x7f800000, 0xff800000, 0x80000000, 0x00000000, 0x00000001, 0x807fffff, 0x7f7fffff};

@@ -1,0 +1,170 @@
+package org.ttt4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.ttt4j.lm.eval.Niah;
+import org.ttt4j.lm.io.AtomicFiles;
+import org.ttt4j.lm.io.StateFile;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.MatchedSize;
+import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.train.CheckpointStore;
+import org.ttt4j.lm.train.TrainerState;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ttt4j experiment PRESET}: trains the method family at matched parameter counts on the same
+ * tokens, evaluates every model with the suite, writes a report folder. Each method is trained by
+ * the {@code train} command with the flags recorded in {@code plan.json}, so any run can be
+ * reproduced or extended by hand; each stage's result is a file, so a re-run resumes where the
+ * last one stopped (a killed training run resumes from its last checkpoint, exactly).
+ */
+@Command(name = "experiment", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Train and compare the whole method family (resumable).",
+                "Trains full attention, SWA, a hybrid, TTT-Linear, TTT-MLP, TTT-E2E and naive TTT at matched parameter counts",
+                "on the same tokens, then runs the evaluation suite on all of them (loss by position, loss delta vs full",
+                "attention, needle in a haystack, latency) and writes OUT/report/report.md with JSON results and PNG plots.",
+                "Re-running the same command resumes where it stopped.",
+                "Presets: smoke (tiny, every method, a few minutes), small (the real comparison, about 1.5 hours on 2 cores)."})
+public final class ExperimentCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small") String presetName;
+    @Option(names = "--out", description = "folder for the runs and the report (default: runs/experiment-PRESET)") Path out;
+    @Option(names = "--report", description = "report folder (default: OUT/report)") Path reportDir;
+    @Option(names = "--corpus", description = "training and evaluation corpus (default: the preset's; see train --help)") String corpus;
+    @Option(names = "--haystack", description = "essay text for the needle tasks: a folder, file or .zip (default: data/prose/sotu if"
+            + " fetched by scripts/fetch-prose.sh, else held-out corpus documents)") Path haystack;
+    @Option(names = "--steps", description = "training steps per method (default: the preset's)") Integer steps;
+    @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt-linear, ttt-mlp, ttt-e2e, naive-ttt (default: all)")
+    List<String> methods;
+
+    @Override
+    public Integer call() throws Exception {
+        ExperimentPreset p = ExperimentPreset.byName(presetName);
+        if (steps != null) {
+            if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+            p = p.withSteps(steps);
+        }
+        if (corpus != null) p = p.withCorpus(corpus);
+        List<String> chosen = methods == null ? ExperimentPreset.METHODS : methods;
+        for (String m : chosen) {
+            if (!ExperimentPreset.METHODS.contains(m)) {
+                throw new IllegalArgumentException("unknown method \"" + m + "\" (known: " + String.join(", ", ExperimentPreset.METHODS) + ")");
+            }
+        }
+        Path root = out != null ? out : Path.of("runs", "experiment-" + p.name());
+        Path report = reportDir != null ? reportDir : root.resolve("report");
+        Files.createDirectories(report);
+        Map<String, List<String>> plan = new LinkedHashMap<>();
+        for (String m : chosen) plan.put(m, trainFlags(p, m, root.resolve("runs").resolve(m)));
+        writePlan(p, plan, report.resolve("plan.json"));
+
+        long t0 = System.nanoTime();
+        for (var e : plan.entrySet()) {
+            Path run = root.resolve("runs").resolve(e.getKey());
+            long done = finishedStep(run);
+            if (done >= p.steps()) {
+                System.out.printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
+                continue;
+            }
+            System.out.printf("[experiment] %s: ttt4j train %s%n", e.getKey(), String.join(" ", e.getValue()));
+            int code = new CommandLine(new TrainCommand()).setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
+                    .execute(e.getValue().toArray(String[]::new));
+            if (code != 0) {
+                System.err.printf("[experiment] %s: training stopped with exit code %d; re-run the same command to resume%n", e.getKey(), code);
+                return code;
+            }
+        }
+        System.out.printf("[experiment] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
+
+        List<EvalSuite.Model> models = new ArrayList<>();
+        for (String m : chosen) {
+            var loaded = Checkpoints.load(root.resolve("runs").resolve(m));
+            // Naive TTT: trained without the inner loop, scored with it (the baseline meta-learning is measured against).
+            Decoder model = m.equals("naive-ttt") ? EvalCommand.withInnerLr(loaded.model(), 1.0) : loaded.model();
+            models.add(new EvalSuite.Model(m, model, loaded.tokenizer()));
+        }
+        var suite = new EvalSuite(report, true);
+        suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
+        suite.lossDelta("full");
+        suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
+                haystack, p.corpus(), 1234));
+        suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
+        Path md = suite.writeReport("ttt4j experiment " + p.name(), intro(p, plan, models));
+        System.out.printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
+        return 0;
+    }
+
+    /** The {@code train} command line of one method; TTT layers get the MLP width that matches full attention's parameter count. */
+    static List<String> trainFlags(ExperimentPreset p, String method, Path run) {
+        List<String> f = new ArrayList<>(List.of("--preset", p.modelPreset(), "--corpus", p.corpus(), "--tokenizer", p.tokenizer(),
+                "--context", "" + p.context(), "--batch", "" + p.batch(), "--steps", "" + p.steps(), "--lr", "" + p.lr(),
+                "--eval-every", "" + Math.max(1, p.steps() / 4), "--checkpoint-every", "" + Math.max(1, p.steps() / 8), "--eval-batches", "4",
+                "--seed", "1234", "--out", run.toString()));
+        // Attention baselines carry TTT-E2E's qk and sandwich norms: the same architecture but for the inner loop.
+        List<String> norms = List.of("--qk-norm", "true", "--post-norm", "true");
+        switch (method) {
+            case "full" -> f.addAll(List.of("--mixers", "full"));
+            case "swa" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window()));
+            case "hybrid" -> f.addAll(List.of("--mixers", p.hybrid(), "--window", "" + p.window()));
+            case "ttt-linear", "ttt-mlp" -> {
+                String mixer = method.equals("ttt-linear") ? "ttt_linear" : "ttt_mlp";
+                ModelConfig matched = MatchedSize.feedForwardFor(Presets.byName(p.modelPreset()).withMixers(mixer, p.window()),
+                        MatchedSize.parameters(baseline(p)));
+                f.addAll(List.of("--mixers", mixer, "--d-ff", "" + matched.dFf()));
+            }
+            case "ttt-e2e" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e"));
+            case "naive-ttt" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e", "--e2e-inner-lr", "0"));
+            default -> throw new IllegalArgumentException("unknown method " + method);
+        }
+        if (List.of("full", "swa", "hybrid").contains(method)) f.addAll(norms);
+        return f;
+    }
+
+    /** Full attention with the norms: the parameter count every method matches. */
+    static ModelConfig baseline(ExperimentPreset p) {
+        return Presets.byName(p.modelPreset()).withMixers("full", p.window()).withNorms(true, true);
+    }
+
+    /** The last saved step of a run, 0 if it has none. */
+    static long finishedStep(Path run) throws IOException {
+        var latest = new CheckpointStore(run).latest();
+        if (latest.isEmpty() || !Files.exists(latest.get().resolve("trainer.json"))) return 0;
+        return StateFile.read(latest.get().resolve("trainer.json"), TrainerState.class).step();
+    }
+
+    private static void writePlan(ExperimentPreset p, Map<String, List<String>> plan, Path file) throws IOException {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("preset", p);
+        Map<String, String> commands = new LinkedHashMap<>();
+        plan.forEach((m, flags) -> commands.put(m, "ttt4j train " + String.join(" ", flags)));
+        doc.put("train_commands", commands);
+        AtomicFiles.write(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(doc));
+    }
+
+    private static String intro(ExperimentPreset p, Map<String, List<String>> plan, List<EvalSuite.Model> models) {
+        StringBuilder s = new StringBuilder();
+        s.append(String.format("Preset `%s`: model preset `%s`, tokenizer `%s`, corpus `%s`; every method trained for %d steps of %d x %d tokens"
+                        + " (%,d tokens, the same sequences for all: same seed and sampler), lr %s, window %d.%n%n",
+                p.name(), p.modelPreset(), p.tokenizer(), p.corpus(), p.steps(), p.batch(), p.context(), (long) p.steps() * p.batch() * p.context(),
+                p.lr(), p.window()));
+        s.append("| method | parameters | train command |\n|---|---|---|\n");
+        for (var m : models) {
+            s.append(String.format("| %s | %,d | `ttt4j train %s` |%n", m.label(), m.model().params().count(), String.join(" ", plan.get(m.label()))));
+        }
+        s.append("\nnaive-ttt is TTT-E2E's architecture trained with the inner loop off (inner lr 0) and evaluated with it on"
+                + " (inner lr 1): test-time training without meta-learning.\n");
+        return s.toString();
+    }
+}

@@ -1,0 +1,62 @@
+package org.ttt4j.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.ttt4j.lm.io.AtomicFiles;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.io.StateFile;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code ttt4j export}: a trained run's weights as a self-contained model folder (config.json,
+ * model.safetensors, the tokenizer), without optimizer state: what is shipped, e.g. the demo model.
+ */
+@Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Write a run's latest checkpoint as a self-contained model folder (no optimizer state).",
+                "The folder holds config.json, model.safetensors and the tokenizer; every command that takes a",
+                "--checkpoint or --model accepts it."})
+public final class ExportCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "RUN", description = "run or checkpoint folder") Path run;
+    @Option(names = "--out", required = true, description = "model folder to write (must not exist or be empty)") Path out;
+    @Option(names = "--half", description = "store weights as F16 (half the size; they load back as FP32)") boolean half;
+
+    @Override
+    public Integer call() throws Exception {
+        var loaded = Checkpoints.load(run);
+        if (Files.exists(out)) {
+            try (var entries = Files.list(out)) {
+                if (entries.findAny().isPresent()) throw new IllegalArgumentException("--out " + out + " exists and is not empty");
+            }
+        }
+        Files.createDirectories(out);
+        StateFile.write(out.resolve("config.json"), loaded.checkpoint().config());
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("source", loaded.checkpoint().folder().toString());
+        meta.put("tokenizer", loaded.tokenizer().name());
+        Path weights = out.resolve("model.safetensors");
+        if (half) SafeTensors.writeHalf(weights, loaded.checkpoint().model(), meta);
+        else SafeTensors.write(weights, loaded.checkpoint().model(), meta);
+        Path bpe = Checkpoints.runTokenizer(loaded.checkpoint().folder());
+        if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer && Files.isDirectory(bpe)) {
+            Files.createDirectories(out.resolve("tokenizer"));
+            try (var files = Files.list(bpe)) {
+                for (Path f : files.toList()) AtomicFiles.write(out.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
+            }
+        } else {
+            AtomicFiles.write(out.resolve(Checkpoints.TOKENIZER_SPEC), loaded.tokenizer().name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        long bytes;
+        try (var files = Files.walk(out)) {
+            bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        }
+        System.out.printf("exported %s (step %s, %,d parameters, %s) to %s: %.2f MB%n", loaded.checkpoint().folder(),
+                loaded.checkpoint().state() == null ? "?" : loaded.checkpoint().state().step(), loaded.model().params().count(),
+                half ? "F16" : "F32", out, bytes / 1e6);
+        return 0;
+    }
+}

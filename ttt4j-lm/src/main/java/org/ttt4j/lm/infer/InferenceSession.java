@@ -1,0 +1,87 @@
+package org.ttt4j.lm.infer;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.MixerCache;
+import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.Mixer;
+
+/**
+ * One model reading one sequence, whatever its method: the interface every evaluation task and
+ * the generator read through. The method comes from the model's config: a TTT-E2E model learns
+ * while it reads (an {@link E2eSession}); attention, hybrids and TTT layers carry their caches.
+ * Callers must run it under {@code GradMode.disabled()}.
+ */
+public interface InferenceSession {
+    /** Logits [1, n, V] for the next n tokens of the sequence (any n >= 1: long inputs are read in pieces). */
+    Tensor feed(int[] ids);
+
+    /** Tokens read so far. */
+    long position();
+
+    /** Floats of state the session holds now (caches, fast weights): its memory, whatever the model's own size. */
+    long stateFloats();
+
+    /**
+     * A fresh session that reads at most {@code maxChunk} tokens per forward pass (a model of
+     * sliding-window blocks only reads at most its window per pass, as TTT-E2E reads its chunks, so
+     * its caches never hold more than two windows).
+     */
+    static InferenceSession open(Decoder model, int requestedChunk) {
+        if (requestedChunk < 1) throw new IllegalArgumentException("maxChunk must be >= 1, got " + requestedChunk);
+        boolean windowed = model.config().blockMixers().stream().allMatch(m -> m instanceof Mixer.SlidingWindow);
+        int maxChunk = windowed ? Math.min(requestedChunk, model.config().window()) : requestedChunk;
+        if (model.config().e2e() != null) {
+            E2eSession s = new E2eSession(model, maxChunk);
+            return new InferenceSession() {
+                @Override public Tensor feed(int[] ids) { return s.feed(ids); }
+                @Override public long position() { return s.position(); }
+                @Override public long stateFloats() { return s.stateFloats(); }
+                @Override public int maxChunk() { return maxChunk; }
+            };
+        }
+        List<MixerCache> caches = model.newCaches(maxChunk);
+        return new InferenceSession() {
+            @Override
+            public Tensor feed(int[] ids) {
+                if (ids.length <= maxChunk) return model.logits(ids, caches);
+                // Caches have room for maxChunk new tokens per pass (a sliding window's ring too).
+                List<Tensor> outs = new ArrayList<>();
+                for (int at = 0; at < ids.length; at += maxChunk) {
+                    outs.add(model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk)), caches));
+                }
+                return Layout.concat(outs, 1);
+            }
+
+            @Override public long position() { return caches.getFirst().position(); }
+            @Override public long stateFloats() { return caches.stream().mapToLong(MixerCache::floats).sum(); }
+            @Override public int maxChunk() { return maxChunk; }
+        };
+    }
+
+    /** Most tokens one forward pass reads. */
+    int maxChunk();
+
+    /**
+     * Reads {@code ids} in passes of at most {@link #maxChunk()} tokens and returns only the logits
+     * after the last one: a long prompt never materialises a T x V logits matrix.
+     */
+    default float[] read(int[] ids) {
+        if (ids.length == 0) throw new IllegalArgumentException("nothing to read: ids is empty");
+        float[] last = null;
+        for (int at = 0; at < ids.length; at += maxChunk()) last = lastRow(feed(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk()))));
+        return last;
+    }
+
+    /** The last row of logits [1, n, V] (contiguous, as every model returns them). */
+    static float[] lastRow(Tensor logits) {
+        int v = logits.dim(-1), t = logits.dim(-2);
+        float[] row = new float[v];
+        System.arraycopy(logits.f32(), logits.offset() + (t - 1) * v, row, 0, v);
+        return row;
+    }
+}
