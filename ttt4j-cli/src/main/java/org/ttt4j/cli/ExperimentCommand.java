@@ -78,7 +78,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                 System.out.printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
                 continue;
             }
-            System.out.printf("[experiment] %s: ttt4j train %s%n", e.getKey(), String.join(" ", e.getValue()));
+            System.out.printf("[experiment] %s: ttt4j train %s%n", e.getKey(), shell(e.getValue()));
             int code = new CommandLine(new TrainCommand()).setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
                     .execute(e.getValue().toArray(String[]::new));
             if (code != 0) {
@@ -97,7 +97,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         }
         var suite = new EvalSuite(report, true);
         suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
-        suite.lossDelta("full");
+        suite.lossDelta(chosen.contains("full") ? "full" : chosen.getFirst());
         suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
                 haystack, p.corpus(), 1234));
         suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
@@ -144,11 +144,16 @@ public final class ExperimentCommand implements Callable<Integer> {
         return StateFile.read(latest.get().resolve("trainer.json"), TrainerState.class).step();
     }
 
+    /** The arguments as one shell command line: those with shell metacharacters single-quoted. */
+    static String shell(List<String> args) {
+        return String.join(" ", args.stream().map(a -> a.matches("[A-Za-z0-9_./:,=+-]+") ? a : "'" + a.replace("'", "'\\''") + "'").toList());
+    }
+
     private static void writePlan(ExperimentPreset p, Map<String, List<String>> plan, Path file) throws IOException {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("preset", p);
         Map<String, String> commands = new LinkedHashMap<>();
-        plan.forEach((m, flags) -> commands.put(m, "ttt4j train " + String.join(" ", flags)));
+        plan.forEach((m, flags) -> commands.put(m, "ttt4j train " + shell(flags)));
         doc.put("train_commands", commands);
         AtomicFiles.write(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(doc));
     }
@@ -161,7 +166,7 @@ public final class ExperimentCommand implements Callable<Integer> {
                 p.lr(), p.window()));
         s.append("| method | parameters | train command |\n|---|---|---|\n");
         for (var m : models) {
-            s.append(String.format("| %s | %,d | `ttt4j train %s` |%n", m.label(), m.model().params().count(), String.join(" ", plan.get(m.label()))));
+            s.append(String.format("| %s | %,d | `ttt4j train %s` |%n", m.label(), m.model().params().count(), shell(plan.get(m.label()))));
         }
         s.append("\nnaive-ttt is TTT-E2E's architecture trained with the inner loop off (inner lr 0) and evaluated with it on"
                 + " (inner lr 1): test-time training without meta-learning.\n");

@@ -14,19 +14,19 @@ public final class MatchedSize {
     }
 
     /**
-     * {@code c} with the MLP width whose model's parameter count is nearest {@code target}; the
-     * count grows by 3 d_model per unit of width in every block, so a bisection finds it.
+     * {@code c} with the MLP width whose model's parameter count is nearest {@code target}. The count
+     * is linear in the width (3 d_model per unit in every MLP), so two counts give the line and the
+     * widths either side of its solution are checked.
      */
     public static ModelConfig feedForwardFor(ModelConfig c, long target) {
         if (target < 1) throw new IllegalArgumentException("target parameter count must be >= 1, got " + target);
-        int lo = 1, hi = Math.max(2, c.dFf() * 4);
-        while (parameters(c.withFeedForward(hi)) < target && hi < (1 << 24)) hi *= 2;
-        while (hi - lo > 1) {
-            int mid = (lo + hi) >>> 1;
-            if (parameters(c.withFeedForward(mid)) <= target) lo = mid;
-            else hi = mid;
+        long at1 = parameters(c.withFeedForward(1)), perUnit = parameters(c.withFeedForward(2)) - at1;
+        long guess = Math.max(1, Math.round(1 + (double) (target - at1) / perUnit));
+        if (guess > Integer.MAX_VALUE / 2) throw new IllegalArgumentException("no MLP width reaches " + target + " parameters");
+        int best = (int) guess;
+        for (int f = (int) Math.max(1, guess - 1); f <= guess + 1; f++) {
+            if (Math.abs(parameters(c.withFeedForward(f)) - target) < Math.abs(parameters(c.withFeedForward(best)) - target)) best = f;
         }
-        long below = Math.abs(parameters(c.withFeedForward(lo)) - target), above = Math.abs(parameters(c.withFeedForward(hi)) - target);
-        return c.withFeedForward(below <= above ? lo : hi);
+        return c.withFeedForward(best);
     }
 }
