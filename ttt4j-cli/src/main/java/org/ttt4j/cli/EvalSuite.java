@@ -65,12 +65,23 @@ final class EvalSuite {
         Files.createDirectories(out);
     }
 
+    /** With resume, a task's earlier result is read back when it exists and covers the same models (by label, in order). */
+    private boolean reusable(Path json, List<Model> models) throws IOException {
+        if (!resume || !Files.exists(json)) return false;
+        var saved = JSON.readTree(json.toFile()).get("models");
+        return saved != null && JSON.convertValue(saved, new TypeReference<List<String>>() {}).equals(labels(models));
+    }
+
+    private static List<String> labels(List<Model> models) {
+        return models.stream().map(Model::label).toList();
+    }
+
     // ------------------------------------------------------------------ loss by position
 
     /** Per-token loss on the longest held-out documents of the corpus, in log-scale buckets; one curve per model. */
     void lossByPosition(List<Model> models, String corpus, int docs, int minTokens, int maxTokens) throws IOException {
         Path json = out.resolve("loss_by_position.json");
-        if (resume && Files.exists(json)) {
+        if (reusable(json, models)) {
             losses = JSON.convertValue(JSON.readTree(json.toFile()).get("results"), new TypeReference<List<LossByPosition>>() {});
             System.out.println("[eval] loss-by-position: done before, read " + json);
         } else {
@@ -103,6 +114,7 @@ final class EvalSuite {
             }
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("corpus", corpus);
+            doc.put("models", labels(models));
             doc.put("results", losses);
             Plots.lossByPosition(losses, "loss by token index (held-out documents)", out.resolve("loss_by_position.png"));
             AtomicFiles.write(json, JSON.writeValueAsBytes(doc));
@@ -180,7 +192,7 @@ final class EvalSuite {
         Path json = out.resolve("niah.json");
         List<NiahRow> rows;
         String haystackName;
-        if (resume && Files.exists(json)) {
+        if (reusable(json, models)) {
             var tree = JSON.readTree(json.toFile());
             rows = JSON.convertValue(tree.get("results"), new TypeReference<List<NiahRow>>() {});
             haystackName = tree.get("haystack").asText();
@@ -212,6 +224,7 @@ final class EvalSuite {
                                 rows.add(new NiahRow(m.label(), task.id, context, depth, k, c.prompt().length, c.needleToken(), c.answer(), got, ok));
                             }
                         }
+                        System.err.printf("  %s: %s at %d tokens done (%.0f s)%n", m.label(), task.id, context, (System.nanoTime() - t0) / 1e9);
                     }
                 }
                 int n = s.tasks().size() * s.contexts().size() * s.depths().size() * s.samples();
@@ -219,6 +232,7 @@ final class EvalSuite {
             }
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("haystack", haystackName);
+            doc.put("models", labels(models));
             doc.put("settings", Map.of("tasks", s.tasks().stream().map(t -> t.id).toList(), "contexts", s.contexts(), "depths", s.depths(),
                     "samples", s.samples(), "seed", s.seed()));
             doc.put("results", rows);
@@ -269,7 +283,7 @@ final class EvalSuite {
     void latency(List<Model> models, List<Integer> contexts, int decode, int piece) throws IOException {
         Path json = out.resolve("latency.json");
         Map<String, List<Latency.Point>> results;
-        if (resume && Files.exists(json)) {
+        if (reusable(json, models)) {
             results = JSON.convertValue(JSON.readTree(json.toFile()).get("results"), new TypeReference<LinkedHashMap<String, List<Latency.Point>>>() {});
             System.out.println("[eval] latency: done before, read " + json);
         } else {
@@ -288,6 +302,7 @@ final class EvalSuite {
                 results.put(m.label(), points);
             }
             Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("models", labels(models));
             doc.put("threads", Parallel.threads());
             doc.put("decoded_tokens", decode);
             doc.put("results", results);
