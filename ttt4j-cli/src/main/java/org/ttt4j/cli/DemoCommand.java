@@ -32,9 +32,10 @@ import picocli.CommandLine.Parameters;
  * shows the learning; then the model, having read the document, writes a continuation.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Watch a model learn from a document while it reads it (TTT-E2E), then continue it.",
-                "Reads FILE (default: a large source file from the JDK's src.zip) with the shipped demo model twice, with and",
-                "without test-time updates, prints the loss of each section of the document for both, then generates."})
+        description = {"Watch a model learn from a document while it reads it (TTT-E2E).",
+                "The shipped demo model reads FILE (default: a large source file from the",
+                "JDK's src.zip) twice, with and without test-time updates, prints the loss of",
+                "each section of the document for both, then continues the document."})
 public final class DemoCommand implements Callable<Integer> {
     /** The JDK source read when no file is named: 260 KB of one class, names defined far above their use. */
     static final String DEFAULT_ENTRY = "java.base/java/util/concurrent/ConcurrentHashMap.java";
@@ -54,7 +55,7 @@ public final class DemoCommand implements Callable<Integer> {
     int generate;
     @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature, 0 for greedy (default: ${DEFAULT-VALUE})")
     double temperature;
-    @Option(names = "--seed", defaultValue = "7") long seed;
+    @Option(names = "--seed", defaultValue = "7", description = "sampling seed (default: ${DEFAULT-VALUE})") long seed;
 
     @Override
     public Integer call() throws Exception {

@@ -14,11 +14,13 @@ import picocli.CommandLine.Option;
 /** {@code ttt4j eval}: the long-context evaluation suite on one or more trained models, of any method. */
 @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"The long-context evaluation suite: compare trained models of any method.",
-                "Tasks (--task, comma-separated, default loss-by-position):",
-                "  loss-by-position  per-token loss by token index on held-out documents (log-scale buckets)",
-                "  loss-delta        loss minus the reference model's (--reference), by token index and by context length",
-                "  niah              RULER single needles S-NIAH-1/2/3 over a grid of context lengths and depths (greedy, exact match)",
-                "  latency           prefill and decode time per token and state memory against context length",
+                "Tasks (--task, comma-separated; default loss-by-position):",
+                "  loss-by-position  per-token loss by token index on held-out documents",
+                "  loss-delta        loss minus the --reference model's, by token index and",
+                "                    by context length",
+                "  niah              RULER needles S-NIAH-1/2/3 over context lengths x depths",
+                "                    (greedy answers, exact match)",
+                "  latency           prefill and decode ms/token and state memory by context",
                 "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
 public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "run, checkpoint or exported model folder; repeat to compare models")

@@ -33,18 +33,20 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Train and compare the whole method family (resumable).",
-                "Trains full attention, SWA, a hybrid, TTT-Linear, TTT-MLP, TTT-E2E and naive TTT at matched parameter counts",
-                "on the same tokens, then runs the evaluation suite on all of them (loss by position, loss delta vs full",
-                "attention, needle in a haystack, latency) and writes OUT/report/report.md with JSON results and PNG plots.",
+                "Trains full attention, SWA, a hybrid, TTT-Linear, TTT-MLP, TTT-E2E and naive",
+                "TTT at matched parameter counts on the same tokens, then runs the evaluation",
+                "suite on all of them (loss by position, loss delta vs full attention, needles",
+                "in a haystack, latency) and writes OUT/report/report.md with JSON and PNGs.",
                 "Re-running the same command resumes where it stopped.",
-                "Presets: smoke (tiny, every method, a few minutes), small (the real comparison, about 1.5 hours on 2 cores)."})
+                "Presets: smoke (tiny, every method, under a minute) and small (the real",
+                "comparison, 1-2 hours on 2 cores)."})
 public final class ExperimentCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small") String presetName;
     @Option(names = "--out", description = "folder for the runs and the report (default: runs/experiment-PRESET)") Path out;
     @Option(names = "--report", description = "report folder (default: OUT/report)") Path reportDir;
     @Option(names = "--corpus", description = "training and evaluation corpus (default: the preset's; see train --help)") String corpus;
     @Option(names = "--haystack", description = "essay text for the needle tasks: a folder, file or .zip (default: data/prose/sotu if"
-            + " fetched by scripts/fetch-prose.sh, else held-out corpus documents)") Path haystack;
+            + " fetched by scripts/fetch-prose.sh, else the corpus's documents)") Path haystack;
     @Option(names = "--steps", description = "training steps per method (default: the preset's)") Integer steps;
     @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt-linear, ttt-mlp, ttt-e2e, naive-ttt (default: all)")
     List<String> methods;
