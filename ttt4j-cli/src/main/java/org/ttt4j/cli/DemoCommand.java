@@ -55,6 +55,8 @@ public final class DemoCommand implements Callable<Integer> {
     int generate;
     @Option(names = "--temperature", defaultValue = "0.7", description = "sampling temperature, 0 for greedy (default: ${DEFAULT-VALUE})")
     double temperature;
+    @Option(names = "--repetition-penalty", defaultValue = "1.1", description = "CTRL-style penalty of tokens already read, 1 for none"
+            + " (default: ${DEFAULT-VALUE})") double repetitionPenalty;
     @Option(names = "--seed", defaultValue = "7", description = "sampling seed (default: ${DEFAULT-VALUE})") long seed;
 
     @Override
@@ -69,6 +71,13 @@ public final class DemoCommand implements Callable<Integer> {
         String text = file != null ? Files.readString(file, StandardCharsets.UTF_8) : readJdkEntry(entry);
         int[] all = loaded.tokenizer().encode(text);
         int[] ids = Arrays.copyOf(all, Math.min(all.length, tokens + 1));
+        // End at a line break (within the last eighth) so that the continuation starts a fresh line.
+        for (int k = ids.length; k > ids.length - ids.length / 8 && k > 2; k--) {
+            if (new String(loaded.tokenizer().decode(new int[] {ids[k - 1]}), StandardCharsets.UTF_8).contains("\n")) {
+                ids = Arrays.copyOf(ids, k);
+                break;
+            }
+        }
         if (ids.length < 2) throw new IllegalArgumentException(name + " is too short: " + all.length + " token(s)");
         var c = model.config();
         System.out.printf("model: TTT-E2E, %,d parameters (%d blocks of width %d; the last %d learn at test time), trained on context %d%n",
@@ -115,7 +124,7 @@ public final class DemoCommand implements Callable<Integer> {
             String[] lines = read.split("\n", -1);
             System.out.printf("%n--- the last lines read ---%n%s%n--- continuation (TTT-E2E, temperature %s) ---%n",
                     String.join("\n", Arrays.copyOfRange(lines, Math.max(0, lines.length - 4), lines.length)), temperature);
-            var options = new SamplingOptions(temperature, 40, 1, 1, seed, generate, List.of());
+            var options = new SamplingOptions(temperature, 40, 1, repetitionPenalty, seed, generate, List.of());
             Generator.Output out;
             try (var off = GradMode.disabled()) {
                 // The document's last token was read but not yet scored: feed it, then sample from there.

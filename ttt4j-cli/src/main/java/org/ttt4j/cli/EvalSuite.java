@@ -154,8 +154,10 @@ final class EvalSuite {
         for (var d : deltas) {
             byPos.put(d.label(), new double[][] {d.byPosition().stream().mapToDouble(p -> Math.sqrt((double) p.from() * (p.to() - 1))).toArray(),
                     d.byPosition().stream().mapToDouble(LossDelta.Point::delta).toArray()});
-            byCtx.put(d.label(), new double[][] {d.byContext().stream().mapToDouble(p -> p.to() - 1).toArray(),
-                    d.byContext().stream().mapToDouble(LossDelta.Point::delta).toArray()});
+            // Prefixes of fewer than 16 tokens average a handful of tokens per document: drawn, they only hide the trend.
+            var shown = d.byContext().stream().filter(p -> p.to() - 1 >= 16 || d.byContext().getLast() == p).toList();
+            byCtx.put(d.label(), new double[][] {shown.stream().mapToDouble(p -> p.to() - 1).toArray(),
+                    shown.stream().mapToDouble(LossDelta.Point::delta).toArray()});
         }
         Plots.lines("loss delta vs " + reference + " by token index (negative = better)", "token index (log scale)", "loss delta (nats)", true, byPos,
                 out.resolve("loss_delta_by_position.png"));

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.eval.Niah;
+import org.ttt4j.lm.eval.Plots;
 import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
@@ -103,7 +104,10 @@ public final class ExperimentCommand implements Callable<Integer> {
         suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
                 haystack, p.corpus(), 1234));
         suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
-        Path md = suite.writeReport("ttt4j experiment " + p.name(), intro(p, plan, models));
+        List<Plots.Curve> curves = new ArrayList<>();
+        for (String m : chosen) curves.add(PlotCommand.curve(root.resolve("runs").resolve(m), m, Math.max(1, p.steps() / 10)));
+        Plots.trainingCurves(curves, "training loss (moving average) and validation loss", report.resolve("training.png"));
+        Path md = suite.writeReport("ttt4j experiment " + p.name(), intro(p, plan, models, curves));
         System.out.printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
         return 0;
     }
@@ -160,18 +164,22 @@ public final class ExperimentCommand implements Callable<Integer> {
         AtomicFiles.write(file, new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(doc));
     }
 
-    private static String intro(ExperimentPreset p, Map<String, List<String>> plan, List<EvalSuite.Model> models) {
+    private static String intro(ExperimentPreset p, Map<String, List<String>> plan, List<EvalSuite.Model> models, List<Plots.Curve> curves) {
         StringBuilder s = new StringBuilder();
         s.append(String.format("Preset `%s`: model preset `%s`, tokenizer `%s`, corpus `%s`; every method trained for %d steps of %d x %d tokens"
                         + " (%,d tokens, the same sequences for all: same seed and sampler), lr %s, window %d.%n%n",
                 p.name(), p.modelPreset(), p.tokenizer(), p.corpus(), p.steps(), p.batch(), p.context(), (long) p.steps() * p.batch() * p.context(),
                 p.lr(), p.window()));
-        s.append("| method | parameters | train command |\n|---|---|---|\n");
-        for (var m : models) {
-            s.append(String.format("| %s | %,d | `ttt4j train %s` |%n", m.label(), m.model().params().count(), shell(plan.get(m.label()))));
+        s.append("| method | parameters | validation loss at the last step | train command |\n|---|---|---|---|\n");
+        for (int i = 0; i < models.size(); i++) {
+            var m = models.get(i);
+            double[] val = curves.get(i).valLoss();
+            s.append(String.format("| %s | %,d | %s | `ttt4j train %s` |%n", m.label(), m.model().params().count(),
+                    val.length == 0 ? "" : String.format("%.3f", val[val.length - 1]), shell(plan.get(m.label()))));
         }
         s.append("\nnaive-ttt is TTT-E2E's architecture trained with the inner loop off (inner lr 0) and evaluated with it on"
-                + " (inner lr 1): test-time training without meta-learning.\n");
+                + " (inner lr 1): test-time training without meta-learning. Validation losses are each run's own (through"
+                + " the inner loop for TTT-E2E, without it for naive-ttt).\n\n![training](training.png)\n");
         return s.toString();
     }
 }

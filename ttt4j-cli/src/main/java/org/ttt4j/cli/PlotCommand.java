@@ -21,26 +21,28 @@ public final class PlotCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        var json = new ObjectMapper();
         List<Plots.Curve> curves = new ArrayList<>();
-        for (Path run : runs) {
-            Path metrics = run.resolve("metrics.jsonl");
-            if (!Files.exists(metrics)) throw new IllegalArgumentException("no metrics.jsonl in " + run);
-            List<double[]> train = new ArrayList<>(), val = new ArrayList<>();
-            for (String line : Files.readAllLines(metrics)) {
-                if (line.isBlank()) continue;
-                var n = json.readTree(line);
-                if (n.has("loss") && n.get("loss").isNumber()) train.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
-                if (n.has("val_loss")) val.add(new double[] {n.get("step").asDouble(), n.get("val_loss").asDouble()});
-            }
-            double[] steps = train.stream().mapToDouble(p -> p[0]).toArray();
-            double[] loss = movingAverage(train.stream().mapToDouble(p -> p[1]).toArray(), Math.max(1, smooth));
-            curves.add(new Plots.Curve(run.getFileName().toString(), steps, loss,
-                    val.stream().mapToDouble(p -> p[0]).toArray(), val.stream().mapToDouble(p -> p[1]).toArray()));
-        }
+        for (Path run : runs) curves.add(curve(run, run.getFileName().toString(), smooth));
         Plots.trainingCurves(curves, "training loss (moving average of " + smooth + " steps) and validation loss", out);
         System.out.println("wrote " + out);
         return 0;
+    }
+
+    /** A run's training loss (moving average of {@code smooth} steps) and validation loss, from its metrics.jsonl. */
+    static Plots.Curve curve(Path run, String label, int smooth) throws java.io.IOException {
+        var json = new ObjectMapper();
+        Path metrics = run.resolve("metrics.jsonl");
+        if (!Files.exists(metrics)) throw new IllegalArgumentException("no metrics.jsonl in " + run);
+        List<double[]> train = new ArrayList<>(), val = new ArrayList<>();
+        for (String line : Files.readAllLines(metrics)) {
+            if (line.isBlank()) continue;
+            var n = json.readTree(line);
+            if (n.has("loss") && n.get("loss").isNumber()) train.add(new double[] {n.get("step").asDouble(), n.get("loss").asDouble()});
+            if (n.has("val_loss")) val.add(new double[] {n.get("step").asDouble(), n.get("val_loss").asDouble()});
+        }
+        double[] steps = train.stream().mapToDouble(p -> p[0]).toArray();
+        double[] loss = movingAverage(train.stream().mapToDouble(p -> p[1]).toArray(), Math.max(1, smooth));
+        return new Plots.Curve(label, steps, loss, val.stream().mapToDouble(p -> p[0]).toArray(), val.stream().mapToDouble(p -> p[1]).toArray());
     }
 
     static double[] movingAverage(double[] x, int w) {
