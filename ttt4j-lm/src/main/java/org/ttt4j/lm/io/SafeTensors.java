@@ -56,11 +56,12 @@ import org.ttt4j.core.tensor.Tensor;
  * Face checkpoints) are widened to FP32. Other dtypes are listed by {@link #readHeader} but cannot
  * be loaded.
  *
- * <p><b>Writing</b> produces F32/F64 tensors in the given order, contiguous, with the header padded
- * with spaces to a multiple of 8 bytes so the data buffer starts 8-byte aligned (tensors are then
- * aligned to their element size as long as no F64 follows an odd-sized F32; the format forbids
- * padding between tensors, and the reader does not need alignment). The file is written through
- * {@link AtomicFiles}, so a crash never leaves a partial file under the final name.
+ * <p><b>Writing</b> produces F32/F64 tensors (F16 for FP32 ones with {@link #writeHalf}) in the
+ * given order, contiguous, with the header padded with spaces to a multiple of 8 bytes so the
+ * data buffer starts 8-byte aligned (tensors are then aligned to their element size as long as
+ * no F64 follows an odd-sized F32; the format forbids padding between tensors, and the reader
+ * does not need alignment). The file is written through {@link AtomicFiles}, so a crash never
+ * leaves a partial file under the final name.
  */
 public final class SafeTensors {
     /** Largest header accepted, as in the reference implementation. */
