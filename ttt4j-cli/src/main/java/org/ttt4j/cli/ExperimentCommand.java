@@ -49,6 +49,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--haystack", description = "essay text for the needle tasks: a folder, file or .zip (default: data/prose/sotu if"
             + " fetched by scripts/fetch-prose.sh, else the corpus's documents)") Path haystack;
     @Option(names = "--steps", description = "training steps per method (default: the preset's)") Integer steps;
+    @Option(names = "--tasks", split = ",", description = "evaluation tasks to run: loss-by-position, loss-delta, niah, latency"
+            + " (default: all)") List<String> tasks;
     @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt-linear, ttt-mlp, ttt-e2e, naive-ttt (default: all)")
     List<String> methods;
 
@@ -65,6 +67,10 @@ public final class ExperimentCommand implements Callable<Integer> {
             if (!ExperimentPreset.METHODS.contains(m)) {
                 throw new IllegalArgumentException("unknown method \"" + m + "\" (known: " + String.join(", ", ExperimentPreset.METHODS) + ")");
             }
+        }
+        List<String> evals = tasks == null ? EvalCommand.TASKS : tasks;
+        for (String t : evals) {
+            if (!EvalCommand.TASKS.contains(t)) throw new IllegalArgumentException("unknown task \"" + t + "\" (known: " + String.join(", ", EvalCommand.TASKS) + ")");
         }
         Path root = out != null ? out : Path.of("runs", "experiment-" + p.name());
         Path report = reportDir != null ? reportDir : root.resolve("report");
@@ -99,11 +105,15 @@ public final class ExperimentCommand implements Callable<Integer> {
             models.add(new EvalSuite.Model(m, model, loaded.tokenizer()));
         }
         var suite = new EvalSuite(report, true);
-        suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
-        suite.lossDelta(chosen.contains("full") ? "full" : chosen.getFirst());
-        suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
-                haystack, p.corpus(), 1234));
-        suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
+        if (evals.contains("loss-by-position") || evals.contains("loss-delta")) {
+            suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
+        }
+        if (evals.contains("loss-delta")) suite.lossDelta(chosen.contains("full") ? "full" : chosen.getFirst());
+        if (evals.contains("niah")) {
+            suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
+                    haystack, p.corpus(), 1234));
+        }
+        if (evals.contains("latency")) suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
         List<Plots.Curve> curves = new ArrayList<>();
         for (String m : chosen) curves.add(PlotCommand.curve(root.resolve("runs").resolve(m), m, Math.max(1, p.steps() / 10)));
         Plots.trainingCurves(curves, "training loss (moving average) and validation loss", report.resolve("training.png"));

@@ -81,6 +81,11 @@ class ExperimentCommandTest {
         assertEquals(stamp, Files.getLastModifiedTime(ckpt).toMillis(), "finished runs are not trained again");
         assertArrayEquals(loss, Files.readAllBytes(report.resolve("loss_by_position.json")), "finished tasks are read back, not re-run");
         assertArrayEquals(before, Files.readAllBytes(niah), "the needle task is deterministic");
+        // --tasks runs only the tasks named: the report then has only their sections.
+        assertEquals(0, Cli.run(err, "experiment", "smoke", "--corpus", CORPUS.toString(), "--out", exp.toString(), "--report",
+                tmp.resolve("losses-only").toString(), "--tasks", "loss-delta"), err.toString());
+        String md = Files.readString(tmp.resolve("losses-only/report.md"));
+        assertTrue(md.contains("## Loss delta vs full") && md.contains("## Loss by token position") && !md.contains("## Needle"), md);
     }
 
     @Test
@@ -101,6 +106,9 @@ class ExperimentCommandTest {
         assertEquals(1, Cli.run(noRef, "eval", "--task", "loss-delta", "--reference", "nobody", "--checkpoint", exp.resolve("runs/full").toString(),
                 "--corpus", CORPUS.toString(), "--docs", "1", "--min-tokens", "64", "--max-tokens", "64", "--out", tmp.resolve("e2").toString()));
         assertTrue(noRef.toString().contains("no model labelled \"nobody\""), noRef.toString());
+        var badTask = new StringWriter();
+        assertEquals(1, Cli.run(badTask, "experiment", "smoke", "--tasks", "perplexity", "--out", exp.toString()));
+        assertTrue(badTask.toString().contains("unknown task \"perplexity\""), badTask.toString());
         var badPreset = new StringWriter();
         assertEquals(1, Cli.run(badPreset, "experiment", "huge"));
         assertTrue(badPreset.toString().contains("unknown experiment preset"), badPreset.toString());
