@@ -117,7 +117,8 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf("%-15s %14.3f %14.3f %+9.3f%n%n", "all", a, b, a - b);
         System.out.printf("reading took %.1f s with test-time updates and %.1f s without (%,.0f and %,.0f tokens/s)%n", (r1 - r0) / 1e9, (r2 - r1) / 1e9,
                 n / ((r1 - r0) / 1e9), n / ((r2 - r1) / 1e9));
-        System.out.println("The model without TTT sees only its 64-token attention window; with TTT, what it read earlier is in its weights.");
+        System.out.printf("The model without TTT sees only its %d-token attention window; with TTT, what it read earlier is in its weights.%n",
+                c.window());
 
         if (generate > 0) {
             String read = new String(loaded.tokenizer().decode(ids), StandardCharsets.UTF_8);
