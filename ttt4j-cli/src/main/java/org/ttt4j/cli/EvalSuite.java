@@ -134,7 +134,7 @@ final class EvalSuite {
         md.append("| **all** |");
         for (var r : losses) md.append(String.format(" **%.3f** |", r.meanLoss()));
         md.append("\n\n![loss by position](loss_by_position.png)\n");
-        System.out.print(md.toString().replace("![loss by position](loss_by_position.png)\n", ""));
+        printTables(md);
         for (var r : losses) System.out.println(LINE.writeValueAsString(Map.of("eval", "loss_by_position", "label", r.label(), "mean_loss", r.meanLoss(),
                 "documents", r.documents())));
         sections.put("Loss by token position", md.toString());
@@ -184,7 +184,7 @@ final class EvalSuite {
                     d.meanDelta())));
         }
         md.append("\n![loss delta by context](loss_delta_by_context.png)\n\n![loss delta by position](loss_delta_by_position.png)\n");
-        System.out.print(md.toString().replaceAll("!\\[.*\\n", ""));
+        printTables(md);
         sections.put("Loss delta vs " + reference, md.toString());
     }
 
@@ -262,15 +262,19 @@ final class EvalSuite {
             for (int y = 0; y < contexts.size(); y++) {
                 for (int x = 0; x < depths.size(); x++) grid[y][x] = accuracy(rows, label, null, contexts.get(y), depths.get(x));
             }
-            String png = "niah_" + label.replaceAll("[^A-Za-z0-9._-]", "_") + ".png";
             Plots.heatMap("needle accuracy: " + label, "needle depth", "context (tokens)", depths.stream().map(d -> String.format("%.2f", d)).toList(),
-                    contexts.stream().map(String::valueOf).toList(), grid, out.resolve(png));
+                    contexts.stream().map(String::valueOf).toList(), grid, out.resolve(heatMapFile(label)));
         }
         md.append('\n');
-        for (String label : labels) md.append("![").append(label).append("](niah_").append(label.replaceAll("[^A-Za-z0-9._-]", "_")).append(".png) ");
+        for (String label : labels) md.append("![").append(label).append("](").append(heatMapFile(label)).append(") ");
         md.append('\n');
-        System.out.print(md.toString().replaceAll("!\\[.*\\n", ""));
+        printTables(md);
         sections.put("Needle in a haystack (S-NIAH-1/2/3)", md.toString());
+    }
+
+    /** A model's heat-map file: its label with anything but letters, digits, '.', '_' and '-' replaced. */
+    private static String heatMapFile(String label) {
+        return "niah_" + label.replaceAll("[^A-Za-z0-9._-]", "_") + ".png";
     }
 
     private static double accuracy(List<NiahRow> rows, String label, String task, Integer context, Double depth) {
@@ -323,28 +327,30 @@ final class EvalSuite {
         StringBuilder md = new StringBuilder();
         md.append(String.format("Random tokens read from scratch, then %d decoded (%d thread(s); times vary with this machine's load).%n%n"
                 + "| model | context | prefill ms/token | decode ms/token | state MiB |%n|---|---|---|---|---|%n", decode, Parallel.threads()));
-        results.forEach((label, pts) -> {
-            for (var p : pts) {
-                md.append(String.format("| %s | %d | %.3f | %.2f | %.2f |%n", label, p.context(), p.prefillMsPerToken(), p.decodeMsPerToken(), p.stateMib()));
-                try {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("eval", "latency");
-                    row.put("label", label);
-                    row.put("context", p.context());
-                    row.put("tokens_per_s", p.prefillTokensPerS());
-                    row.put("decode_ms_per_token", p.decodeMsPerToken());
-                    row.put("state_mib", p.stateMib());
-                    System.out.println(LINE.writeValueAsString(row));
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
+        for (var e : results.entrySet()) {
+            for (var p : e.getValue()) {
+                md.append(String.format("| %s | %d | %.3f | %.2f | %.2f |%n", e.getKey(), p.context(), p.prefillMsPerToken(), p.decodeMsPerToken(),
+                        p.stateMib()));
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("eval", "latency");
+                row.put("label", e.getKey());
+                row.put("context", p.context());
+                row.put("tokens_per_s", p.prefillTokensPerS());
+                row.put("decode_ms_per_token", p.decodeMsPerToken());
+                row.put("state_mib", p.stateMib());
+                System.out.println(LINE.writeValueAsString(row));
             }
-        });
+        }
         md.append("\n![prefill](latency_prefill.png)\n\n![decode](latency_decode.png)\n\n![state](latency_state.png)\n");
         sections.put("Latency and memory", md.toString());
     }
 
     // ------------------------------------------------------------------ report
+
+    /** A section's text on the console: its tables, without the image lines only the report can show. */
+    private static void printTables(CharSequence md) {
+        System.out.print(md.toString().replaceAll("!\\[.*\\n", ""));
+    }
 
     /** Writes report.md: the title, an introduction, then every task's section in the order run. */
     Path writeReport(String title, String intro) throws IOException {

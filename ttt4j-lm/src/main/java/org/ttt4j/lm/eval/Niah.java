@@ -16,6 +16,7 @@ import java.util.UUID;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.lm.data.CorpusSource;
 import org.ttt4j.lm.infer.InferenceSession;
+import org.ttt4j.lm.infer.Sampler;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 
@@ -63,6 +64,9 @@ public final class Niah {
             if (keys.isEmpty()) throw new IllegalArgumentException("no needle keys (words)");
         }
 
+        /** A needle key: a lower-case word of 5 to 10 letters. */
+        private static final Pattern KEY = Pattern.compile("[a-z]{5,10}"), KEY_IN_TEXT = Pattern.compile("\\b[a-z]{5,10}\\b");
+
         /** The system word list RULER draws keys from (Debian's wamerican), when installed. */
         public static final Path DICTIONARY = Path.of("/usr/share/dict/american-english");
 
@@ -80,12 +84,11 @@ public final class Niah {
                 bytes += content.length;
             }
             Set<String> keys = new LinkedHashSet<>();
-            Pattern word = Pattern.compile("[a-z]{5,10}");
             if (dictionary != null && Files.isRegularFile(dictionary)) {
-                for (String line : Files.readAllLines(dictionary, StandardCharsets.UTF_8)) if (word.matcher(line).matches()) keys.add(line);
+                for (String line : Files.readAllLines(dictionary, StandardCharsets.UTF_8)) if (KEY.matcher(line).matches()) keys.add(line);
             } else {
                 for (String e : essays) {
-                    var m = Pattern.compile("\\b[a-z]{5,10}\\b").matcher(e);
+                    var m = KEY_IN_TEXT.matcher(e);
                     while (m.find() && keys.size() < 5000) keys.add(m.group());
                 }
             }
@@ -164,7 +167,7 @@ public final class Niah {
             int[] out = new int[maxTokens];
             int n = 0;
             while (n < maxTokens) {
-                int next = argmax(logits);
+                int next = Sampler.argmax(logits);
                 if (next == tok.documentBoundary()) break;
                 out[n++] = next;
                 if (new String(tok.decode(Arrays.copyOf(out, n)), StandardCharsets.UTF_8).stripLeading().contains("\n")) break; // the answer line is over
@@ -179,11 +182,5 @@ public final class Niah {
         String[] words = generated.strip().split("\\s+", 2);
         String first = words.length == 0 ? "" : words[0].replaceAll("[.,;:!?\"')]+$", "");
         return first.toLowerCase(Locale.ROOT).equals(value.toLowerCase(Locale.ROOT));
-    }
-
-    static int argmax(float[] row) {
-        int best = 0;
-        for (int i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-        return best;
     }
 }

@@ -52,7 +52,8 @@ public final class Sampler {
         return order[cut - 1];
     }
 
-    static int argmax(float[] x) {
+    /** The index of the largest value (the first of equals): greedy decoding. */
+    public static int argmax(float[] x) {
         int best = 0;
         for (int i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
         return best;

@@ -88,7 +88,7 @@ class NiahTest {
             int[] seq = prompt;
             try (var off = org.ttt4j.core.tensor.GradMode.disabled()) {
                 for (int i = 0; i < got.length; i++) {
-                    int next = Niah.argmax(org.ttt4j.lm.infer.InferenceSession.lastRow(m.logits(seq, m.newCaches(seq.length))));
+                    int next = org.ttt4j.lm.infer.Sampler.argmax(org.ttt4j.lm.infer.InferenceSession.lastRow(m.logits(seq, m.newCaches(seq.length))));
                     assertEquals(next, got[i], mixers + " token " + i);
                     seq = java.util.Arrays.copyOf(seq, seq.length + 1);
                     seq[seq.length - 1] = next;
