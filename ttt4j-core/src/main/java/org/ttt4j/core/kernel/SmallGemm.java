@@ -67,7 +67,12 @@ public final class SmallGemm {
             for (int j = 0; j < nv; j += L) {
                 FloatVector acc = FloatVector.zero(F);
                 for (int p = 0; p < k; p++) acc = FloatVector.broadcast(F, a[a0 + p * pStride]).fma(FloatVector.fromArray(F, b, bOff + p * ldb + j), acc);
-                store(acc, c, cOff + i * ldc + j, alpha, accumulate);
+                int ci = cOff + i * ldc + j;
+                if (accumulate) {
+                    acc.fma(FloatVector.broadcast(F, alpha), FloatVector.fromArray(F, c, ci)).intoArray(c, ci);
+                } else {
+                    acc.mul(alpha).intoArray(c, ci);
+                }
             }
         }
         if (nv < n) {
@@ -81,11 +86,6 @@ public final class SmallGemm {
                 }
             }
         }
-    }
-
-    /** c = alpha * acc (+ c), lane by lane as the scalar reference rounds it. */
-    private static void store(FloatVector acc, float[] c, int ci, float alpha, boolean accumulate) {
-        (accumulate ? acc.fma(FloatVector.broadcast(F, alpha), FloatVector.fromArray(F, c, ci)) : acc.mul(alpha)).intoArray(c, ci);
     }
 
     private static void block4x4(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
@@ -105,15 +105,30 @@ public final class SmallGemm {
             x = FloatVector.broadcast(F, a[ai + 3 * rs]);
             a30 = x.fma(b0v, a30); a31 = x.fma(b1, a31); a32 = x.fma(b2, a32); a33 = x.fma(b3, a33);
         }
+        // c = alpha * acc (+ c), lane by lane as the scalar reference rounds it. The stores are written
+        // out in every block rather than through a helper: this block reaches C2's node-count inlining
+        // cutoff, and a helper left out of line receives its vector boxed (an allocation per store).
         int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-        store(a00, c, c0, alpha, accumulate); store(a01, c, c0 + L, alpha, accumulate);
-        store(a02, c, c0 + 2 * L, alpha, accumulate); store(a03, c, c0 + 3 * L, alpha, accumulate);
-        store(a10, c, c1, alpha, accumulate); store(a11, c, c1 + L, alpha, accumulate);
-        store(a12, c, c1 + 2 * L, alpha, accumulate); store(a13, c, c1 + 3 * L, alpha, accumulate);
-        store(a20, c, c2, alpha, accumulate); store(a21, c, c2 + L, alpha, accumulate);
-        store(a22, c, c2 + 2 * L, alpha, accumulate); store(a23, c, c2 + 3 * L, alpha, accumulate);
-        store(a30, c, c3, alpha, accumulate); store(a31, c, c3 + L, alpha, accumulate);
-        store(a32, c, c3 + 2 * L, alpha, accumulate); store(a33, c, c3 + 3 * L, alpha, accumulate);
+        if (accumulate) {
+            FloatVector al = FloatVector.broadcast(F, alpha);
+            a00.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0); a01.fma(al, FloatVector.fromArray(F, c, c0 + L)).intoArray(c, c0 + L);
+            a02.fma(al, FloatVector.fromArray(F, c, c0 + 2 * L)).intoArray(c, c0 + 2 * L); a03.fma(al, FloatVector.fromArray(F, c, c0 + 3 * L)).intoArray(c, c0 + 3 * L);
+            a10.fma(al, FloatVector.fromArray(F, c, c1)).intoArray(c, c1); a11.fma(al, FloatVector.fromArray(F, c, c1 + L)).intoArray(c, c1 + L);
+            a12.fma(al, FloatVector.fromArray(F, c, c1 + 2 * L)).intoArray(c, c1 + 2 * L); a13.fma(al, FloatVector.fromArray(F, c, c1 + 3 * L)).intoArray(c, c1 + 3 * L);
+            a20.fma(al, FloatVector.fromArray(F, c, c2)).intoArray(c, c2); a21.fma(al, FloatVector.fromArray(F, c, c2 + L)).intoArray(c, c2 + L);
+            a22.fma(al, FloatVector.fromArray(F, c, c2 + 2 * L)).intoArray(c, c2 + 2 * L); a23.fma(al, FloatVector.fromArray(F, c, c2 + 3 * L)).intoArray(c, c2 + 3 * L);
+            a30.fma(al, FloatVector.fromArray(F, c, c3)).intoArray(c, c3); a31.fma(al, FloatVector.fromArray(F, c, c3 + L)).intoArray(c, c3 + L);
+            a32.fma(al, FloatVector.fromArray(F, c, c3 + 2 * L)).intoArray(c, c3 + 2 * L); a33.fma(al, FloatVector.fromArray(F, c, c3 + 3 * L)).intoArray(c, c3 + 3 * L);
+        } else {
+            a00.mul(alpha).intoArray(c, c0); a01.mul(alpha).intoArray(c, c0 + L);
+            a02.mul(alpha).intoArray(c, c0 + 2 * L); a03.mul(alpha).intoArray(c, c0 + 3 * L);
+            a10.mul(alpha).intoArray(c, c1); a11.mul(alpha).intoArray(c, c1 + L);
+            a12.mul(alpha).intoArray(c, c1 + 2 * L); a13.mul(alpha).intoArray(c, c1 + 3 * L);
+            a20.mul(alpha).intoArray(c, c2); a21.mul(alpha).intoArray(c, c2 + L);
+            a22.mul(alpha).intoArray(c, c2 + 2 * L); a23.mul(alpha).intoArray(c, c2 + 3 * L);
+            a30.mul(alpha).intoArray(c, c3); a31.mul(alpha).intoArray(c, c3 + L);
+            a32.mul(alpha).intoArray(c, c3 + 2 * L); a33.mul(alpha).intoArray(c, c3 + 3 * L);
+        }
     }
 
     private static void block4x1(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
@@ -127,9 +142,17 @@ public final class SmallGemm {
             r2 = FloatVector.broadcast(F, a[ai + 2 * rs]).fma(bv, r2);
             r3 = FloatVector.broadcast(F, a[ai + 3 * rs]).fma(bv, r3);
         }
-        store(r0, c, c0, alpha, accumulate);
-        store(r1, c, c0 + ldc, alpha, accumulate);
-        store(r2, c, c0 + 2 * ldc, alpha, accumulate);
-        store(r3, c, c0 + 3 * ldc, alpha, accumulate);
+        if (accumulate) {
+            FloatVector al = FloatVector.broadcast(F, alpha);
+            r0.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0);
+            r1.fma(al, FloatVector.fromArray(F, c, c0 + ldc)).intoArray(c, c0 + ldc);
+            r2.fma(al, FloatVector.fromArray(F, c, c0 + 2 * ldc)).intoArray(c, c0 + 2 * ldc);
+            r3.fma(al, FloatVector.fromArray(F, c, c0 + 3 * ldc)).intoArray(c, c0 + 3 * ldc);
+        } else {
+            r0.mul(alpha).intoArray(c, c0);
+            r1.mul(alpha).intoArray(c, c0 + ldc);
+            r2.mul(alpha).intoArray(c, c0 + 2 * ldc);
+            r3.mul(alpha).intoArray(c, c0 + 3 * ldc);
+        }
     }
 }

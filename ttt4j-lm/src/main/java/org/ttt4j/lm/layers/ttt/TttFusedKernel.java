@@ -80,6 +80,7 @@ public final class TttFusedKernel {
             checkShape("b" + (l + 1), xs[8 + 2 * l], n, 1, width[l + 1]);
         }
         Dims dims = new Dims(t, d, b, layers, width, in.eps());
+        if (!(GradMode.isEnabled() && Arrays.stream(xs).anyMatch(Tensor::requiresGrad))) return direct(xs, n, dims);
         Tensor packed = op(xs, n, dims);
         List<Tensor> weights = new ArrayList<>();
         int o = t * d;
@@ -90,6 +91,34 @@ public final class TttFusedKernel {
             o += wi + wo;
         }
         return new InnerLoop.Result(Layout.reshape(Layout.slice(packed, 1, 0, t * d), n, t, d), InnerLoop.State.fresh(weights));
+    }
+
+    /**
+     * Without a graph to record (inference, prefill): the outputs and final weights are written
+     * straight into their own tensors, skipping the packed tensor and the copies that slice it.
+     */
+    private static InnerLoop.Result direct(Tensor[] xs, int n, Dims x) {
+        int t = x.t(), d = x.d(), state = x.stateSize();
+        Tensor out = Tensor.zeros(DType.FP32, n, t, d);
+        float[] finals = new float[n * state];
+        Parallel.forRange(n, 1, (from, to) -> {
+            Pair w = new Pair(x);
+            for (int i = from; i < to; i++) forward(x, xs, i, out.f32(), i * t * d, finals, i * state, null, w);
+        });
+        List<Tensor> weights = new ArrayList<>();
+        int o = 0;
+        for (int l = 0; l < x.layers(); l++) {
+            int in = x.width()[l], wo = x.width()[l + 1];
+            Tensor wl = Tensor.zeros(DType.FP32, n, in, wo), bl = Tensor.zeros(DType.FP32, n, 1, wo);
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(finals, i * state + o, wl.f32(), i * in * wo, in * wo);
+                System.arraycopy(finals, i * state + o + in * wo, bl.f32(), i * wo, wo);
+            }
+            weights.add(wl);
+            weights.add(bl);
+            o += in * wo + wo;
+        }
+        return new InnerLoop.Result(out, InnerLoop.State.fresh(weights));
     }
 
     /**
@@ -139,7 +168,10 @@ public final class TttFusedKernel {
         float[] states = save ? new float[n * m * x.stateSize()] : null;
         Parallel.forRange(n, 1, (from, to) -> {
             Pair w = new Pair(x);
-            for (int i = from; i < to; i++) forward(x, xs, i, packed.f32(), states, w);
+            for (int i = from; i < to; i++) {
+                int at = i * x.packedSize();
+                forward(x, xs, i, packed.f32(), at, packed.f32(), at + x.t() * x.d(), states, w);
+            }
         });
         return GradFn.record(packed, "ttt_dual", g -> GradMode.isEnabled() ? composite(xs, g, x) : backward(x, xs, states, g, n), xs);
     }
@@ -164,7 +196,7 @@ public final class TttFusedKernel {
     /** Work arrays of one thread; one set serves every pair the thread handles. Index l is the inner layer. */
     private static final class Pair {
         final float[][] w, bias, wt, x, z, g, xbar, zbar, dz, a, p, gl, act, actd, dx, dxbar, dzbar, dg, tmp, dw, db, dwt;
-        final float[] y, xt, gt, el, del, de, dp, dq, dk;
+        final float[] y, xt, gt, el, del, de, dp, dq, dk, lanes = lanes();
         final double[] dgam, dbet, rowTmp;
 
         Pair(Dims d) {
@@ -197,14 +229,14 @@ public final class TttFusedKernel {
 
     // ---- forward ----------------------------------------------------------------------------
 
-    private static void forward(Dims x, Tensor[] xs, int pair, float[] packed, float[] states, Pair w) {
+    /** One pair: its outputs go to {@code out} from {@code outAt}, its final weights (packed) to {@code fin} from {@code finAt}. */
+    private static void forward(Dims x, Tensor[] xs, int pair, float[] out, int outAt, float[] fin, int finAt, float[] states, Pair w) {
         int t = x.t(), d = x.d(), b = x.b(), m = t / b;
-        int outBase = pair * x.packedSize();
         for (int l = 0; l < x.layers(); l++) {
-            int in = x.width()[l], out = x.width()[l + 1];
-            System.arraycopy(xs[7 + 2 * l].f32(), xs[7 + 2 * l].offset() + pair * in * out, w.w[l], 0, in * out);
-            System.arraycopy(xs[8 + 2 * l].f32(), xs[8 + 2 * l].offset() + pair * out, w.bias[l], 0, out);
-            if (l > 0) transpose(w.w[l], in, out, w.wt[l]);
+            int in = x.width()[l], wo = x.width()[l + 1];
+            System.arraycopy(xs[7 + 2 * l].f32(), xs[7 + 2 * l].offset() + pair * in * wo, w.w[l], 0, in * wo);
+            System.arraycopy(xs[8 + 2 * l].f32(), xs[8 + 2 * l].offset() + pair * wo, w.bias[l], 0, wo);
+            if (l > 0) transpose(w.w[l], in, wo, w.wt[l]);
         }
         for (int mb = 0; mb < m; mb++) {
             if (states != null) saveState(x, w, states, (pair * m + mb) * x.stateSize());
@@ -214,11 +246,11 @@ public final class TttFusedKernel {
             int qb = xs[0].offset() + row * d, go = xs[5].offset() + pair * d, bo = xs[6].offset() + pair * d;
             int last = x.layers() - 1;
             for (int i = 0; i < b; i++) {
-                outputRow(w.zbar[last], i * d, q, qb + i * d, d, gam, go, bet, bo, (float) x.eps(), packed, outBase + (mb * b + i) * d);
+                outputRow(w.zbar[last], i * d, q, qb + i * d, d, gam, go, bet, bo, (float) x.eps(), out, outAt + (mb * b + i) * d, w.lanes);
             }
             update(x, w);
         }
-        saveState(x, w, packed, outBase + t * d); // the final state follows the outputs
+        saveState(x, w, fin, finAt);
     }
 
     private static void saveState(Dims x, Pair w, float[] states, int at) {
@@ -254,9 +286,9 @@ public final class TttFusedKernel {
         }
         // Gradients at the start weights: through the inner LayerNorm, then back layer by layer.
         int last = layers - 1;
+        difference(v, vb, k, kb, w.y, b * d);
         for (int i = 0; i < b; i++) {
-            for (int f = 0; f < d; f++) w.y[i * d + f] = v[vb + i * d + f] - k[kb + i * d + f];
-            lossGradient(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last]);
+            lossGradient(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
         }
         for (int l = last; l > 0; l--) { // W_l^T (l > 0) is kept up to date by update() and loadState()
             int in = x.width()[l], out = x.width()[l + 1];
@@ -272,12 +304,36 @@ public final class TttFusedKernel {
             int in = x.width()[l], out = x.width()[l + 1];
             transpose(w.x[l], b, in, w.xt);
             SmallGemm.mm(false, w.xbar[l], 0, in, w.xt, 0, b, w.a[l], 0, b, b, in, b, 1f, false);
-            for (int i = 0; i < b; i++) {
-                for (int j = 0; j < b; j++) w.p[l][i * b + j] = j <= i ? s[so + i] * c[cb + j] * (w.a[l][i * b + j] + 1) : 0f;
-            }
+            rates(w.a[l], s, so, c, cb, b, w.p[l]);
             affine(w.xbar[l], w.w[l], w.bias[l], w.zbar[l], b, in, out);
             SmallGemm.mm(false, w.p[l], 0, b, w.g[l], 0, out, w.zbar[l], 0, out, b, b, out, -1f, true);
             if (l + 1 < layers) gelu(w.zbar[l], w.xbar[l + 1], w.act[l], b * out);
+        }
+    }
+
+    /** y = v - k over n elements. */
+    private static void difference(float[] v, int vb, float[] k, int kb, float[] y, int n) {
+        int e = 0;
+        if (Simd.enabled()) {
+            for (; e + L <= n; e += L) FloatVector.fromArray(F, v, vb + e).sub(FloatVector.fromArray(F, k, kb + e)).intoArray(y, e);
+        }
+        for (; e < n; e++) y[e] = v[vb + e] - k[kb + e];
+    }
+
+    /** P = eta o (A + 1) with eta_ij = s_i c_j on and below the diagonal, 0 above; rows of one vector when b = L. */
+    private static void rates(float[] a, float[] s, int so, float[] c, int cb, int b, float[] p) {
+        if (Simd.enabled() && b == L) {
+            // The upper triangle is zeroed by plain stores: a blend under a lane mask was not intrinsified
+            // here (the row went through a boxed copy, 16% of the kernel's time).
+            FloatVector cv = FloatVector.fromArray(F, c, cb);
+            for (int i = 0; i < b; i++) {
+                cv.mul(s[so + i]).mul(FloatVector.fromArray(F, a, i * b).add(1f)).intoArray(p, i * b);
+                for (int j = i + 1; j < b; j++) p[i * b + j] = 0f;
+            }
+            return;
+        }
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < b; j++) p[i * b + j] = j <= i ? s[so + i] * c[cb + j] * (a[i * b + j] + 1) : 0f;
         }
     }
 
@@ -346,9 +402,10 @@ public final class TttFusedKernel {
     }
 
     /** dl/dz of 1/2 ||LN(z) - y||^2 for one row: (d delta - sum delta - xh sum(delta xh)) / (d sigma). */
-    private static void lossGradient(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g) {
+    private static void lossGradient(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g,
+                                     float[] lanes) {
         if (vectorRows(d)) {
-            lossGradientVector(z, y, r, d, gam, go, bet, bo, eps, g);
+            lossGradientVector(z, y, r, d, gam, go, bet, bo, eps, g, lanes);
             return;
         }
         double mu = 0, var = 0;
@@ -367,9 +424,10 @@ public final class TttFusedKernel {
         }
     }
 
-    private static void lossGradientVector(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g) {
-        float[] stats = rowStats(z, r, d, eps);
-        float mu = stats[0], rs = stats[1];
+    private static void lossGradientVector(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g,
+                                           float[] lanes) {
+        rowStats(z, r, d, eps, lanes);
+        float mu = lanes[L], rs = lanes[L + 1];
         FloatVector s1 = FloatVector.zero(F), s2 = FloatVector.zero(F);
         for (int f = 0; f < d; f += L) {
             FloatVector xh = FloatVector.fromArray(F, z, r + f).sub(mu).mul(rs), gm = FloatVector.fromArray(F, gam, go + f);
@@ -378,32 +436,57 @@ public final class TttFusedKernel {
             s1 = s1.add(delta);
             s2 = delta.fma(xh, s2);
         }
-        float a = VectorMath.sumLanes(s1), c2 = VectorMath.sumLanes(s2), scale = rs / d;
+        s1.intoArray(lanes, 0);
+        float a = sumLanes(lanes);
+        s2.intoArray(lanes, 0);
+        float c2 = sumLanes(lanes), scale = rs / d;
         for (int f = 0; f < d; f += L) {
             FloatVector xh = FloatVector.fromArray(F, z, r + f).sub(mu).mul(rs);
             FloatVector.fromArray(F, g, r + f).mul(d).sub(a).sub(xh.mul(c2)).mul(scale).intoArray(g, r + f);
         }
     }
 
-    /** Mean and 1 / sqrt(variance + eps) of one row of whole vectors. */
-    private static float[] rowStats(float[] a, int r, int d, float eps) {
+    /**
+     * Mean and 1 / sqrt(variance + eps) of one row of whole vectors, left in {@code lanes[L]} and
+     * {@code lanes[L + 1]}: the per-row statistics of the hot loop allocate nothing.
+     */
+    private static void rowStats(float[] a, int r, int d, float eps, float[] lanes) {
         FloatVector sum = FloatVector.zero(F);
         for (int f = 0; f < d; f += L) sum = sum.add(FloatVector.fromArray(F, a, r + f));
-        float mu = VectorMath.sumLanes(sum) / d;
+        sum.intoArray(lanes, 0);
+        float mu = sumLanes(lanes) / d;
         FloatVector sq = FloatVector.zero(F);
         for (int f = 0; f < d; f += L) {
             FloatVector cv = FloatVector.fromArray(F, a, r + f).sub(mu);
             sq = cv.fma(cv, sq);
         }
-        return new float[] {mu, (float) (1 / Math.sqrt(VectorMath.sumLanes(sq) / d + eps))};
+        lanes[L] = mu;
+        sq.intoArray(lanes, 0);
+        lanes[L + 1] = (float) (1 / Math.sqrt(sumLanes(lanes) / d + eps));
+    }
+
+    /**
+     * {@link VectorMath#sumLanes} (lane 0 first, the same rounding) of a vector the caller stored in
+     * {@code lanes}: no new array, and no vector passed to a method C2 may leave out of line (it
+     * would be boxed).
+     */
+    private static float sumLanes(float[] lanes) {
+        float s = 0;
+        for (int i = 0; i < L; i++) s += lanes[i];
+        return s;
+    }
+
+    /** Scratch for {@link #rowStats} and {@link #sumLanes}: L lanes, then the two statistics. */
+    private static float[] lanes() {
+        return new float[L + 2];
     }
 
     /** out = q + LN(zbar) for one row. */
     private static void outputRow(float[] zbar, int r, float[] q, int qr, int d, float[] gam, int go, float[] bet, int bo, float eps,
-                                  float[] out, int or) {
+                                  float[] out, int or, float[] lanes) {
         if (vectorRows(d)) {
-            float[] stats = rowStats(zbar, r, d, eps);
-            float mu = stats[0], rs = stats[1];
+            rowStats(zbar, r, d, eps, lanes);
+            float mu = lanes[L], rs = lanes[L + 1];
             for (int f = 0; f < d; f += L) {
                 FloatVector xh = FloatVector.fromArray(F, zbar, r + f).sub(mu).mul(rs);
                 xh.fma(FloatVector.fromArray(F, gam, go + f), FloatVector.fromArray(F, bet, bo + f))
@@ -450,7 +533,7 @@ public final class TttFusedKernel {
         Parallel.forRange(n, 1, (from, to) -> {
             int maxW = Arrays.stream(width).max().orElse(d);
             float[][] x = new float[layers + 1][maxW], z = new float[layers][maxW], g = new float[layers][maxW], dact = new float[layers][maxW];
-            float[] y = new float[d], xb = new float[maxW], zb = new float[maxW], tmp = new float[maxW];
+            float[] y = new float[d], xb = new float[maxW], zb = new float[maxW], tmp = new float[maxW], lanes = lanes();
             for (int p = from; p < to; p++) {
                 System.arraycopy(k.f32(), k.offset() + p * d, x[0], 0, d);
                 for (int l = 0; l < layers; l++) {
@@ -462,7 +545,7 @@ public final class TttFusedKernel {
                 }
                 for (int f = 0; f < d; f++) y[f] = v.f32()[v.offset() + p * d + f] - k.f32()[k.offset() + p * d + f];
                 int last = layers - 1, go = gm.offset() + p * d, bo = bt.offset() + p * d;
-                lossGradient(z[last], y, 0, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), g[last]);
+                lossGradient(z[last], y, 0, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), g[last], lanes);
                 for (int l = last; l > 0; l--) { // G_{l-1} = (G_l W_l^T) o gelu'(Z_{l-1}), row by row of W_l
                     Tensor w = state.weights().get(2 * l);
                     int wi = width[l], wo = width[l + 1];
@@ -492,7 +575,7 @@ public final class TttFusedKernel {
                     for (int o = 0; o < wo; o++) zb[o] -= sv * tmp[o];
                     if (l + 1 < layers) gelu(zb, xb, tmp, wo);
                 }
-                outputRow(zb, 0, q.f32(), q.offset() + p * d, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), out.f32(), p * d);
+                outputRow(zb, 0, q.f32(), q.offset() + p * d, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), out.f32(), p * d, lanes);
             }
         });
         return new InnerLoop.Result(out, new InnerLoop.State(state.weights(), sums));

@@ -86,6 +86,56 @@ class TttFusedKernelTest {
         }
     }
 
+    /**
+     * Without a graph (inference) the kernel writes its outputs and final weights straight into
+     * their tensors; they must equal, bit for bit, what the recorded path returns through its
+     * packed tensor, and both must equal the op-by-op form. Mini-batches of 16 (one vector per row
+     * of the learning rates) and of other sizes, SIMD on and off.
+     */
+    @Test
+    void inferencePathEqualsTheRecordedPathBitForBit() {
+        SplittableRandom rng = new SplittableRandom(21);
+        int[][] shapes = {{2, 16, 3, 64}, {3, 16, 2, 20}, {2, 5, 3, 32}}; // n, b, mini-batches, d
+        for (Kind kind : Kind.values()) {
+            for (int[] sh : shapes) {
+                int n = sh[0], b = sh[1], t = b * sh[2], d = sh[3], h = d * kind.expansion;
+                Tensor q = Tensor.randn(DType.FP32, rng, 1, n, t, d), k = Tensor.randn(DType.FP32, rng, 1, n, t, d);
+                Tensor v = Tensor.randn(DType.FP32, rng, 1, n, t, d), s = Tensor.uniform(DType.FP32, rng, 0.2, 1.2, b);
+                Tensor c = Tensor.uniform(DType.FP32, rng, 0, 0.5 / d, n, t), gamma = Tensor.uniform(DType.FP32, rng, 0.5, 1.5, d);
+                Tensor beta = Tensor.randn(DType.FP32, rng, 0.1, d);
+                List<Tensor> w = new ArrayList<>();
+                for (int[] io : kind == Kind.LINEAR ? new int[][] {{d, d}} : new int[][] {{d, h}, {h, d}}) {
+                    w.add(Tensor.randn(DType.FP32, rng, 1 / Math.sqrt(io[0]), n, io[0], io[1]));
+                    w.add(Tensor.randn(DType.FP32, rng, 0.1, n, 1, io[1]));
+                }
+                Inner inner = new Inner(kind, true, 1e-6);
+                for (boolean simd : new boolean[] {true, false}) {
+                    boolean was = Simd.setEnabled(simd);
+                    try {
+                        String where = kind + java.util.Arrays.toString(sh) + (simd ? " simd" : " scalar");
+                        InnerLoop.Result direct;
+                        try (var off = org.ttt4j.core.tensor.GradMode.disabled()) {
+                            direct = TttFusedKernel.dual(q, k, v, s, c, State.fresh(w), gamma, beta, inner);
+                        }
+                        var recorded = TttFusedKernel.dual(q.copy().requiresGrad(true), k, v, s, c, State.fresh(w), gamma, beta, inner);
+                        assertTrue(recorded.out().requiresGrad(), where + ": the second run records a graph");
+                        assertArrayEquals(recorded.out().toFloatArray(), direct.out().toFloatArray(), where + " out");
+                        for (int i = 0; i < w.size(); i++) {
+                            assertArrayEquals(recorded.state().weights().get(i).shape(), direct.state().weights().get(i).shape(), where);
+                            assertArrayEquals(recorded.state().weights().get(i).toFloatArray(), direct.state().weights().get(i).toFloatArray(),
+                                    where + " final weight " + i);
+                        }
+                        var ref = InnerLoop.dual(q, k, v, s, c, State.fresh(w), gamma, beta, inner);
+                        assertNear(ref.out(), direct.out(), 3e-4, where + " out vs op by op");
+                        assertNear(ref.state().weights().get(0), direct.state().weights().get(0), 3e-4, where + " W1 vs op by op");
+                    } finally {
+                        Simd.setEnabled(was);
+                    }
+                }
+            }
+        }
+    }
+
     /** The fused decoding step equals the op-by-op primal form for one token, from a state with sums already accumulated. */
     @Test
     void decodingStepEqualsThePrimalForm() {
