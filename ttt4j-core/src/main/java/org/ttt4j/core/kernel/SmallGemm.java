@@ -56,6 +56,19 @@ public final class SmallGemm {
         int pStride = transA ? lda : 1, rowStride = transA ? 1 : lda;
         int nv = n - n % L;
         int i = 0;
+        if (nv == L) { // one column of vectors (the TTT mini-batch's b x b products): 8 rows at a time keep 8 FMA chains busy
+            for (; i + 8 <= m; i += 8) block8x1(a, aOff + i * rowStride, rowStride, pStride, b, bOff, ldb, c, cOff + i * ldc, ldc, k, alpha, accumulate);
+        }
+        if (nv >= 4 * L) { // 6 rows x 4 vectors: 24 accumulators, each B vector loaded once serves 6 rows
+            for (; i + 6 <= m; i += 6) {
+                int a0 = aOff + i * rowStride, j = 0;
+                for (; j + 4 * L <= nv; j += 4 * L) block6x4(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
+                for (; j < nv; j += L) {
+                    block4x1(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
+                    block2x1(a, a0 + 4 * rowStride, rowStride, pStride, b, bOff + j, ldb, c, cOff + (i + 4) * ldc + j, ldc, k, alpha, accumulate);
+                }
+            }
+        }
         for (; i + 4 <= m; i += 4) {
             int a0 = aOff + i * rowStride;
             int j = 0;
@@ -153,6 +166,149 @@ public final class SmallGemm {
             r1.mul(alpha).intoArray(c, c0 + ldc);
             r2.mul(alpha).intoArray(c, c0 + 2 * ldc);
             r3.mul(alpha).intoArray(c, c0 + 3 * ldc);
+        }
+    }
+
+    private static void block8x1(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
+                                 boolean accumulate) {
+        FloatVector r0 = FloatVector.zero(F), r1 = r0, r2 = r0, r3 = r0, r4 = r0, r5 = r0, r6 = r0, r7 = r0;
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(F, b, b0 + p * ldb);
+            int ai = a0 + p * ps;
+            r0 = FloatVector.broadcast(F, a[ai]).fma(bv, r0);
+            r1 = FloatVector.broadcast(F, a[ai + rs]).fma(bv, r1);
+            r2 = FloatVector.broadcast(F, a[ai + 2 * rs]).fma(bv, r2);
+            r3 = FloatVector.broadcast(F, a[ai + 3 * rs]).fma(bv, r3);
+            r4 = FloatVector.broadcast(F, a[ai + 4 * rs]).fma(bv, r4);
+            r5 = FloatVector.broadcast(F, a[ai + 5 * rs]).fma(bv, r5);
+            r6 = FloatVector.broadcast(F, a[ai + 6 * rs]).fma(bv, r6);
+            r7 = FloatVector.broadcast(F, a[ai + 7 * rs]).fma(bv, r7);
+        }
+        if (accumulate) {
+            FloatVector al = FloatVector.broadcast(F, alpha);
+            r0.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0);
+            r1.fma(al, FloatVector.fromArray(F, c, c0 + ldc)).intoArray(c, c0 + ldc);
+            r2.fma(al, FloatVector.fromArray(F, c, c0 + 2 * ldc)).intoArray(c, c0 + 2 * ldc);
+            r3.fma(al, FloatVector.fromArray(F, c, c0 + 3 * ldc)).intoArray(c, c0 + 3 * ldc);
+            r4.fma(al, FloatVector.fromArray(F, c, c0 + 4 * ldc)).intoArray(c, c0 + 4 * ldc);
+            r5.fma(al, FloatVector.fromArray(F, c, c0 + 5 * ldc)).intoArray(c, c0 + 5 * ldc);
+            r6.fma(al, FloatVector.fromArray(F, c, c0 + 6 * ldc)).intoArray(c, c0 + 6 * ldc);
+            r7.fma(al, FloatVector.fromArray(F, c, c0 + 7 * ldc)).intoArray(c, c0 + 7 * ldc);
+        } else {
+            r0.mul(alpha).intoArray(c, c0);
+            r1.mul(alpha).intoArray(c, c0 + ldc);
+            r2.mul(alpha).intoArray(c, c0 + 2 * ldc);
+            r3.mul(alpha).intoArray(c, c0 + 3 * ldc);
+            r4.mul(alpha).intoArray(c, c0 + 4 * ldc);
+            r5.mul(alpha).intoArray(c, c0 + 5 * ldc);
+            r6.mul(alpha).intoArray(c, c0 + 6 * ldc);
+            r7.mul(alpha).intoArray(c, c0 + 7 * ldc);
+        }
+    }
+
+    private static void block6x4(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
+                                 boolean accumulate) {
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00;
+        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a40 = a00, a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+        for (int p = 0; p < k; p++) {
+            int bi = b0 + p * ldb, ai = a0 + p * ps;
+            FloatVector b0v = FloatVector.fromArray(F, b, bi), b1 = FloatVector.fromArray(F, b, bi + L);
+            FloatVector b2 = FloatVector.fromArray(F, b, bi + 2 * L), b3 = FloatVector.fromArray(F, b, bi + 3 * L);
+            FloatVector x = FloatVector.broadcast(F, a[ai]);
+            a00 = x.fma(b0v, a00); a01 = x.fma(b1, a01); a02 = x.fma(b2, a02); a03 = x.fma(b3, a03);
+            x = FloatVector.broadcast(F, a[ai + rs]);
+            a10 = x.fma(b0v, a10); a11 = x.fma(b1, a11); a12 = x.fma(b2, a12); a13 = x.fma(b3, a13);
+            x = FloatVector.broadcast(F, a[ai + 2 * rs]);
+            a20 = x.fma(b0v, a20); a21 = x.fma(b1, a21); a22 = x.fma(b2, a22); a23 = x.fma(b3, a23);
+            x = FloatVector.broadcast(F, a[ai + 3 * rs]);
+            a30 = x.fma(b0v, a30); a31 = x.fma(b1, a31); a32 = x.fma(b2, a32); a33 = x.fma(b3, a33);
+            x = FloatVector.broadcast(F, a[ai + 4 * rs]);
+            a40 = x.fma(b0v, a40); a41 = x.fma(b1, a41); a42 = x.fma(b2, a42); a43 = x.fma(b3, a43);
+            x = FloatVector.broadcast(F, a[ai + 5 * rs]);
+            a50 = x.fma(b0v, a50); a51 = x.fma(b1, a51); a52 = x.fma(b2, a52); a53 = x.fma(b3, a53);
+        }
+        if (accumulate) {
+            FloatVector al = FloatVector.broadcast(F, alpha);
+            int r0 = c0;
+            a00.fma(al, FloatVector.fromArray(F, c, r0)).intoArray(c, r0);
+            a01.fma(al, FloatVector.fromArray(F, c, r0 + L)).intoArray(c, r0 + L);
+            a02.fma(al, FloatVector.fromArray(F, c, r0 + 2 * L)).intoArray(c, r0 + 2 * L);
+            a03.fma(al, FloatVector.fromArray(F, c, r0 + 3 * L)).intoArray(c, r0 + 3 * L);
+            int r1 = c0 + ldc;
+            a10.fma(al, FloatVector.fromArray(F, c, r1)).intoArray(c, r1);
+            a11.fma(al, FloatVector.fromArray(F, c, r1 + L)).intoArray(c, r1 + L);
+            a12.fma(al, FloatVector.fromArray(F, c, r1 + 2 * L)).intoArray(c, r1 + 2 * L);
+            a13.fma(al, FloatVector.fromArray(F, c, r1 + 3 * L)).intoArray(c, r1 + 3 * L);
+            int r2 = c0 + 2 * ldc;
+            a20.fma(al, FloatVector.fromArray(F, c, r2)).intoArray(c, r2);
+            a21.fma(al, FloatVector.fromArray(F, c, r2 + L)).intoArray(c, r2 + L);
+            a22.fma(al, FloatVector.fromArray(F, c, r2 + 2 * L)).intoArray(c, r2 + 2 * L);
+            a23.fma(al, FloatVector.fromArray(F, c, r2 + 3 * L)).intoArray(c, r2 + 3 * L);
+            int r3 = c0 + 3 * ldc;
+            a30.fma(al, FloatVector.fromArray(F, c, r3)).intoArray(c, r3);
+            a31.fma(al, FloatVector.fromArray(F, c, r3 + L)).intoArray(c, r3 + L);
+            a32.fma(al, FloatVector.fromArray(F, c, r3 + 2 * L)).intoArray(c, r3 + 2 * L);
+            a33.fma(al, FloatVector.fromArray(F, c, r3 + 3 * L)).intoArray(c, r3 + 3 * L);
+            int r4 = c0 + 4 * ldc;
+            a40.fma(al, FloatVector.fromArray(F, c, r4)).intoArray(c, r4);
+            a41.fma(al, FloatVector.fromArray(F, c, r4 + L)).intoArray(c, r4 + L);
+            a42.fma(al, FloatVector.fromArray(F, c, r4 + 2 * L)).intoArray(c, r4 + 2 * L);
+            a43.fma(al, FloatVector.fromArray(F, c, r4 + 3 * L)).intoArray(c, r4 + 3 * L);
+            int r5 = c0 + 5 * ldc;
+            a50.fma(al, FloatVector.fromArray(F, c, r5)).intoArray(c, r5);
+            a51.fma(al, FloatVector.fromArray(F, c, r5 + L)).intoArray(c, r5 + L);
+            a52.fma(al, FloatVector.fromArray(F, c, r5 + 2 * L)).intoArray(c, r5 + 2 * L);
+            a53.fma(al, FloatVector.fromArray(F, c, r5 + 3 * L)).intoArray(c, r5 + 3 * L);
+        } else {
+            int r0 = c0;
+            a00.mul(alpha).intoArray(c, r0);
+            a01.mul(alpha).intoArray(c, r0 + L);
+            a02.mul(alpha).intoArray(c, r0 + 2 * L);
+            a03.mul(alpha).intoArray(c, r0 + 3 * L);
+            int r1 = c0 + ldc;
+            a10.mul(alpha).intoArray(c, r1);
+            a11.mul(alpha).intoArray(c, r1 + L);
+            a12.mul(alpha).intoArray(c, r1 + 2 * L);
+            a13.mul(alpha).intoArray(c, r1 + 3 * L);
+            int r2 = c0 + 2 * ldc;
+            a20.mul(alpha).intoArray(c, r2);
+            a21.mul(alpha).intoArray(c, r2 + L);
+            a22.mul(alpha).intoArray(c, r2 + 2 * L);
+            a23.mul(alpha).intoArray(c, r2 + 3 * L);
+            int r3 = c0 + 3 * ldc;
+            a30.mul(alpha).intoArray(c, r3);
+            a31.mul(alpha).intoArray(c, r3 + L);
+            a32.mul(alpha).intoArray(c, r3 + 2 * L);
+            a33.mul(alpha).intoArray(c, r3 + 3 * L);
+            int r4 = c0 + 4 * ldc;
+            a40.mul(alpha).intoArray(c, r4);
+            a41.mul(alpha).intoArray(c, r4 + L);
+            a42.mul(alpha).intoArray(c, r4 + 2 * L);
+            a43.mul(alpha).intoArray(c, r4 + 3 * L);
+            int r5 = c0 + 5 * ldc;
+            a50.mul(alpha).intoArray(c, r5);
+            a51.mul(alpha).intoArray(c, r5 + L);
+            a52.mul(alpha).intoArray(c, r5 + 2 * L);
+            a53.mul(alpha).intoArray(c, r5 + 3 * L);
+        }
+    }
+
+    private static void block2x1(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
+                                 boolean accumulate) {
+        FloatVector r0 = FloatVector.zero(F), r1 = r0;
+        for (int p = 0; p < k; p++) {
+            FloatVector bv = FloatVector.fromArray(F, b, b0 + p * ldb);
+            int ai = a0 + p * ps;
+            r0 = FloatVector.broadcast(F, a[ai]).fma(bv, r0);
+            r1 = FloatVector.broadcast(F, a[ai + rs]).fma(bv, r1);
+        }
+        if (accumulate) {
+            FloatVector al = FloatVector.broadcast(F, alpha);
+            r0.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0);
+            r1.fma(al, FloatVector.fromArray(F, c, c0 + ldc)).intoArray(c, c0 + ldc);
+        } else {
+            r0.mul(alpha).intoArray(c, c0);
+            r1.mul(alpha).intoArray(c, c0 + ldc);
         }
     }
 }
