@@ -2,12 +2,14 @@ package org.ttt4j.cli.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.ttt4j.core.kernel.Parallel;
+import org.ttt4j.core.kernel.SmallGemm;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
@@ -25,13 +27,14 @@ import picocli.CommandLine.Option;
 /**
  * {@code ttt4j bench layer}: one sequence-mixing layer of each kind at the same width: prefill
  * tokens/s over a whole context, then decode ms/token continuing it, at each context length; and
- * the fused TTT-Linear dual-form kernel alone, as GFLOP/s and a fraction of the FMA peak measured
- * in the same run. Weights are random: speed does not depend on what was learned.
+ * the fused TTT-Linear and TTT-MLP dual-form kernels alone, as GFLOP/s and a fraction of the FMA
+ * peak measured in the same run, with the kernel's matrix products alone beside them (the
+ * ceiling its micro-kernels set). Weights are random: speed does not depend on what was learned.
  */
 @Command(name = "layer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
                 "at several contexts (contexts interleaved; medians of per-chunk and per-step times), and the fused",
-                "dual-form kernels' GFLOP/s and fraction of the FMA peak."})
+                "dual-form kernels' GFLOP/s and fraction of the FMA peak, next to their matrix products alone."})
 public final class LayerBench implements Callable<Integer> {
     @Option(names = "--width", defaultValue = "512", description = "layer width D (default: ${DEFAULT-VALUE})") int width;
     @Option(names = "--heads", defaultValue = "8", description = "heads (default: ${DEFAULT-VALUE})") int heads;
@@ -125,14 +128,19 @@ public final class LayerBench implements Callable<Integer> {
             }
         }
         System.out.println();
-        System.out.printf("%-26s %8s %10s %10s %16s%n", "fused dual-form kernel", "context", "ms", "GFLOP/s", "fraction of peak");
+        System.out.printf("%-30s %8s %10s %10s %16s%n", "fused dual-form kernel", "context", "ms", "GFLOP/s", "fraction of peak");
         for (var kind : InnerLoop.Kind.values()) {
             for (int ctx : contexts) {
                 Map<String, Object> row = kernel(kind, ctx, peak);
-                System.out.printf("%-26s %8d %10.1f %10.1f %16.2f%n", row.get("layer") + " forward (prefill)", ctx, row.get("ms"),
+                System.out.printf("%-30s %8d %10.1f %10.1f %16.2f%n", row.get("layer") + " forward (prefill)", ctx, row.get("ms"),
                         row.get("gflops"), row.get("fraction_of_peak"));
                 rows.add(row);
             }
+            // The kernel's matrix products alone, on L1-resident operands: the ceiling its micro-kernels set.
+            Map<String, Object> row = productsAlone(kind, contexts[0], peak);
+            System.out.printf("%-30s %8d %10.1f %10.1f %16.2f%n", row.get("layer") + " its products alone", contexts[0], row.get("ms"),
+                    row.get("gflops"), row.get("fraction_of_peak"));
+            rows.add(row);
         }
         System.out.println();
         var json = new ObjectMapper();
@@ -173,6 +181,62 @@ public final class LayerBench implements Callable<Integer> {
         return Tensor.randn(DType.FP32, rng, 1, 1, t, width);
     }
 
+    /**
+     * The matrix products the fused forward makes per mini-batch and layer (X W and Xbar W, Xbar
+     * X^T, P G, the update X^T G; for later layers G W^T and the W^T update too), through the same
+     * {@link SmallGemm} calls on operands that stay in L1, without the row work, the reads of q, k
+     * and v or the writes of the outputs. Its GFLOP/s, counted as the kernel's, bound what the
+     * kernel can reach with these micro-kernels.
+     */
+    private Map<String, Object> productsAlone(InnerLoop.Kind kind, int ctx, double peak) {
+        int d = width / heads, b = miniBatch, mbs = ctx / miniBatch;
+        int[] w = kind == InnerLoop.Kind.LINEAR ? new int[] {d, d} : new int[] {d, d * kind.expansion, d};
+        List<Double> times = new ArrayList<>();
+        for (int r = 0; r < repeats + 1; r++) {
+            long t0 = System.nanoTime();
+            Parallel.forRange(heads, 1, (from, to) -> {
+                var rng = new SplittableRandom(11);
+                int layers = w.length - 1, wide = Arrays.stream(w).max().orElseThrow();
+                float[][] wt = new float[layers][], wtt = new float[layers][];
+                for (int l = 0; l < layers; l++) {
+                    wt[l] = random(rng, w[l] * w[l + 1], 0.02);
+                    wtt[l] = random(rng, w[l] * w[l + 1], 0.02);
+                }
+                float[] x = random(rng, b * wide, 1), xbar = random(rng, b * wide, 1), z = new float[b * wide], g = random(rng, b * wide, 0.01);
+                float[] xt = new float[b * wide], a = new float[b * b], p = random(rng, b * b, 0.01);
+                for (int pair = from; pair < to; pair++) {
+                    for (int mb = 0; mb < mbs; mb++) {
+                        for (int l = 0; l < layers; l++) {
+                            int in = w[l], out = w[l + 1];
+                            SmallGemm.mm(false, x, 0, in, wt[l], 0, out, z, 0, out, b, in, out, 1f, true);
+                            if (l > 0) SmallGemm.mm(false, g, 0, out, wtt[l], 0, in, xt, 0, in, b, out, in, 1f, false);
+                            SmallGemm.mm(false, xbar, 0, in, xt, 0, b, a, 0, b, b, in, b, 1f, false);
+                            SmallGemm.mm(false, xbar, 0, in, wt[l], 0, out, z, 0, out, b, in, out, 1f, true);
+                            SmallGemm.mm(false, p, 0, b, g, 0, out, z, 0, out, b, b, out, -1f, true);
+                            SmallGemm.mm(true, x, 0, in, g, 0, out, wt[l], 0, out, in, b, out, -1e-6f, true);
+                            if (l > 0) SmallGemm.mm(true, g, 0, out, x, 0, in, wtt[l], 0, in, out, b, in, -1e-6f, true);
+                        }
+                    }
+                }
+            });
+            if (r > 0) times.add((System.nanoTime() - t0) / 1e6);
+        }
+        double ms = median(times);
+        double gflops = TttFusedKernel.forwardFlops(heads, mbs * b, b, w) / (ms / 1e3) / 1e9;
+        Map<String, Object> row = base("ttt_products_alone", kind == InnerLoop.Kind.LINEAR ? "ttt_linear" : "ttt_mlp", ctx);
+        row.put("ms", ms);
+        row.put("gflops", gflops);
+        row.put("fma_peak_gflops", peak);
+        row.put("fraction_of_peak", gflops / peak);
+        return row;
+    }
+
+    private static float[] random(SplittableRandom rng, int n, double scale) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (rng.nextGaussian() * scale);
+        return x;
+    }
+
     /** The fused dual form alone over one sequence of ctx tokens: heads pairs, head width D / heads. */
     private Map<String, Object> kernel(InnerLoop.Kind kind, int ctx, double peak) {
         int d = width / heads, h = d * kind.expansion, t = ctx / miniBatch * miniBatch;
@@ -195,7 +259,7 @@ public final class LayerBench implements Callable<Integer> {
                 if (r > 0) times.add((System.nanoTime() - t0) / 1e6); // the first run warms up
             }
         }
-        double ms = times.stream().sorted().toList().get(times.size() / 2);
+        double ms = median(times);
         double flops = kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d)
                 : TttFusedKernel.forwardFlops(heads, t, miniBatch, d, h, d);
         double gflops = flops / (ms / 1e3) / 1e9;
