@@ -46,10 +46,13 @@ public final class SmallGemm {
     }
 
     /**
-     * Register blocking of 4 rows x 4 vectors (16 accumulators; each B vector loaded once serves 4
-     * rows), then 4 rows x 1 vector, then one row at a time; columns past the last whole vector
-     * go through the scalar loop. A's element (i, p) sits at {@code base(i) + p * pStride}, which
-     * covers both layouts without a branch in the inner loops.
+     * Register blocks, largest first: 8 rows x 1 vector when C is one vector wide (the b x b
+     * products of a TTT mini-batch: 8 independent FMA chains), 6 rows x 4 vectors (24
+     * accumulators; each B vector loaded once serves 6 rows), 4 rows x 4 vectors, 4 rows x 1
+     * vector, then one row at a time; columns past the last whole vector go through the scalar
+     * loop. A's element (i, p) sits at {@code base(i) + p * pStride}, which covers both layouts
+     * without a branch in the inner loops. Every block sums each output from zero in k order and
+     * then stores {@code alpha * sum (+ c)}, as the scalar reference does.
      */
     static void vector(boolean transA, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc,
                        int m, int k, int n, float alpha, boolean accumulate) {
@@ -57,12 +60,16 @@ public final class SmallGemm {
         int nv = n - n % L;
         int i = 0;
         if (nv == L) { // one column of vectors (the TTT mini-batch's b x b products): 8 rows at a time keep 8 FMA chains busy
-            for (; i + 8 <= m; i += 8) block8x1(a, aOff + i * rowStride, rowStride, pStride, b, bOff, ldb, c, cOff + i * ldc, ldc, k, alpha, accumulate);
+            for (; i + 8 <= m; i += 8) {
+                block8x1(a, aOff + i * rowStride, rowStride, pStride, b, bOff, ldb, c, cOff + i * ldc, ldc, k, alpha, accumulate);
+            }
         }
         if (nv >= 4 * L) { // 6 rows x 4 vectors: 24 accumulators, each B vector loaded once serves 6 rows
             for (; i + 6 <= m; i += 6) {
                 int a0 = aOff + i * rowStride, j = 0;
-                for (; j + 4 * L <= nv; j += 4 * L) block6x4(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
+                for (; j + 4 * L <= nv; j += 4 * L) {
+                    block6x4(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
+                }
                 for (; j < nv; j += L) {
                     block4x1(a, a0, rowStride, pStride, b, bOff + j, ldb, c, cOff + i * ldc + j, ldc, k, alpha, accumulate);
                     block2x1(a, a0 + 4 * rowStride, rowStride, pStride, b, bOff + j, ldb, c, cOff + (i + 4) * ldc + j, ldc, k, alpha, accumulate);
@@ -124,23 +131,39 @@ public final class SmallGemm {
         int c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
         if (accumulate) {
             FloatVector al = FloatVector.broadcast(F, alpha);
-            a00.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0); a01.fma(al, FloatVector.fromArray(F, c, c0 + L)).intoArray(c, c0 + L);
-            a02.fma(al, FloatVector.fromArray(F, c, c0 + 2 * L)).intoArray(c, c0 + 2 * L); a03.fma(al, FloatVector.fromArray(F, c, c0 + 3 * L)).intoArray(c, c0 + 3 * L);
-            a10.fma(al, FloatVector.fromArray(F, c, c1)).intoArray(c, c1); a11.fma(al, FloatVector.fromArray(F, c, c1 + L)).intoArray(c, c1 + L);
-            a12.fma(al, FloatVector.fromArray(F, c, c1 + 2 * L)).intoArray(c, c1 + 2 * L); a13.fma(al, FloatVector.fromArray(F, c, c1 + 3 * L)).intoArray(c, c1 + 3 * L);
-            a20.fma(al, FloatVector.fromArray(F, c, c2)).intoArray(c, c2); a21.fma(al, FloatVector.fromArray(F, c, c2 + L)).intoArray(c, c2 + L);
-            a22.fma(al, FloatVector.fromArray(F, c, c2 + 2 * L)).intoArray(c, c2 + 2 * L); a23.fma(al, FloatVector.fromArray(F, c, c2 + 3 * L)).intoArray(c, c2 + 3 * L);
-            a30.fma(al, FloatVector.fromArray(F, c, c3)).intoArray(c, c3); a31.fma(al, FloatVector.fromArray(F, c, c3 + L)).intoArray(c, c3 + L);
-            a32.fma(al, FloatVector.fromArray(F, c, c3 + 2 * L)).intoArray(c, c3 + 2 * L); a33.fma(al, FloatVector.fromArray(F, c, c3 + 3 * L)).intoArray(c, c3 + 3 * L);
+            a00.fma(al, FloatVector.fromArray(F, c, c0)).intoArray(c, c0);
+            a01.fma(al, FloatVector.fromArray(F, c, c0 + L)).intoArray(c, c0 + L);
+            a02.fma(al, FloatVector.fromArray(F, c, c0 + 2 * L)).intoArray(c, c0 + 2 * L);
+            a03.fma(al, FloatVector.fromArray(F, c, c0 + 3 * L)).intoArray(c, c0 + 3 * L);
+            a10.fma(al, FloatVector.fromArray(F, c, c1)).intoArray(c, c1);
+            a11.fma(al, FloatVector.fromArray(F, c, c1 + L)).intoArray(c, c1 + L);
+            a12.fma(al, FloatVector.fromArray(F, c, c1 + 2 * L)).intoArray(c, c1 + 2 * L);
+            a13.fma(al, FloatVector.fromArray(F, c, c1 + 3 * L)).intoArray(c, c1 + 3 * L);
+            a20.fma(al, FloatVector.fromArray(F, c, c2)).intoArray(c, c2);
+            a21.fma(al, FloatVector.fromArray(F, c, c2 + L)).intoArray(c, c2 + L);
+            a22.fma(al, FloatVector.fromArray(F, c, c2 + 2 * L)).intoArray(c, c2 + 2 * L);
+            a23.fma(al, FloatVector.fromArray(F, c, c2 + 3 * L)).intoArray(c, c2 + 3 * L);
+            a30.fma(al, FloatVector.fromArray(F, c, c3)).intoArray(c, c3);
+            a31.fma(al, FloatVector.fromArray(F, c, c3 + L)).intoArray(c, c3 + L);
+            a32.fma(al, FloatVector.fromArray(F, c, c3 + 2 * L)).intoArray(c, c3 + 2 * L);
+            a33.fma(al, FloatVector.fromArray(F, c, c3 + 3 * L)).intoArray(c, c3 + 3 * L);
         } else {
-            a00.mul(alpha).intoArray(c, c0); a01.mul(alpha).intoArray(c, c0 + L);
-            a02.mul(alpha).intoArray(c, c0 + 2 * L); a03.mul(alpha).intoArray(c, c0 + 3 * L);
-            a10.mul(alpha).intoArray(c, c1); a11.mul(alpha).intoArray(c, c1 + L);
-            a12.mul(alpha).intoArray(c, c1 + 2 * L); a13.mul(alpha).intoArray(c, c1 + 3 * L);
-            a20.mul(alpha).intoArray(c, c2); a21.mul(alpha).intoArray(c, c2 + L);
-            a22.mul(alpha).intoArray(c, c2 + 2 * L); a23.mul(alpha).intoArray(c, c2 + 3 * L);
-            a30.mul(alpha).intoArray(c, c3); a31.mul(alpha).intoArray(c, c3 + L);
-            a32.mul(alpha).intoArray(c, c3 + 2 * L); a33.mul(alpha).intoArray(c, c3 + 3 * L);
+            a00.mul(alpha).intoArray(c, c0);
+            a01.mul(alpha).intoArray(c, c0 + L);
+            a02.mul(alpha).intoArray(c, c0 + 2 * L);
+            a03.mul(alpha).intoArray(c, c0 + 3 * L);
+            a10.mul(alpha).intoArray(c, c1);
+            a11.mul(alpha).intoArray(c, c1 + L);
+            a12.mul(alpha).intoArray(c, c1 + 2 * L);
+            a13.mul(alpha).intoArray(c, c1 + 3 * L);
+            a20.mul(alpha).intoArray(c, c2);
+            a21.mul(alpha).intoArray(c, c2 + L);
+            a22.mul(alpha).intoArray(c, c2 + 2 * L);
+            a23.mul(alpha).intoArray(c, c2 + 3 * L);
+            a30.mul(alpha).intoArray(c, c3);
+            a31.mul(alpha).intoArray(c, c3 + L);
+            a32.mul(alpha).intoArray(c, c3 + 2 * L);
+            a33.mul(alpha).intoArray(c, c3 + 3 * L);
         }
     }
 
@@ -208,8 +231,9 @@ public final class SmallGemm {
 
     private static void block6x4(float[] a, int a0, int rs, int ps, float[] b, int b0, int ldb, float[] c, int c0, int ldc, int k, float alpha,
                                  boolean accumulate) {
-        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00, a20 = a00, a21 = a00, a22 = a00, a23 = a00;
-        FloatVector a30 = a00, a31 = a00, a32 = a00, a33 = a00, a40 = a00, a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00;
+        FloatVector a00 = FloatVector.zero(F), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+        FloatVector a20 = a00, a21 = a00, a22 = a00, a23 = a00, a30 = a00, a31 = a00, a32 = a00, a33 = a00;
+        FloatVector a40 = a00, a41 = a00, a42 = a00, a43 = a00, a50 = a00, a51 = a00, a52 = a00, a53 = a00;
         for (int p = 0; p < k; p++) {
             int bi = b0 + p * ldb, ai = a0 + p * ps;
             FloatVector b0v = FloatVector.fromArray(F, b, bi), b1 = FloatVector.fromArray(F, b, bi + L);

@@ -294,7 +294,9 @@ public final class TttFusedKernel {
         int last = layers - 1;
         difference(v, vb, k, kb, w.y, b * d);
         int i = 0;
-        if (vectorRows(d)) for (; i + 4 <= b; i += 4) lossGradientRows4(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
+        if (vectorRows(d)) {
+            for (; i + 4 <= b; i += 4) lossGradientRows4(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
+        }
         for (; i < b; i++) lossGradient(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
         for (int l = last; l > 0; l--) { // W_l^T (l > 0) is kept up to date by update() and loadState()
             int in = x.width()[l], out = x.width()[l + 1];
@@ -329,8 +331,7 @@ public final class TttFusedKernel {
     /** P = eta o (A + 1) with eta_ij = s_i c_j on and below the diagonal, 0 above; rows of one vector when b = L. */
     private static void rates(float[] a, float[] s, int so, float[] c, int cb, int b, float[] p) {
         if (Simd.enabled() && b == L) {
-            // The upper triangle is zeroed by plain stores: a blend under a lane mask was not intrinsified
-            // here (the row went through a boxed copy, 16% of the kernel's time).
+            // Each row is computed whole, then its upper part zeroed by plain stores (at most 15).
             FloatVector cv = FloatVector.fromArray(F, c, cb);
             for (int i = 0; i < b; i++) {
                 cv.mul(s[so + i]).mul(FloatVector.fromArray(F, a, i * b).add(1f)).intoArray(p, i * b);
@@ -490,9 +491,9 @@ public final class TttFusedKernel {
     // ---- four rows at a time ------------------------------------------------------------------
     //
     // Each row's statistics end in a sum of lanes taken lane by lane (the rounding of VectorMath.sumLanes),
-    // a chain of 16 dependent additions. One row at a time, those chains left the row statistics at
-    // about 470 cycles a row; four rows interleaved run four chains side by side. The arithmetic of
-    // every row is exactly that of the one-row versions above.
+    // a chain of 16 dependent additions. Four rows interleaved run four chains side by side: the inner
+    // loss's gradient for a mini-batch of 16 rows of 64 took 0.63 us instead of 1.0 (in isolation, one
+    // thread). The arithmetic of every row is exactly that of the one-row versions above.
 
     /** Mean and 1 / sqrt(variance + eps) of rows r, r + d, r + 2d, r + 3d, left in lanes[4L .. 4L + 8): four means, then four scales. */
     private static void rowStats4(float[] a, int r, int d, float eps, float[] lanes) {
