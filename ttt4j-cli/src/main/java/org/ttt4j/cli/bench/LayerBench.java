@@ -221,9 +221,13 @@ public final class LayerBench implements Callable<Integer> {
             });
             if (r > 0) times.add((System.nanoTime() - t0) / 1e6);
         }
-        double ms = median(times);
-        double gflops = TttFusedKernel.forwardFlops(heads, mbs * b, b, w) / (ms / 1e3) / 1e9;
-        Map<String, Object> row = base("ttt_products_alone", kind == InnerLoop.Kind.LINEAR ? "ttt_linear" : "ttt_mlp", ctx);
+        return flopsRow("ttt_products_alone", kind, ctx, median(times), TttFusedKernel.forwardFlops(heads, mbs * b, b, w), peak);
+    }
+
+    /** A timed kernel's row: its median ms, GFLOP/s and fraction of the FMA peak. */
+    private Map<String, Object> flopsRow(String bench, InnerLoop.Kind kind, int ctx, double ms, double flops, double peak) {
+        double gflops = flops / (ms / 1e3) / 1e9;
+        Map<String, Object> row = base(bench, kind == InnerLoop.Kind.LINEAR ? "ttt_linear" : "ttt_mlp", ctx);
         row.put("ms", ms);
         row.put("gflops", gflops);
         row.put("fma_peak_gflops", peak);
@@ -259,15 +263,8 @@ public final class LayerBench implements Callable<Integer> {
                 if (r > 0) times.add((System.nanoTime() - t0) / 1e6); // the first run warms up
             }
         }
-        double ms = median(times);
         double flops = kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d)
                 : TttFusedKernel.forwardFlops(heads, t, miniBatch, d, h, d);
-        double gflops = flops / (ms / 1e3) / 1e9;
-        Map<String, Object> row = base("ttt_kernel", kind == InnerLoop.Kind.LINEAR ? "ttt_linear" : "ttt_mlp", ctx);
-        row.put("ms", ms);
-        row.put("gflops", gflops);
-        row.put("fma_peak_gflops", peak);
-        row.put("fraction_of_peak", gflops / peak);
-        return row;
+        return flopsRow("ttt_kernel", kind, ctx, median(times), flops, peak);
     }
 }
