@@ -191,30 +191,35 @@ public final class LayerBench implements Callable<Integer> {
     private Map<String, Object> productsAlone(InnerLoop.Kind kind, int ctx, double peak) {
         int d = width / heads, b = miniBatch, mbs = ctx / miniBatch;
         int[] w = kind == InnerLoop.Kind.LINEAR ? new int[] {d, d} : new int[] {d, d * kind.expansion, d};
+        int layers = w.length - 1, wide = Arrays.stream(w).max().orElseThrow();
+        // Each head's operands, made before the clock starts.
+        var rng = new SplittableRandom(11);
+        Operands[] ops = new Operands[heads];
+        for (int hd = 0; hd < heads; hd++) {
+            float[][] wt = new float[layers][], wtt = new float[layers][];
+            for (int l = 0; l < layers; l++) {
+                wt[l] = random(rng, w[l] * w[l + 1], 0.02);
+                wtt[l] = random(rng, w[l] * w[l + 1], 0.02);
+            }
+            ops[hd] = new Operands(wt, wtt, random(rng, b * wide, 1), random(rng, b * wide, 1), new float[b * wide], random(rng, b * wide, 0.01),
+                    new float[b * wide], new float[b * b], random(rng, b * b, 0.01));
+        }
         List<Double> times = new ArrayList<>();
         for (int r = 0; r < repeats + 1; r++) {
             long t0 = System.nanoTime();
             Parallel.forRange(heads, 1, (from, to) -> {
-                var rng = new SplittableRandom(11);
-                int layers = w.length - 1, wide = Arrays.stream(w).max().orElseThrow();
-                float[][] wt = new float[layers][], wtt = new float[layers][];
-                for (int l = 0; l < layers; l++) {
-                    wt[l] = random(rng, w[l] * w[l + 1], 0.02);
-                    wtt[l] = random(rng, w[l] * w[l + 1], 0.02);
-                }
-                float[] x = random(rng, b * wide, 1), xbar = random(rng, b * wide, 1), z = new float[b * wide], g = random(rng, b * wide, 0.01);
-                float[] xt = new float[b * wide], a = new float[b * b], p = random(rng, b * b, 0.01);
-                for (int pair = from; pair < to; pair++) {
+                for (int hd = from; hd < to; hd++) {
+                    Operands o = ops[hd];
                     for (int mb = 0; mb < mbs; mb++) {
                         for (int l = 0; l < layers; l++) {
                             int in = w[l], out = w[l + 1];
-                            SmallGemm.mm(false, x, 0, in, wt[l], 0, out, z, 0, out, b, in, out, 1f, true);
-                            if (l > 0) SmallGemm.mm(false, g, 0, out, wtt[l], 0, in, xt, 0, in, b, out, in, 1f, false);
-                            SmallGemm.mm(false, xbar, 0, in, xt, 0, b, a, 0, b, b, in, b, 1f, false);
-                            SmallGemm.mm(false, xbar, 0, in, wt[l], 0, out, z, 0, out, b, in, out, 1f, true);
-                            SmallGemm.mm(false, p, 0, b, g, 0, out, z, 0, out, b, b, out, -1f, true);
-                            SmallGemm.mm(true, x, 0, in, g, 0, out, wt[l], 0, out, in, b, out, -1e-6f, true);
-                            if (l > 0) SmallGemm.mm(true, g, 0, out, x, 0, in, wtt[l], 0, in, out, b, in, -1e-6f, true);
+                            SmallGemm.mm(false, o.x, 0, in, o.wt[l], 0, out, o.z, 0, out, b, in, out, 1f, true);
+                            if (l > 0) SmallGemm.mm(false, o.g, 0, out, o.wtt[l], 0, in, o.xt, 0, in, b, out, in, 1f, false);
+                            SmallGemm.mm(false, o.xbar, 0, in, o.xt, 0, b, o.a, 0, b, b, in, b, 1f, false);
+                            SmallGemm.mm(false, o.xbar, 0, in, o.wt[l], 0, out, o.z, 0, out, b, in, out, 1f, true);
+                            SmallGemm.mm(false, o.p, 0, b, o.g, 0, out, o.z, 0, out, b, b, out, -1f, true);
+                            SmallGemm.mm(true, o.x, 0, in, o.g, 0, out, o.wt[l], 0, out, in, b, out, -1e-6f, true);
+                            if (l > 0) SmallGemm.mm(true, o.g, 0, out, o.x, 0, in, o.wtt[l], 0, in, out, b, in, -1e-6f, true);
                         }
                     }
                 }
@@ -222,6 +227,15 @@ public final class LayerBench implements Callable<Integer> {
             if (r > 0) times.add((System.nanoTime() - t0) / 1e6);
         }
         return flopsRow("ttt_products_alone", kind, ctx, median(times), TttFusedKernel.forwardFlops(heads, mbs * b, b, w), peak);
+    }
+
+    /** One head's operands for {@link #productsAlone}: per layer W and W^T, then the mini-batch's arrays. */
+    private record Operands(float[][] wt, float[][] wtt, float[] x, float[] xbar, float[] z, float[] g, float[] xt, float[] a, float[] p) {}
+
+    private static float[] random(SplittableRandom rng, int n, double scale) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (rng.nextGaussian() * scale);
+        return x;
     }
 
     /** A timed kernel's row: its median ms, GFLOP/s and fraction of the FMA peak. */
@@ -233,12 +247,6 @@ public final class LayerBench implements Callable<Integer> {
         row.put("fma_peak_gflops", peak);
         row.put("fraction_of_peak", gflops / peak);
         return row;
-    }
-
-    private static float[] random(SplittableRandom rng, int n, double scale) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) (rng.nextGaussian() * scale);
-        return x;
     }
 
     /** The fused dual form alone over one sequence of ctx tokens: heads pairs, head width D / heads. */
