@@ -233,10 +233,8 @@ public final class LayerBench implements Callable<Integer> {
     /** One head's operands for {@link #productsAlone}: per layer W and W^T, then the mini-batch's arrays. */
     private record Operands(float[][] wt, float[][] wtt, float[] x, float[] xbar, float[] z, float[] g, float[] xt, float[] a, float[] p) {}
 
-    private static float[] random(SplittableRandom rng, int n, double scale) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) (rng.nextGaussian() * scale);
-        return x;
+    private static float[] random(SplittableRandom rng, int n, double std) {
+        return Tensor.randn(DType.FP32, rng, std, n).f32();
     }
 
     /** A timed kernel's row: its median ms and GFLOP/s. */
