@@ -8,10 +8,17 @@ mini-batch (a shorter final mini-batch uses the first entries of the token-index
 
 Usage: ttt_torch.py CASE_DIR   (config.json, model.safetensors, io.safetensors with tokens and
 ttt4j's logits). Prints one JSON line: the largest absolute difference of the logits.
+
+       ttt_torch.py --bench-kernel linear|mlp --heads H --d D --hidden N --context T --mini-batch B
+                    --repeats R --threads K
+times dual_form alone in fp32 on random inputs of those shapes (the peer of `ttt4j bench layer`'s
+fused-kernel rows) and prints one JSON line with the median ms of R runs after one warm-up run.
 """
+import argparse
 import json
 import struct
 import sys
+import time
 
 import numpy as np
 import torch
@@ -76,29 +83,10 @@ def gelu_grad(x):
     return 0.5 * (1 + th) + 0.5 * x * (1 - th ** 2) * 0.7978845608028654 * (1 + 3 * 0.044715 * x ** 2)
 
 
-def ttt_layer(p, x, cfg, mlp):
-    bsz, t, width = x.shape
-    heads, bmini = cfg["heads"], cfg["mini_batch"]
-    d = width // heads
-    if cfg["mamba"]:
-        xqk = x @ p["q_proj.weight"].T
-        xq = causal_conv(xqk, p["conv_q.weight"], p["conv_q.bias"])
-        xk = causal_conv(xqk, p["conv_k.weight"], p["conv_k.bias"])
-    else:
-        xq, xk = x @ p["q_proj.weight"].T, x @ p["k_proj.weight"].T
-    xv = x @ p["v_proj.weight"].T
-
-    def split(a):
-        return a.reshape(bsz, t, heads, d).transpose(1, 2)
-
-    positions = torch.arange(t) % bmini
-    q, k, v = rope(split(xq), positions, cfg["rope_theta"]), rope(split(xk), positions, cfg["rope_theta"]), split(xv)
-    gate = torch.sigmoid(torch.einsum("btc,hc->bht", x, p["learnable_ttt_lr_weight"][:, 0, :]) + p["learnable_ttt_lr_bias"][:, 0][None, :, None])
-    rate = cfg["base_lr"] * gate / d                                             # [B, H, T]
-    token_scale = torch.clamp_min(1.0 / torch.arange(1, bmini + 1, dtype=torch.float64) + p["learnable_token_idx"], 0.0)
-    lnw, lnb = p["ttt_norm_weight"][None, :, None, :], p["ttt_norm_bias"][None, :, None, :]
-    names = ["W1", "b1", "W2", "b2"] if mlp else ["W1", "b1"]
-    state = {n: p[n][None].expand(bsz, *p[n].shape).clone() for n in names}
+def dual_form(q, k, v, token_scale, rate, state, lnw, lnb, mlp, bmini):
+    """The inner loop over mini-batches of bmini tokens, q, k, v [B, H, T, d]: the outputs q + LN(Zbar)
+    [B, H, T, d]; the state dict (W1, b1 and for TTT-MLP W2, b2) ends at the final weights."""
+    t = q.shape[2]
     outs = []
     for start in range(0, t, bmini):
         size = min(bmini, t - start)
@@ -128,14 +116,77 @@ def ttt_layer(p, x, cfg, mlp):
             state["W2"] = w2 - (last * x2).transpose(-1, -2) @ g2
             state["b2"] = b2 - (last * g2).sum(-2, keepdim=True)
         outs.append(qm + layer_norm(zbar, lnw, lnb, 1e-6))
-    y = torch.cat(outs, 2).transpose(1, 2).reshape(bsz, t, width)
+    return torch.cat(outs, 2)
+
+
+def ttt_layer(p, x, cfg, mlp):
+    bsz, t, width = x.shape
+    heads, bmini = cfg["heads"], cfg["mini_batch"]
+    d = width // heads
+    if cfg["mamba"]:
+        xqk = x @ p["q_proj.weight"].T
+        xq = causal_conv(xqk, p["conv_q.weight"], p["conv_q.bias"])
+        xk = causal_conv(xqk, p["conv_k.weight"], p["conv_k.bias"])
+    else:
+        xq, xk = x @ p["q_proj.weight"].T, x @ p["k_proj.weight"].T
+    xv = x @ p["v_proj.weight"].T
+
+    def split(a):
+        return a.reshape(bsz, t, heads, d).transpose(1, 2)
+
+    positions = torch.arange(t) % bmini
+    q, k, v = rope(split(xq), positions, cfg["rope_theta"]), rope(split(xk), positions, cfg["rope_theta"]), split(xv)
+    gate = torch.sigmoid(torch.einsum("btc,hc->bht", x, p["learnable_ttt_lr_weight"][:, 0, :]) + p["learnable_ttt_lr_bias"][:, 0][None, :, None])
+    rate = cfg["base_lr"] * gate / d                                             # [B, H, T]
+    token_scale = torch.clamp_min(1.0 / torch.arange(1, bmini + 1, dtype=torch.float64) + p["learnable_token_idx"], 0.0)
+    lnw, lnb = p["ttt_norm_weight"][None, :, None, :], p["ttt_norm_bias"][None, :, None, :]
+    names = ["W1", "b1", "W2", "b2"] if mlp else ["W1", "b1"]
+    state = {n: p[n][None].expand(bsz, *p[n].shape).clone() for n in names}
+    out = dual_form(q, k, v, token_scale, rate, state, lnw, lnb, mlp, bmini)
+    y = out.transpose(1, 2).reshape(bsz, t, width)
     y = layer_norm(y, p["post_norm.weight"], p["post_norm.bias"], 1e-6)
     if cfg["mamba"]:
         y = F.gelu(x @ p["g_proj.weight"].T, approximate="tanh") * y
     return y @ p["o_proj.weight"].T
 
 
+def bench_kernel(argv):
+    ap = argparse.ArgumentParser()
+    for name in ("--heads", "--d", "--hidden", "--context", "--mini-batch", "--repeats", "--threads"):
+        ap.add_argument(name, type=int, required=True)
+    ap.add_argument("--bench-kernel", choices=["linear", "mlp"], required=True)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    gen = torch.Generator().manual_seed(5)
+    mlp = a.bench_kernel == "mlp"
+
+    def randn(*shape, std=1.0):
+        return torch.randn(*shape, generator=gen, dtype=torch.float32) * std
+
+    q, k, v = (randn(1, a.heads, a.context, a.d) for _ in range(3))
+    token_scale = 1.0 / torch.arange(1, a.mini_batch + 1, dtype=torch.float32)
+    rate = torch.full((1, a.heads, a.context), 1.0 / a.d)
+    lnw, lnb = torch.ones(1, a.heads, 1, a.d), torch.zeros(1, a.heads, 1, a.d)
+    widths = [a.d, a.hidden, a.d] if mlp else [a.d, a.d]
+    start = {}
+    for i in range(len(widths) - 1):
+        start["W%d" % (i + 1)] = randn(1, a.heads, widths[i], widths[i + 1], std=0.02)
+        start["b%d" % (i + 1)] = torch.zeros(1, a.heads, 1, widths[i + 1])
+    times = []
+    with torch.no_grad():
+        for r in range(a.repeats + 1):
+            state = {n: w.clone() for n, w in start.items()}
+            t0 = time.perf_counter()
+            dual_form(q, k, v, token_scale, rate, state, lnw, lnb, mlp, a.mini_batch)
+            if r > 0:  # the first run warms up
+                times.append((time.perf_counter() - t0) * 1e3)
+    print(json.dumps({"ms": sorted(times)[len(times) // 2], "torch": torch.__version__, "threads": torch.get_num_threads()}))
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--bench-kernel"):
+        bench_kernel(sys.argv[1:])
+        return
     case = sys.argv[1]
     cfg = json.load(open(case + "/config.json"))
     w = read_safetensors(case + "/model.safetensors")

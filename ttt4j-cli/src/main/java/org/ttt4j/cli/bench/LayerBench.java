@@ -29,12 +29,14 @@ import picocli.CommandLine.Option;
  * tokens/s over a whole context, then decode ms/token continuing it, at each context length; and
  * the fused TTT-Linear and TTT-MLP dual-form kernels alone, as GFLOP/s and a fraction of the FMA
  * peak measured just before and after each of them, with the kernel's matrix products alone
- * beside them (the ceiling its micro-kernels set). Weights are random: speed does not depend on what was learned.
+ * beside them (the ceiling its micro-kernels set) and the same dual form in PyTorch (a peer, skipped when
+ * no python with torch runs). Weights are random: speed does not depend on what was learned.
  */
 @Command(name = "layer", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
                 "at several contexts (contexts interleaved; medians of per-chunk and per-step times), and the fused",
-                "dual-form kernels' GFLOP/s and fraction of the FMA peak, next to their matrix products alone."})
+                "dual-form kernels' GFLOP/s and fraction of the FMA peak, next to their matrix products alone and",
+                "to the same dual form in PyTorch (the peer; scripts/install-peers.sh installs it, --no-torch skips it)."})
 public final class LayerBench implements Callable<Integer> {
     @Option(names = "--width", defaultValue = "512", description = "layer width D (default: ${DEFAULT-VALUE})") int width;
     @Option(names = "--heads", defaultValue = "8", description = "heads (default: ${DEFAULT-VALUE})") int heads;
@@ -46,6 +48,8 @@ public final class LayerBench implements Callable<Integer> {
     @Option(names = "--tokens", defaultValue = "128", description = "decoded tokens per measurement (default: ${DEFAULT-VALUE})") int tokens;
     @Option(names = "--chunk", defaultValue = "2048", description = "prefill chunk (default: ${DEFAULT-VALUE})") int chunk;
     @Option(names = "--kernel-repeats", defaultValue = "5", description = "timed runs of the fused kernel (median)") int repeats;
+    @Option(names = "--no-torch", description = "skip the PyTorch dual form the kernel rows are compared with") boolean noTorch;
+    @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
     public Integer call() throws Exception {
@@ -136,7 +140,13 @@ public final class LayerBench implements Callable<Integer> {
             for (int ctx : contexts) {
                 double before = FmaPeak.measure(Parallel.threads());
                 Map<String, Object> row = kernel(kind, ctx);
-                rows.add(printKernelRow(row, " forward (prefill)", Math.max(before, FmaPeak.measure(Parallel.threads()))));
+                double after = FmaPeak.measure(Parallel.threads());
+                rows.add(printKernelRow(row, " forward (prefill)", Math.max(before, after)));
+                Map<String, Object> torch = noTorch ? null : torchKernel(kind, ctx);
+                if (torch != null) {
+                    rows.add(printKernelRow(torch, " PyTorch (peer)", Math.max(after, FmaPeak.measure(Parallel.threads()))));
+                    row.put("ratio_vs_torch", (Double) torch.get("ms") / (Double) row.get("ms"));
+                }
             }
             // The kernel's matrix products alone, on L1-resident operands: the ceiling its micro-kernels set.
             double before = FmaPeak.measure(Parallel.threads());
@@ -255,6 +265,34 @@ public final class LayerBench implements Callable<Integer> {
         return row;
     }
 
+    /**
+     * The same dual form in PyTorch ({@code dual_form} of ttt_torch.py, the one {@code check-torch}
+     * compares logits with): the reference's route, batched matrix products over the heads per
+     * mini-batch, timed alone in fp32 on random inputs of the kernel row's shapes, on the same
+     * number of threads. Its GFLOP/s count the same multiply-adds as the kernel's.
+     */
+    private Map<String, Object> torchKernel(InnerLoop.Kind kind, int ctx) throws Exception {
+        int d = width / heads, t = ctx / miniBatch * miniBatch, threads = Parallel.threads();
+        Map<String, Object> answer = PythonPeer.run("/org/ttt4j/cli/ttt_torch.py", PythonPeer.interpreters(python),
+                List.of("--bench-kernel", kind == InnerLoop.Kind.LINEAR ? "linear" : "mlp", "--heads", "" + heads, "--d", "" + d,
+                        "--hidden", "" + d * kind.expansion, "--context", "" + t, "--mini-batch", "" + miniBatch, "--repeats", "" + repeats,
+                        "--threads", "" + threads),
+                threads);
+        if (answer == null) {
+            noTorch = true; // said once; the remaining rows go without it
+            return null;
+        }
+        Map<String, Object> row = flopsRow("ttt_kernel_torch", kind, ctx, ((Number) answer.get("ms")).doubleValue(), kernelFlops(kind, t));
+        row.put("torch", answer.get("torch"));
+        return row;
+    }
+
+    private double kernelFlops(InnerLoop.Kind kind, int t) {
+        int d = width / heads;
+        return kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d)
+                : TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d * kind.expansion, d);
+    }
+
     /** The fused dual form alone over one sequence of ctx tokens: heads pairs, head width D / heads. */
     private Map<String, Object> kernel(InnerLoop.Kind kind, int ctx) {
         int d = width / heads, h = d * kind.expansion, t = ctx / miniBatch * miniBatch;
@@ -277,8 +315,6 @@ public final class LayerBench implements Callable<Integer> {
                 if (r > 0) times.add((System.nanoTime() - t0) / 1e6); // the first run warms up
             }
         }
-        double flops = kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(heads, t, miniBatch, d, d)
-                : TttFusedKernel.forwardFlops(heads, t, miniBatch, d, h, d);
-        return flopsRow("ttt_kernel", kind, ctx, median(times), flops);
+        return flopsRow("ttt_kernel", kind, ctx, median(times), kernelFlops(kind, t));
     }
 }

@@ -2,19 +2,13 @@ package org.ttt4j.cli.bench;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
@@ -184,40 +178,10 @@ public final class TrainBench implements Callable<Integer> {
     }
 
     private Map<String, Object> runTorch(ModelConfig c, int b, int threads) throws IOException, InterruptedException {
-        Path script = Files.createTempFile("ttt4j-train-torch", ".py");
-        try (InputStream in = TrainBench.class.getResourceAsStream("train_torch.py")) {
-            Files.write(script, in.readAllBytes());
-        }
-        List<String> candidates = python != null ? List.of(python) : List.of("python3", "/usr/bin/python3");
-        try {
-            for (String py : candidates) {
-                List<String> cmd = new ArrayList<>(List.of(py, script.toString(), "--vocab", "" + c.vocabSize(), "--d", "" + c.dModel(),
-                        "--layers", "" + c.layers(), "--heads", "" + c.heads(), "--ff", "" + c.dFf(), "--context", "" + c.context(),
-                        "--batch", "" + b, "--threads", "" + threads, "--steps", "" + Math.max(3, steps / 2), "--warmup", "2"));
-                Process p;
-                try {
-                    var pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-                    // Same thread count for torch's own pool and the BLAS under it.
-                    pb.environment().put("OPENBLAS_NUM_THREADS", "" + threads);
-                    pb.environment().put("OMP_NUM_THREADS", "" + threads);
-                    p = pb.start();
-                } catch (IOException e) {
-                    continue;
-                }
-                String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                p.waitFor(1, TimeUnit.HOURS);
-                String last = Arrays.stream(out.split("\n")).filter(s -> s.startsWith("{")).reduce((x, y) -> y).orElse(null);
-                if (p.exitValue() == 0 && last != null) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> m = new ObjectMapper().readValue(last, Map.class);
-                    return m;
-                }
-            }
-            System.out.println("PyTorch not available (tried " + candidates + "): scripts/install-peers.sh installs"
-                    + " Debian's python3-torch with OpenBLAS; skipping the comparison.");
-            return null;
-        } finally {
-            Files.deleteIfExists(script);
-        }
+        return PythonPeer.run("/org/ttt4j/cli/bench/train_torch.py", PythonPeer.interpreters(python),
+                List.of("--vocab", "" + c.vocabSize(), "--d", "" + c.dModel(), "--layers", "" + c.layers(), "--heads", "" + c.heads(),
+                        "--ff", "" + c.dFf(), "--context", "" + c.context(), "--batch", "" + b, "--threads", "" + threads,
+                        "--steps", "" + Math.max(3, steps / 2), "--warmup", "2"),
+                threads);
     }
 }
