@@ -9,6 +9,7 @@ import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.kernel.Simd;
 import org.ttt4j.core.kernel.SmallGemm;
+import org.ttt4j.core.kernel.Transpose;
 import org.ttt4j.core.kernel.VectorMath;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Reduce;
@@ -292,11 +293,11 @@ public final class TttFusedKernel {
         }
         // Gradients at the start weights: through the inner LayerNorm, then back layer by layer.
         int last = layers - 1;
-        difference(v, vb, k, kb, w.y, b * d);
         int i = 0;
-        if (vectorRows(d)) {
-            for (; i + 4 <= b; i += 4) lossGradientRows4(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
+        if (vectorRows(d)) { // the target V - K formed on the fly, four rows at a time
+            for (; i + 4 <= b; i += 4) lossGradientRows4(w.z[last], v, vb, k, kb, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
         }
+        if (i < b) difference(v, vb, k, kb, w.y, i * d, b * d);
         for (; i < b; i++) lossGradient(w.z[last], w.y, i * d, d, gam, go, bet, bo, (float) x.eps(), w.g[last], w.lanes);
         for (int l = last; l > 0; l--) { // W_l^T (l > 0) is kept up to date by update() and loadState()
             int in = x.width()[l], out = x.width()[l + 1];
@@ -319,13 +320,13 @@ public final class TttFusedKernel {
         }
     }
 
-    /** y = v - k over n elements. */
-    private static void difference(float[] v, int vb, float[] k, int kb, float[] y, int n) {
-        int e = 0;
+    /** y[e] = v[vb + e] - k[kb + e] for from <= e < to. */
+    private static void difference(float[] v, int vb, float[] k, int kb, float[] y, int from, int to) {
+        int e = from;
         if (Simd.enabled()) {
-            for (; e + L <= n; e += L) FloatVector.fromArray(F, v, vb + e).sub(FloatVector.fromArray(F, k, kb + e)).intoArray(y, e);
+            for (; e + L <= to; e += L) FloatVector.fromArray(F, v, vb + e).sub(FloatVector.fromArray(F, k, kb + e)).intoArray(y, e);
         }
-        for (; e < n; e++) y[e] = v[vb + e] - k[kb + e];
+        for (; e < to; e++) y[e] = v[vb + e] - k[kb + e];
     }
 
     /** P = eta o (A + 1) with eta_ij = s_i c_j on and below the diagonal, 0 above; rows of one vector when b = L. */
@@ -547,9 +548,13 @@ public final class TttFusedKernel {
         lanes[4 * L + 3] = s3;
     }
 
-    /** {@link #lossGradientVector} for rows r, r + d, r + 2d, r + 3d. */
-    private static void lossGradientRows4(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g,
-                                          float[] lanes) {
+    /**
+     * {@link #lossGradientVector} for rows r, r + d, r + 2d, r + 3d, the target row r being
+     * {@code v[vb + r ..] - k[kb + r ..]}, formed here as {@link #difference} forms it (one pass and
+     * one array fewer than writing it out first).
+     */
+    private static void lossGradientRows4(float[] z, float[] v, int vb, float[] k, int kb, int r, int d, float[] gam, int go, float[] bet, int bo,
+                                          float eps, float[] g, float[] lanes) {
         rowStats4(z, r, d, eps, lanes);
         int r1 = r + d, r2 = r1 + d, r3 = r2 + d, st = 4 * L;
         float m0 = lanes[st], m1 = lanes[st + 1], m2 = lanes[st + 2], m3 = lanes[st + 3];
@@ -559,10 +564,14 @@ public final class TttFusedKernel {
             FloatVector gm = FloatVector.fromArray(F, gam, go + f), bt = FloatVector.fromArray(F, bet, bo + f);
             FloatVector x0 = FloatVector.fromArray(F, z, r + f).sub(m0).mul(k0), x1 = FloatVector.fromArray(F, z, r1 + f).sub(m1).mul(k1);
             FloatVector x2 = FloatVector.fromArray(F, z, r2 + f).sub(m2).mul(k2), x3 = FloatVector.fromArray(F, z, r3 + f).sub(m3).mul(k3);
-            FloatVector d0 = gm.fma(x0, bt).sub(FloatVector.fromArray(F, y, r + f)).mul(gm);
-            FloatVector d1 = gm.fma(x1, bt).sub(FloatVector.fromArray(F, y, r1 + f)).mul(gm);
-            FloatVector d2 = gm.fma(x2, bt).sub(FloatVector.fromArray(F, y, r2 + f)).mul(gm);
-            FloatVector d3 = gm.fma(x3, bt).sub(FloatVector.fromArray(F, y, r3 + f)).mul(gm);
+            FloatVector y0 = FloatVector.fromArray(F, v, vb + r + f).sub(FloatVector.fromArray(F, k, kb + r + f));
+            FloatVector y1 = FloatVector.fromArray(F, v, vb + r1 + f).sub(FloatVector.fromArray(F, k, kb + r1 + f));
+            FloatVector y2 = FloatVector.fromArray(F, v, vb + r2 + f).sub(FloatVector.fromArray(F, k, kb + r2 + f));
+            FloatVector y3 = FloatVector.fromArray(F, v, vb + r3 + f).sub(FloatVector.fromArray(F, k, kb + r3 + f));
+            FloatVector d0 = gm.fma(x0, bt).sub(y0).mul(gm);
+            FloatVector d1 = gm.fma(x1, bt).sub(y1).mul(gm);
+            FloatVector d2 = gm.fma(x2, bt).sub(y2).mul(gm);
+            FloatVector d3 = gm.fma(x3, bt).sub(y3).mul(gm);
             d0.intoArray(g, r + f);
             d1.intoArray(g, r1 + f);
             d2.intoArray(g, r2 + f);
@@ -640,7 +649,7 @@ public final class TttFusedKernel {
     }
 
     private static void transpose(float[] a, int rows, int cols, float[] out) {
-        for (int i = 0; i < rows; i++) for (int j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+        Transpose.transpose(a, 0, cols, out, 0, rows, rows, cols);
     }
 
     // ---- one decoding step (primal form, no gradient) ---------------------------------------
@@ -764,6 +773,7 @@ public final class TttFusedKernel {
             loadState(x, w, states, (pair * m + mb) * x.stateSize());
             int row = pair * t + mb * b, cb = xs[4].offset() + row, qb = xs[0].offset() + row * d, kb = xs[1].offset() + row * d;
             miniBatch(x, xs, pair, row, w);
+            difference(xs[2].f32(), xs[2].offset() + row * d, k, kb, w.y, 0, b * d); // the target, for lossGradientBackward
             Arrays.fill(w.de, 0f);
             Arrays.fill(w.del, 0f);
             Arrays.fill(w.dk, 0f);
