@@ -255,7 +255,7 @@ public final class TttFusedKernel {
             for (; i < b; i++) {
                 outputRow(w.zbar[last], i * d, q, qb + i * d, d, gam, go, bet, bo, (float) x.eps(), out, outAt + (mb * b + i) * d, w.lanes);
             }
-            update(x, w);
+            update(x, w, xs[1].f32(), xs[1].offset() + row * d);
         }
         saveState(x, w, fin, finAt);
     }
@@ -285,10 +285,10 @@ public final class TttFusedKernel {
         float[] q = xs[0].f32(), k = xs[1].f32(), v = xs[2].f32(), s = xs[3].f32(), c = xs[4].f32(), gam = xs[5].f32(), bet = xs[6].f32();
         int qb = xs[0].offset() + row * d, kb = xs[1].offset() + row * d, vb = xs[2].offset() + row * d;
         int so = xs[3].offset(), cb = xs[4].offset() + row, go = xs[5].offset() + pair * d, bo = xs[6].offset() + pair * d;
-        // The inner model on the keys: Z_l = X_l W_l + b_l, X_{l+1} = gelu(Z_l).
-        System.arraycopy(k, kb, w.x[0], 0, b * d);
+        // The inner model on the keys: Z_l = X_l W_l + b_l, X_{l+1} = gelu(Z_l). X_0 (the keys) and Xbar_0
+        // (the queries) are read where they lie: the products take offsets, so no copies.
         for (int l = 0; l < layers; l++) {
-            affine(w.x[l], w.w[l], w.bias[l], w.z[l], b, x.width()[l], x.width()[l + 1]);
+            affine(l == 0 ? k : w.x[l], l == 0 ? kb : 0, w.w[l], w.bias[l], w.z[l], b, x.width()[l], x.width()[l + 1]);
             if (l + 1 < layers) gelu(w.z[l], w.x[l + 1], w.actd[l], b * x.width()[l + 1]);
         }
         // Gradients at the start weights: through the inner LayerNorm, then back layer by layer.
@@ -308,13 +308,14 @@ public final class TttFusedKernel {
         float sLast = s[so + b - 1];
         for (int j = 0; j < b; j++) w.el[j] = sLast * c[cb + j];
         // The dual form on the queries.
-        System.arraycopy(q, qb, w.xbar[0], 0, b * d);
         for (int l = 0; l < layers; l++) {
             int in = x.width()[l], out = x.width()[l + 1];
-            transpose(w.x[l], b, in, w.xt);
-            SmallGemm.mm(false, w.xbar[l], 0, in, w.xt, 0, b, w.a[l], 0, b, b, in, b, 1f, false);
+            float[] xl = l == 0 ? k : w.x[l], xbar = l == 0 ? q : w.xbar[l];
+            int xo = l == 0 ? kb : 0, xbaro = l == 0 ? qb : 0;
+            Transpose.transpose(xl, xo, in, w.xt, 0, b, b, in);
+            SmallGemm.mm(false, xbar, xbaro, in, w.xt, 0, b, w.a[l], 0, b, b, in, b, 1f, false);
             rates(w.a[l], s, so, c, cb, b, w.p[l]);
-            affine(w.xbar[l], w.w[l], w.bias[l], w.zbar[l], b, in, out);
+            affine(xbar, xbaro, w.w[l], w.bias[l], w.zbar[l], b, in, out);
             SmallGemm.mm(false, w.p[l], 0, b, w.g[l], 0, out, w.zbar[l], 0, out, b, b, out, -1f, true);
             if (l + 1 < layers) gelu(w.zbar[l], w.xbar[l + 1], w.act[l], b * out);
         }
@@ -345,14 +346,14 @@ public final class TttFusedKernel {
         }
     }
 
-    /** z = x W + bias (rows of x: b). */
-    private static void affine(float[] x, float[] wt, float[] bias, float[] z, int b, int in, int out) {
+    /** z = x W + bias (b rows of x from xOff). */
+    private static void affine(float[] x, int xOff, float[] wt, float[] bias, float[] z, int b, int in, int out) {
         for (int i = 0; i < b; i++) System.arraycopy(bias, 0, z, i * out, out);
-        SmallGemm.mm(false, x, 0, in, wt, 0, out, z, 0, out, b, in, out, 1f, true);
+        SmallGemm.mm(false, x, xOff, in, wt, 0, out, z, 0, out, b, in, out, 1f, true);
     }
 
-    /** W_l -= X_l^T (e o G_l), b_l -= e^T G_l. */
-    private static void update(Dims x, Pair w) {
+    /** W_l -= X_l^T (e o G_l), b_l -= e^T G_l; X_0 is the mini-batch's keys, k from kb. */
+    private static void update(Dims x, Pair w, float[] k, int kb) {
         int b = x.b();
         for (int l = 0; l < x.layers(); l++) {
             int in = x.width()[l], out = x.width()[l + 1];
@@ -376,7 +377,7 @@ public final class TttFusedKernel {
                     }
                 }
             }
-            SmallGemm.mm(true, w.x[l], 0, in, gl, 0, out, w.w[l], 0, out, in, b, out, -1f, true);
+            SmallGemm.mm(true, l == 0 ? k : w.x[l], l == 0 ? kb : 0, in, gl, 0, out, w.w[l], 0, out, in, b, out, -1f, true);
             // The next mini-batch's G chain needs W_l^T: update it the same way rather than transpose W_l.
             if (l > 0) SmallGemm.mm(true, gl, 0, out, w.x[l], 0, in, w.wt[l], 0, in, out, b, in, -1f, true);
         }
@@ -773,7 +774,10 @@ public final class TttFusedKernel {
             loadState(x, w, states, (pair * m + mb) * x.stateSize());
             int row = pair * t + mb * b, cb = xs[4].offset() + row, qb = xs[0].offset() + row * d, kb = xs[1].offset() + row * d;
             miniBatch(x, xs, pair, row, w);
-            difference(xs[2].f32(), xs[2].offset() + row * d, k, kb, w.y, 0, b * d); // the target, for lossGradientBackward
+            // The forward reads the keys, queries and target where they lie; the backward works on copies.
+            System.arraycopy(k, kb, w.x[0], 0, b * d);
+            System.arraycopy(q, qb, w.xbar[0], 0, b * d);
+            difference(xs[2].f32(), xs[2].offset() + row * d, k, kb, w.y, 0, b * d);
             Arrays.fill(w.de, 0f);
             Arrays.fill(w.del, 0f);
             Arrays.fill(w.dk, 0f);
