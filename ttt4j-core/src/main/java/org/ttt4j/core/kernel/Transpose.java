@@ -60,7 +60,7 @@ public final class Transpose {
         }
     }
 
-    /** One 16 x 16 tile, all in registers; written out (a helper per stage would receive its vectors boxed). */
+    /** One 16 x 16 tile, all in registers, written out: vectors passed to a helper that C2 leaves out of line are boxed. */
     private static void tile(float[] a, int a0, int lda, float[] out, int o0, int ldo) {
         FloatVector r0 = FloatVector.fromArray(F, a, a0), r1 = FloatVector.fromArray(F, a, a0 + lda);
         FloatVector r2 = FloatVector.fromArray(F, a, a0 + 2 * lda), r3 = FloatVector.fromArray(F, a, a0 + 3 * lda);
