@@ -348,7 +348,14 @@ public final class TttFusedKernel {
 
     /** z = x W + bias (b rows of x from xOff). */
     private static void affine(float[] x, int xOff, float[] wt, float[] bias, float[] z, int b, int in, int out) {
-        for (int i = 0; i < b; i++) System.arraycopy(bias, 0, z, i * out, out);
+        if (vectorRows(out)) { // each bias vector loaded once and stored b times: no arraycopy call per row
+            for (int f = 0; f < out; f += L) {
+                FloatVector bv = FloatVector.fromArray(F, bias, f);
+                for (int i = 0; i < b; i++) bv.intoArray(z, i * out + f);
+            }
+        } else {
+            for (int i = 0; i < b; i++) System.arraycopy(bias, 0, z, i * out, out);
+        }
         SmallGemm.mm(false, x, xOff, in, wt, 0, out, z, 0, out, b, in, out, 1f, true);
     }
 
