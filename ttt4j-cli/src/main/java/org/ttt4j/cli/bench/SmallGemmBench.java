@@ -186,11 +186,15 @@ public final class SmallGemmBench implements Callable<Integer> {
             Process p = new ProcessBuilder("ldconfig", "-p").redirectErrorStream(true).start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             p.waitFor(1, TimeUnit.MINUTES);
+            String any = null;
             for (String line : out.split("\n")) {
                 int arrow = line.indexOf("=>");
-                if (line.contains("libopenblas.so") && line.contains("x86-64") && arrow > 0) return line.substring(arrow + 2).trim();
-                if (line.contains("libopenblas.so") && arrow > 0 && !line.contains("x86-64")) return line.substring(arrow + 2).trim();
+                if (!line.contains("libopenblas.so") || arrow < 0) continue;
+                String path = line.substring(arrow + 2).trim();
+                if (line.contains("x86-64")) return path; // ldconfig's tag for this machine's 64-bit libraries
+                if (any == null) any = path;
             }
+            if (any != null) return any;
         } catch (IOException e) {
             // no ldconfig: fall through to the usual place
         }
