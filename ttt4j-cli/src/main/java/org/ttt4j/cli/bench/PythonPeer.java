@@ -13,8 +13,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A PyTorch peer for a bench command: one of the jar's Python scripts run with the first
- * interpreter that can, answering with one JSON line (its last line starting with "{").
+ * A Python peer for a bench command (PyTorch, in practice): one of the jar's scripts run with the
+ * first interpreter that can, answering with one JSON line (its last line starting with "{").
  */
 final class PythonPeer {
     private PythonPeer() {}

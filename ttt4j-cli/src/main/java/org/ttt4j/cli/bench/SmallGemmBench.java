@@ -72,7 +72,6 @@ public final class SmallGemmBench implements Callable<Integer> {
                 ns = Math.min(ns, op.round(calls));
                 if (peer != null) theirNs = Math.min(theirNs, runPeer(peer, s, calls));
             }
-            Map<String, Object> theirs = peer == null ? null : Map.of("gflops", s.flops() / theirNs);
             double peak = Math.max(before, FmaPeak.measure(1)), gflops = s.flops() / ns;
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("bench", "small_gemm");
@@ -86,8 +85,8 @@ public final class SmallGemmBench implements Callable<Integer> {
             row.put("fma_peak_gflops", peak);
             row.put("fraction_of_peak", gflops / peak);
             String blas = "-", blasFrac = "-", ratio = "-";
-            if (theirs != null) {
-                double og = ((Number) theirs.get("gflops")).doubleValue();
+            if (peer != null) {
+                double og = s.flops() / theirNs;
                 row.put("openblas_gflops", og);
                 row.put("openblas_fraction_of_peak", og / peak);
                 row.put("ratio_vs_openblas", gflops / og);
@@ -106,17 +105,17 @@ public final class SmallGemmBench implements Callable<Integer> {
 
     /** The products of a TTT-Linear (d x d) and a TTT-MLP (d x hidden x d) mini-batch, each shape once. */
     private List<Shape> shapes() {
-        var all = new LinkedHashSet<Shape>();
-        all.add(new Shape("linear: X W, Xbar W", b, d, d, false));
-        all.add(new Shape("linear: Xbar X^T", b, d, b, false));
-        all.add(new Shape("linear: P G", b, b, d, false));
-        all.add(new Shape("linear: W -= X^T G", d, b, d, true));
-        all.add(new Shape("mlp: X W1, G2 W2^T", b, d, hidden, false));
-        all.add(new Shape("mlp: X2 W2", b, hidden, d, false));
-        all.add(new Shape("mlp: X2bar X2^T", b, hidden, b, false));
-        all.add(new Shape("mlp: P G1", b, b, hidden, false));
-        all.add(new Shape("mlp: W1 -= X^T G1", d, b, hidden, true));
-        all.add(new Shape("mlp: W2 -= X2^T G2", hidden, b, d, true));
+        List<Shape> all = List.of(
+                new Shape("linear: X W, Xbar W", b, d, d, false),
+                new Shape("linear: Xbar X^T", b, d, b, false),
+                new Shape("linear: P G", b, b, d, false),
+                new Shape("linear: W -= X^T G", d, b, d, true),
+                new Shape("mlp: X W1, G2 W2^T", b, d, hidden, false),
+                new Shape("mlp: X2 W2", b, hidden, d, false),
+                new Shape("mlp: X2bar X2^T", b, hidden, b, false),
+                new Shape("mlp: P G1", b, b, hidden, false),
+                new Shape("mlp: W1 -= X^T G1", d, b, hidden, true),
+                new Shape("mlp: W2 -= X2^T G2", hidden, b, d, true));
         // Same dimensions under another name (d == hidden, say) are measured once.
         var seen = new LinkedHashSet<String>();
         return all.stream().filter(s -> seen.add(s.dims())).toList();
