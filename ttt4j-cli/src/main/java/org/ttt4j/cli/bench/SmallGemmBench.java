@@ -55,7 +55,9 @@ public final class SmallGemmBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (b < 1 || d < 1 || hidden < 1 || rounds < 1) throw new IllegalArgumentException("--b, --d, --hidden and --rounds must be positive");
-        if ((long) Math.max(d, hidden) * Math.max(d, hidden) > 1 << 22) throw new IllegalArgumentException("--d/--hidden too large for a small product");
+        if (Math.max(d, hidden) > 2048) {
+            throw new IllegalArgumentException("--d " + d + " / --hidden " + hidden + ": widths above 2048 are not small products (bench gemm measures large ones)");
+        }
         List<Shape> shapes = shapes();
         System.out.printf("ttt4j bench small-gemm: the TTT mini-batch's products, b %d, d %d, hidden %d; one thread; best of %d alternating rounds%n",
                 b, d, hidden, rounds);
