@@ -194,7 +194,7 @@ public final class LayerBench implements Callable<Integer> {
 
     /**
      * The matrix products the fused forward makes per mini-batch and layer (X W and Xbar W, Xbar
-     * X^T, P G, the update X^T G; for later layers G W^T and the W^T update too), through the same
+     * X^T, P G, the update X^T G; for later layers G W^T too), through the same
      * {@link SmallGemm} calls on operands that stay in L1, without the row work, the reads of q, k
      * and v or the writes of the outputs. Its GFLOP/s, counted as the kernel's, bound what the
      * kernel can reach with these micro-kernels.
@@ -230,7 +230,6 @@ public final class LayerBench implements Callable<Integer> {
                             SmallGemm.mm(false, o.xbar, 0, in, o.wt[l], 0, out, o.z, 0, out, b, in, out, 1f, true);
                             SmallGemm.mm(false, o.p, 0, b, o.g, 0, out, o.z, 0, out, b, b, out, -1f, true);
                             SmallGemm.mm(true, o.x, 0, in, o.g, 0, out, o.wt[l], 0, out, in, b, out, -1e-6f, true);
-                            if (l > 0) SmallGemm.mm(true, o.g, 0, out, o.x, 0, in, o.wtt[l], 0, in, out, b, in, -1e-6f, true);
                         }
                     }
                 }
