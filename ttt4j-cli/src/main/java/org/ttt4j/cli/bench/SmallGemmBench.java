@@ -23,14 +23,17 @@ import picocli.CommandLine.Option;
 /**
  * {@code ttt4j bench small-gemm}: the matrix products of one TTT mini-batch ({@link SmallGemm}, one
  * thread, operands in L1) against OpenBLAS's {@code cblas_sgemm} on the same shapes in the same
- * run, both as a fraction of the one-thread FMA peak measured beside each shape. The OpenBLAS side
+ * run, both as a fraction of the one-thread FMA peak measured beside each shape, then summed over
+ * a whole mini-batch of each inner model: the ceiling these products set for the fused kernel. The OpenBLAS side
  * is a small C program shipped in the jar, compiled here with the system C compiler against the
  * system's libopenblas (skipped, saying so, when either is missing).
  */
 @Command(name = "small-gemm", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"The TTT mini-batch's matrix products (b x d x d and friends, one thread, L1-resident operands):",
-                "ttt4j's SmallGemm against OpenBLAS cblas_sgemm in the same run, rounds alternating, best of each, as GFLOP/s",
-                "and fractions of the one-thread FMA peak measured before and after each shape.",
+        description = {"The TTT mini-batch's matrix products (b x d x d and friends, one thread, L1-resident operands).",
+                "ttt4j's SmallGemm against OpenBLAS cblas_sgemm in the same run, rounds alternating, best of each, as GFLOP/s and as "
+                        + "fractions of the one-thread FMA peak measured before and after each shape.",
+                "Then each inner model's whole mini-batch of products back to back, and the share of a fused kernel's time that its "
+                        + "other work may take for the kernel to reach half the peak with those products.",
                 "The OpenBLAS peer is compiled with the system C compiler (cc) against libopenblas (scripts/install-peers.sh)."})
 public final class SmallGemmBench implements Callable<Integer> {
     @Option(names = "--b", defaultValue = "16", description = "mini-batch b (default: ${DEFAULT-VALUE})") int b;
@@ -52,6 +55,40 @@ public final class SmallGemmBench implements Callable<Integer> {
         }
     }
 
+    /** A shape that one mini-batch multiplies {@code times} times. */
+    record Use(Shape shape, int times) {}
+
+    /** Every product one mini-batch of an inner model makes in {@code TttFusedKernel}'s forward. */
+    record MiniBatch(String inner, List<Use> uses) {}
+
+    /** One shape's best time and the one-thread peak measured beside it. */
+    record Timing(double ns, double peakGflops) {}
+
+    /**
+     * The fraction of the peak a mini-batch's products reach run back to back, each at its own
+     * best time: all their FLOPs over the FLOPs the peak would have done in the same time (each
+     * shape against the peak measured beside it).
+     */
+    static double fractionOfPeak(MiniBatch mb, Map<String, Timing> timings) {
+        double flops = 0, peakFlops = 0;
+        for (Use u : mb.uses()) {
+            Timing t = timings.get(u.shape().dims());
+            if (t == null) throw new IllegalArgumentException("no timing for " + u.shape().dims());
+            flops += u.times() * u.shape().flops();
+            peakFlops += u.times() * t.ns() * t.peakGflops();
+        }
+        return flops / peakFlops;
+    }
+
+    /**
+     * The largest share of a fused kernel's time that everything but its products may take if the
+     * kernel is to reach {@code target} of the peak when its products reach {@code products}:
+     * 1 - target / products, and 0 when the products alone fall short.
+     */
+    static double restShareAt(double target, double products) {
+        return Math.max(0, 1 - target / products);
+    }
+
     @Override
     public Integer call() throws Exception {
         if (b < 1 || d < 1 || hidden < 1 || rounds < 1) throw new IllegalArgumentException("--b, --d, --hidden and --rounds must be positive");
@@ -59,6 +96,7 @@ public final class SmallGemmBench implements Callable<Integer> {
             throw new IllegalArgumentException("--d " + d + " / --hidden " + hidden + ": widths above 2048 are not small products (bench gemm measures large ones)");
         }
         List<Shape> shapes = shapes();
+        Map<String, Timing> ours = new LinkedHashMap<>(), theirs = new LinkedHashMap<>();
         System.out.printf("ttt4j bench small-gemm: the TTT mini-batch's products, b %d, d %d, hidden %d; one thread; best of %d alternating rounds%n",
                 b, d, hidden, rounds);
         Path peer = noOpenblas ? null : buildPeer();
@@ -86,12 +124,14 @@ public final class SmallGemmBench implements Callable<Integer> {
             row.put("gflops", gflops);
             row.put("fma_peak_gflops", peak);
             row.put("fraction_of_peak", gflops / peak);
+            ours.put(s.dims(), new Timing(ns, peak));
             String blas = "-", blasFrac = "-", ratio = "-";
             if (peer != null) {
                 double og = s.flops() / theirNs;
                 row.put("openblas_gflops", og);
                 row.put("openblas_fraction_of_peak", og / peak);
                 row.put("ratio_vs_openblas", gflops / og);
+                theirs.put(s.dims(), new Timing(theirNs, peak));
                 blas = String.format("%.1f", og);
                 blasFrac = String.format("%.2f", og / peak);
                 ratio = String.format("%.2f", gflops / og);
@@ -99,28 +139,76 @@ public final class SmallGemmBench implements Callable<Integer> {
             System.out.printf("%-28s %-18s %9.1f %8.2f %9s %8s %7s%n", s.what(), s.dims(), gflops, gflops / peak, blas, blasFrac, ratio);
             rows.add(row);
         }
+        miniBatchRows(ours, peer != null ? theirs : null, rows);
         System.out.println();
         var json = new ObjectMapper();
         for (var r : rows) System.out.println(json.writeValueAsString(r));
         return 0;
     }
 
-    /** The products of a TTT-Linear (d x d) and a TTT-MLP (d x hidden x d) mini-batch, each shape once. */
+    /**
+     * A whole mini-batch's products, each shape at its best time: the most a fused kernel built
+     * on these products could reach with nothing else to do, and so how much of its time
+     * everything else (the inner LayerNorm's rows, the output rows, transposes) may take for the
+     * kernel to reach half the peak.
+     */
+    private void miniBatchRows(Map<String, Timing> ours, Map<String, Timing> theirs, List<Map<String, Object>> rows) {
+        System.out.printf("%nOne mini-batch's products back to back (b %d, d %d, hidden %d), at the best times above:%n", b, d, hidden);
+        System.out.printf("%-12s %9s %14s %9s %14s%n", "inner", "ttt4j", "rest at 0.5", "OpenBLAS", "rest at 0.5");
+        for (MiniBatch mb : miniBatches()) {
+            double f = fractionOfPeak(mb, ours);
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("bench", "small_gemm_minibatch");
+            row.put("inner", mb.inner());
+            row.put("b", b);
+            row.put("d", d);
+            row.put("hidden", hidden);
+            row.put("fraction_of_peak", f);
+            row.put("rest_share_at_half_peak", restShareAt(0.5, f));
+            String blas = "-", blasRest = "-";
+            if (theirs != null) {
+                double o = fractionOfPeak(mb, theirs);
+                row.put("openblas_fraction_of_peak", o);
+                row.put("openblas_rest_share_at_half_peak", restShareAt(0.5, o));
+                blas = String.format("%.2f", o);
+                blasRest = String.format("%.0f%%", 100 * restShareAt(0.5, o));
+            }
+            System.out.printf("%-12s %9.2f %14s %9s %14s%n", mb.inner(), f, String.format("%.0f%%", 100 * restShareAt(0.5, f)), blas, blasRest);
+            rows.add(row);
+        }
+        System.out.println("(\"rest at 0.5\": the largest share of the kernel's time that its non-product work may take for the kernel to reach half the peak)");
+    }
+
+    /** The products of one TTT-Linear and one TTT-MLP mini-batch, as TttFusedKernel's forward makes them (its forwardFlops counts the same). */
+    List<MiniBatch> miniBatches() {
+        return List.of(
+                new MiniBatch("ttt_linear", List.of(
+                        new Use(new Shape("X W, Xbar W", b, d, d, false), 2),
+                        new Use(new Shape("Xbar X^T", b, d, b, false), 1),
+                        new Use(new Shape("P G", b, b, d, false), 1),
+                        new Use(new Shape("W -= X^T G", d, b, d, true), 1))),
+                new MiniBatch("ttt_mlp", List.of(
+                        new Use(new Shape("X W1, Xbar W1, G2 W2^T", b, d, hidden, false), 3),
+                        new Use(new Shape("X2 W2, X2bar W2", b, hidden, d, false), 2),
+                        new Use(new Shape("Xbar X^T", b, d, b, false), 1),
+                        new Use(new Shape("X2bar X2^T", b, hidden, b, false), 1),
+                        new Use(new Shape("P G1", b, b, hidden, false), 1),
+                        new Use(new Shape("P G2", b, b, d, false), 1),
+                        new Use(new Shape("W1 -= X^T G1", d, b, hidden, true), 1),
+                        new Use(new Shape("W2 -= X2^T G2", hidden, b, d, true), 1))));
+    }
+
+    /** Each distinct shape of the mini-batches once (d == hidden, say, makes TTT-MLP's repeat TTT-Linear's), named by its first use. */
     private List<Shape> shapes() {
-        List<Shape> all = List.of(
-                new Shape("linear: X W, Xbar W", b, d, d, false),
-                new Shape("linear: Xbar X^T", b, d, b, false),
-                new Shape("linear: P G", b, b, d, false),
-                new Shape("linear: W -= X^T G", d, b, d, true),
-                new Shape("mlp: X W1, G2 W2^T", b, d, hidden, false),
-                new Shape("mlp: X2 W2", b, hidden, d, false),
-                new Shape("mlp: X2bar X2^T", b, hidden, b, false),
-                new Shape("mlp: P G1", b, b, hidden, false),
-                new Shape("mlp: W1 -= X^T G1", d, b, hidden, true),
-                new Shape("mlp: W2 -= X2^T G2", hidden, b, d, true));
-        // Same dimensions under another name (d == hidden, say) are measured once.
         var seen = new LinkedHashSet<String>();
-        return all.stream().filter(s -> seen.add(s.dims())).toList();
+        List<Shape> out = new ArrayList<>();
+        for (MiniBatch mb : miniBatches()) {
+            for (Use u : mb.uses()) {
+                Shape s = u.shape();
+                if (seen.add(s.dims())) out.add(new Shape(mb.inner().replace("ttt_", "") + ": " + s.what(), s.m(), s.k(), s.n(), s.transA()));
+            }
+        }
+        return out;
     }
 
     /** One shape's operands, small enough to stay in L1. */
