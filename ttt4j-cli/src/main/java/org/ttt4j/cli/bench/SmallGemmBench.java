@@ -24,9 +24,9 @@ import picocli.CommandLine.Option;
  * {@code ttt4j bench small-gemm}: the matrix products of one TTT mini-batch ({@link SmallGemm}, one
  * thread, operands in L1) against OpenBLAS's {@code cblas_sgemm} on the same shapes in the same
  * run, both as a fraction of the one-thread FMA peak measured beside each shape, then summed over
- * a whole mini-batch of each inner model: the ceiling these products set for the fused kernel. The OpenBLAS side
- * is a small C program shipped in the jar, compiled here with the system C compiler against the
- * system's libopenblas (skipped, saying so, when either is missing).
+ * a whole mini-batch of each inner model: the ceiling these products set for the fused kernel.
+ * The OpenBLAS side is a small C program shipped in the jar, compiled here with the system C
+ * compiler against the system's libopenblas (skipped, saying so, when either is missing).
  */
 @Command(name = "small-gemm", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"The TTT mini-batch's matrix products (b x d x d and friends, one thread, L1-resident operands).",
