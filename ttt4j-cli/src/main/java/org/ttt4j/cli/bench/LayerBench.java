@@ -197,7 +197,10 @@ public final class LayerBench implements Callable<Integer> {
      * X^T, P G, the update X^T G; for later layers G W^T too), through the same
      * {@link SmallGemm} calls on operands that stay in L1, without the row work, the reads of q, k
      * and v or the writes of the outputs. Its GFLOP/s, counted as the kernel's, bound what the
-     * kernel can reach with these micro-kernels.
+     * kernel can reach with these micro-kernels. The calls are spelled out as the kernel spells
+     * them, one call site per product with constant flags: driven instead from {@code bench
+     * small-gemm}'s shape list through one shared call site, the same products ran at 0.35 of the
+     * peak against 0.52-0.54 (one thread, 2K), which would understate the ceiling.
      */
     private Map<String, Object> productsAlone(InnerLoop.Kind kind, int ctx) {
         int d = width / heads, b = miniBatch, mbs = ctx / miniBatch;

@@ -699,7 +699,7 @@ public final class TttFusedKernel {
                     SmallGemm.mm(false, x[l], 0, wi, w.f32(), w.offset() + p * wi * wo, wo, z[l], 0, wo, 1, wi, wo, 1f, true);
                     if (l + 1 < layers) gelu(z[l], x[l + 1], dact[l], wo);
                 }
-                for (int f = 0; f < d; f++) y[f] = v.f32()[v.offset() + p * d + f] - k.f32()[k.offset() + p * d + f];
+                difference(v.f32(), v.offset() + p * d, k.f32(), k.offset() + p * d, y, 0, d);
                 int last = layers - 1, go = gm.offset() + p * d, bo = bt.offset() + p * d;
                 lossGradient(z[last], y, 0, d, gm.f32(), go, bt.f32(), bo, (float) in.eps(), g[last], lanes);
                 for (int l = last; l > 0; l--) { // G_{l-1} = (G_l W_l^T) o gelu'(Z_{l-1}), row by row of W_l
