@@ -41,6 +41,9 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--context", description = "tokens per sequence (default: the preset's)") Integer context;
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks, prime MLPs in the suffix (matched size), steps through"
             + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step") boolean e2e;
+    @Option(names = "--e2e-batching", defaultValue = "batched", description = "how TTT-E2E runs each sequence's own inner loop:"
+            + " batched (fast weights with a batch axis, what training uses) or rows (a Java loop over the sequences); default:"
+            + " ${DEFAULT-VALUE}") String e2eBatching;
     @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
     @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
@@ -52,6 +55,9 @@ public final class TrainBench implements Callable<Integer> {
         ModelConfig c = Presets.byName(preset);
         if (mixers != null || window != null) c = c.withMixers(mixers != null ? mixers : c.mixers(), window != null ? window : c.window()).validate();
         if (context != null) c = c.withContext(context).validate();
+        if (!e2eBatching.equals("batched") && !e2eBatching.equals("rows")) {
+            throw new IllegalArgumentException("--e2e-batching: expected batched or rows, got " + e2eBatching);
+        }
         if (e2e) {
             c = new E2eSettings(null, null, null, null, null).matched(c.withMixers("swa", c.window())).validate();
         }
@@ -92,7 +98,9 @@ public final class TrainBench implements Callable<Integer> {
             }
             liveAfterGc.set(0);
             long t0 = System.nanoTime();
-            Tensor l = e2e ? E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0)) : model.loss(in, target, b, t);
+            Tensor l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
+                    ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
+                    : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
             Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
             Map<String, Tensor> grads = new LinkedHashMap<>();
             for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
@@ -135,6 +143,7 @@ public final class TrainBench implements Callable<Integer> {
         row.put("context", t);
         row.put("mixers", c.mixers());
         row.put("e2e", e2e);
+        if (e2e) row.put("e2e_batching", e2eBatching);
         row.put("peak_heap_mib", peakHeap / 1048576.0);
         row.put("threads", threads);
         row.put("step_ms", sec * 1e3);

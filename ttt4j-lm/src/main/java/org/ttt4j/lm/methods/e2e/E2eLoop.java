@@ -64,12 +64,67 @@ public final class E2eLoop {
         }
     }
 
-    /** The post-TTT mean next-token loss of {@code targets} ([B, T] row-major like ids; -1 ignored). */
+    /**
+     * The post-TTT mean next-token loss of {@code targets} ([B, T] row-major like ids; -1 ignored).
+     * Every sequence runs its own inner loop (its own prime weights, inner gradient and clip), batched:
+     * the fast weights carry a leading batch axis and each row's inner gradient is that of its own
+     * chunk score. The loss is the mean over sequences of each sequence's mean chunk score.
+     */
     public static Tensor loss(Decoder model, int[] ids, int[] targets, int batch, int t, Options o) {
-        List<Tensor> scores = run(model, ids, targets, batch, t, o, null);
-        Tensor sum = scores.getFirst();
-        for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
-        return div(sum, scores.size());
+        checkShape(ids, targets, batch, t);
+        if (batch == 1) {
+            List<Tensor> scores = run(model, ids, targets, 1, t, o, null).scores();
+            Tensor sum = scores.getFirst();
+            for (int i = 1; i < scores.size(); i++) sum = add(sum, scores.get(i));
+            return div(sum, scores.size());
+        }
+        Run r = run(model, ids, targets, batch, t, o, null);
+        // Row b's loss is the mean of its scored chunks; the batch loss is the mean over rows with any target.
+        int[] chunksOf = new int[batch];
+        for (boolean[] valid : r.valid()) for (int b = 0; b < batch; b++) if (valid[b]) chunksOf[b]++;
+        int rows = (int) Arrays.stream(chunksOf).filter(n -> n > 0).count();
+        Tensor total = null;
+        for (int c = 0; c < r.scores().size(); c++) {
+            double[] w = new double[batch];
+            for (int b = 0; b < batch; b++) w[b] = r.valid().get(c)[b] ? 1.0 / ((double) chunksOf[b] * rows) : 0;
+            Tensor part = Reduce.sum(mul(r.scores().get(c), constant(r.scores().get(c), w)));
+            total = total == null ? part : add(total, part);
+        }
+        return total;
+    }
+
+    /**
+     * The same loss as {@link #loss}, one sequence at a time (a Java loop over rows, each with
+     * unbatched fast weights): the reference the batched loop is held against, and the other
+     * candidate {@code bench train --e2e-rows} times.
+     */
+    public static Tensor lossRowByRow(Decoder model, int[] ids, int[] targets, int batch, int t, Options o) {
+        checkShape(ids, targets, batch, t);
+        Tensor total = null;
+        int rows = 0;
+        for (int b = 0; b < batch; b++) {
+            int[] rowTargets = Arrays.copyOfRange(targets, b * t, (b + 1) * t);
+            if (Arrays.stream(rowTargets).allMatch(v -> v < 0)) continue;
+            Tensor l = loss(model, Arrays.copyOfRange(ids, b * t, (b + 1) * t), rowTargets, 1, t, o);
+            total = total == null ? l : add(total, l);
+            rows++;
+        }
+        if (total == null) throw new IllegalArgumentException("TTT-E2E loss: no sequence has a target");
+        return div(total, rows);
+    }
+
+    private static void checkShape(int[] ids, int[] targets, int batch, int t) {
+        if (batch < 1 || t < 1 || ids.length != batch * t || targets.length != batch * t) {
+            throw new IllegalArgumentException("TTT-E2E loss: " + ids.length + " ids and " + targets.length + " targets for "
+                    + batch + " x " + t);
+        }
+    }
+
+    /** A constant tensor of {@code like}'s dtype holding {@code values}. */
+    private static Tensor constant(Tensor like, double[] values) {
+        Tensor c = Tensor.zeros(like.dtype(), values.length);
+        for (int i = 0; i < values.length; i++) c.set(i, values[i]);
+        return c;
     }
 
     /**
@@ -86,8 +141,14 @@ public final class E2eLoop {
         return losses;
     }
 
+    /**
+     * The inner loop's chunk scores: with one sequence each is a scalar; with B > 1 each is a [B]
+     * vector of the rows' own chunk means, and {@code valid} says which rows had targets in it.
+     */
+    private record Run(List<Tensor> scores, List<boolean[]> valid) {}
+
     /** The inner loop; returns the chunk scores, and fills {@code tokenLosses} (one sequence) when given. */
-    private static List<Tensor> run(Decoder model, int[] ids, int[] targets, int batch, int t, Options o, float[] tokenLosses) {
+    private static Run run(Decoder model, int[] ids, int[] targets, int batch, int t, Options o, float[] tokenLosses) {
         ModelConfig c = model.config();
         List<Block> blocks = model.blocks();
         int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
@@ -96,16 +157,18 @@ public final class E2eLoop {
         // Training checkpoints the prefix blocks and every chunk; evaluation keeps nothing past a chunk anyway.
         boolean checkpoint = outer && o.checkpoint() && tokenLosses == null;
         for (int i = 0; i < first; i++) h = checkpoint ? checkpointedBlock(model, i, h) : blocks.get(i).apply(h, 0);
-        List<Tensor> fast = primeWeights(blocks, first);
+        List<Tensor> fast = perSequence(primeWeights(blocks, first), batch);
         SelfAttention.Window[] windows = new SelfAttention.Window[suffix];
         List<String> suffixNames = checkpoint ? suffixParameterNames(model, first) : null;
         List<Tensor> scores = new ArrayList<>();
+        List<boolean[]> valid = new ArrayList<>();
         double step = o.innerLr() * o.lrMultiplier();
         for (int at = 0; at < t; at += o.chunk()) {
             int end = Math.min(t, at + o.chunk());
             boolean update = step != 0 && end < t; // the last chunk's update would serve no later chunk
             int[] chunkTargets = chunkTargets(targets, batch, t, at, end);
             if (Arrays.stream(chunkTargets).allMatch(v -> v < 0)) break; // padding only from here on: nothing to score
+            valid.add(rowsWithTargets(chunkTargets, batch));
             if (checkpoint) {
                 Checkpointed r = checkpointed(model, first, suffixNames, Layout.slice(h, 1, at, end), at, windows, fast, chunkTargets,
                         update ? step : 0, o);
@@ -121,13 +184,57 @@ public final class E2eLoop {
                 if (tokenLosses != null) {
                     System.arraycopy(Nn.crossEntropy(logits, chunkTargets, -1).toFloatArray(), 0, tokenLosses, at, end - at);
                 }
-                Tensor score = Nn.crossEntropyMean(logits, chunkTargets, -1);
+                Tensor score = chunkScore(logits, chunkTargets, batch);
                 scores.add(score);
-                if (update) fast = step(fast, score, step, o.clip(), outer, outer && !o.firstOrder());
+                if (update) fast = step(fast, innerObjective(score), step, o.clip(), outer, outer && !o.firstOrder());
             }
         }
         if (scores.isEmpty()) throw new IllegalArgumentException("TTT-E2E loss: the first chunk has no targets");
-        return scores;
+        return new Run(scores, valid);
+    }
+
+    /**
+     * The fast weights of B sequences: for one, the prime weights themselves; for more, each
+     * broadcast to [B, ...] so that every row's inner gradient is its own (the broadcast's gradient
+     * sums the rows' meta-gradients back into the shared initial weights).
+     */
+    private static List<Tensor> perSequence(List<Tensor> fast, int batch) {
+        if (batch == 1) return fast;
+        List<Tensor> out = new ArrayList<>(fast.size());
+        for (Tensor w : fast) {
+            int[] shape = new int[w.rank() + 1];
+            shape[0] = batch;
+            System.arraycopy(w.shape(), 0, shape, 1, w.rank());
+            Tensor rows = Reduce.broadcastTo(w, shape);
+            out.add(GradMode.isEnabled() ? rows : rows.requiresGrad(true)); // evaluation: fresh leaves for the inner gradient
+        }
+        return out;
+    }
+
+    /** One chunk's score: the mean cross-entropy (one sequence), or each row's own mean as a [B] vector. */
+    private static Tensor chunkScore(Tensor logits, int[] chunkTargets, int batch) {
+        if (batch == 1) return Nn.crossEntropyMean(logits, chunkTargets, -1);
+        int n = chunkTargets.length / batch;
+        double[] inverse = new double[batch];
+        for (int b = 0; b < batch; b++) {
+            int counted = 0;
+            for (int i = b * n; i < (b + 1) * n; i++) if (chunkTargets[i] >= 0) counted++;
+            inverse[b] = counted == 0 ? 0 : 1.0 / counted;
+        }
+        Tensor rowSums = Reduce.sum(Layout.reshape(Nn.crossEntropy(logits, chunkTargets, -1), batch, n), new int[] {1}, false);
+        return mul(rowSums, constant(rowSums, inverse));
+    }
+
+    /** What the inner step differentiates: the sum of the rows' scores, so each row's gradient is its own score's. */
+    private static Tensor innerObjective(Tensor score) {
+        return score.rank() == 0 ? score : Reduce.sum(score);
+    }
+
+    private static boolean[] rowsWithTargets(int[] chunkTargets, int batch) {
+        int n = chunkTargets.length / batch;
+        boolean[] valid = new boolean[batch];
+        for (int i = 0; i < chunkTargets.length; i++) if (chunkTargets[i] >= 0) valid[i / n] = true;
+        return valid;
     }
 
     /** The inner parameters: each suffix block's prime MLP weights (gate, up, down), block by block. */
@@ -246,17 +353,18 @@ public final class E2eLoop {
                 for (int j = 0; hasPast && j < suffix; j++) carried[j] = new SelfAttention.Window(in[windowAt + 2 * j], in[windowAt + 2 * j + 1]);
                 Tensor h = suffixChunk(chunkModel.blocks().subList(first, c.layers()), in[0], at, carried, f);
                 Tensor logits = Layout.reshape(chunkModel.head(h), batch * n, -1);
-                Tensor score = Nn.crossEntropyMean(logits, chunkTargets, -1);
-                List<Tensor> packed = new ArrayList<>(List.of(Layout.reshape(score, 1)));
-                List<Tensor> next = lr == 0 ? f : step(f, score, lr, o.clip(), true, recording && !o.firstOrder());
+                Tensor score = chunkScore(logits, chunkTargets, batch);
+                List<Tensor> packed = new ArrayList<>(List.of(Layout.reshape(score, -1)));
+                List<Tensor> next = lr == 0 ? f : step(f, innerObjective(score), lr, o.clip(), true, recording && !o.firstOrder());
                 for (Tensor w : next) packed.add(Layout.reshape(w, -1));
                 for (SelfAttention.Window win : carried) packed.addAll(List.of(Layout.reshape(win.keys(), -1), Layout.reshape(win.values(), -1)));
                 return Layout.concat(packed, 0);
             }
         };
         Tensor packed = Checkpoint.run(fn, inputs.toArray(Tensor[]::new));
-        Tensor score = Layout.reshape(Layout.narrow(packed, 0, 1), new int[0]);
-        int off = 1;
+        int scores = batch == 1 ? 1 : batch;
+        Tensor score = batch == 1 ? Layout.reshape(Layout.narrow(packed, 0, 1), new int[0]) : Layout.narrow(packed, 0, batch);
+        int off = scores;
         List<Tensor> next = new ArrayList<>();
         for (int[] shape : fastShapes) {
             int size = org.ttt4j.core.tensor.Shapes.size(shape);
@@ -275,20 +383,27 @@ public final class E2eLoop {
     }
 
     /**
-     * W - lr * min(1, clip / ||g||) * g over the global norm of all fast weights' gradients. With
-     * {@code outer} the new weights stay connected to the old ones (and, with {@code createGraph},
-     * to the gradient's own graph); without, they start fresh leaves so memory stays bounded.
+     * W - lr * min(1, clip / ||g||) * g over the global norm of all fast weights' gradients. Fast
+     * weights with a leading batch axis (one set per sequence) are clipped row by row: each
+     * sequence's norm is over its own gradients only. With {@code outer} the new weights stay
+     * connected to the old ones (and, with {@code createGraph}, to the gradient's own graph);
+     * without, they start fresh leaves so memory stays bounded.
      */
     static List<Tensor> step(List<Tensor> fast, Tensor score, double lr, double clip, boolean outer, boolean createGraph) {
         Tensor[] g = Autograd.grad(new Tensor[] {score}, fast.toArray(Tensor[]::new), null, createGraph);
+        boolean rows = fast.getFirst().rank() == 3;
         Tensor sq = null;
         for (Tensor gi : g) {
-            Tensor s = Reduce.sum(mul(gi, gi));
+            Tensor s = rows ? Reduce.sum(mul(gi, gi), new int[] {1, 2}, false) : Reduce.sum(mul(gi, gi));
             sq = sq == null ? s : add(sq, s);
         }
+        // A row with no targets in this chunk has a zero gradient: its norm's square root is taken of 1
+        // instead, so the second-order backward does not divide by zero (its update is zero either way).
+        if (rows) sq = Arith.where(Arith.greater(sq, Tensor.scalar(sq.dtype(), 0)), sq, Tensor.scalar(sq.dtype(), 1));
         Tensor norm = Maths.sqrt(sq);
         Tensor limit = Tensor.scalar(norm.dtype(), clip);
         Tensor scale = div(limit, Arith.where(Arith.greater(norm, limit), norm, limit)); // min(1, clip / norm)
+        if (rows) scale = Layout.reshape(scale, -1, 1, 1);
         List<Tensor> next = new ArrayList<>(fast.size());
         for (int i = 0; i < fast.size(); i++) {
             Tensor w = sub(fast.get(i), mul(mul(g[i], scale), lr));

@@ -131,6 +131,58 @@ class E2eLoopTest {
         }
     }
 
+    /**
+     * Each sequence of a batch runs its own inner loop: the batch's loss and meta-gradient equal the
+     * mean of the sequences' own (each run alone), first and second order, with and without
+     * checkpointing, and with a row padded short (validation batches). A loop that shares the prime
+     * weights across rows, or clips the rows' gradients jointly, fails this.
+     */
+    @Test
+    void batchLossAndGradientAreTheMeanOfTheSequences() {
+        int segment = E2eLoop.prefixSegment;
+        E2eLoop.prefixSegment = 4;
+        try {
+            for (boolean firstOrder : new boolean[] {false, true}) {
+                for (boolean checkpoint : new boolean[] {false, true}) batchAgreesWithSequences(firstOrder, checkpoint);
+            }
+        } finally {
+            E2eLoop.prefixSegment = segment;
+        }
+    }
+
+    private void batchAgreesWithSequences(boolean firstOrder, boolean checkpoint) {
+        ModelConfig c = tiny(1.0, firstOrder);
+        Map<String, Tensor> init = new LinkedHashMap<>();
+        new Decoder(c, 21).params().all().forEach((n, v) -> init.put(n, v.to(DType.FP64).copy()));
+        Decoder m = new Decoder(c, new Params(init));
+        Tensor[] params = m.params().all().values().toArray(Tensor[]::new);
+        int b = 3, t = 10;
+        int[] ids = tokens(b * t, 31), targets = tokens(b * t, 32);
+        for (int i = 2 * t + 6; i < 3 * t; i++) targets[i] = -1; // row 2: 6 targets, the last chunk unscored
+        var o = E2eLoop.Options.of(c, 1).withCheckpoint(checkpoint);
+        Tensor batched = E2eLoop.loss(m, ids, targets, b, t, o);
+        double mean = 0;
+        List<Tensor[]> rowGrads = new ArrayList<>();
+        for (int r = 0; r < b; r++) {
+            int[] rowIds = java.util.Arrays.copyOfRange(ids, r * t, (r + 1) * t);
+            int[] rowTargets = java.util.Arrays.copyOfRange(targets, r * t, (r + 1) * t);
+            Tensor l = E2eLoop.loss(m, rowIds, rowTargets, 1, t, o);
+            mean += l.item() / b;
+            rowGrads.add(Autograd.grad(new Tensor[] {l}, params, null, false));
+        }
+        String what = (firstOrder ? "first" : "second") + " order, checkpoint " + checkpoint;
+        assertEquals(mean, batched.item(), 1e-12, what);
+        assertEquals(mean, E2eLoop.lossRowByRow(m, ids, targets, b, t, o).item(), 1e-12, what);
+        Tensor[] g = Autograd.grad(new Tensor[] {batched}, params, null, false);
+        for (int i = 0; i < g.length; i++) {
+            for (int e = 0; e < g[i].size(); e++) {
+                double expected = 0;
+                for (Tensor[] rg : rowGrads) expected += rg[i] == null ? 0 : rg[i].get(e) / b;
+                assertEquals(expected, g[i].get(e), 1e-10, what + ", parameter " + i + " element " + e);
+            }
+        }
+    }
+
     /** Causality through the inner loop: changing token j moves no loss before position j - 1 (each predicts its next token). */
     @Test
     void noLossDependsOnLaterTokens() {
