@@ -13,18 +13,22 @@ steps="${1:-200}"; shift || true
 ttt4j=(${TTT4J:-./ttt4j})
 out=docs/results/ttt-e2e
 mkdir -p "$out"
-common="--preset small --context 1024 --batch 2 --steps $steps --eval-every $(( steps / 3 )) --eval-batches 8"
+# The recipe the published figures were trained with, pinned against later defaults (issue #16): boundary
+# targets scored, weight decay on matrices only, RoPE theta 10000, the chunk as long as the window.
+legacy="--mask-boundary-targets false --weight-decay-on matrices"
+common="--preset small --context 1024 --batch 2 --steps $steps --eval-every $(( steps / 3 )) --eval-batches 8 $legacy"
+e2e="--e2e --rope-theta 10000"
 declare -A args=(
   [full]="--mixers full"
   [swa]="--mixers swa --window 64"
   [full-norms]="--mixers full --qk-norm true --post-norm true"
   [swa-norms]="--mixers swa --window 64 --qk-norm true --post-norm true"
-  [e2e]="--mixers swa --window 64 --e2e"
-  [e2e-first-order]="--mixers swa --window 64 --e2e --e2e-first-order"
-  [naive]="--mixers swa --window 64 --e2e --e2e-inner-lr 0"
-  [e2e-suffix-3]="--mixers swa --window 64 --e2e --e2e-suffix-blocks 3"
-  [e2e-chunk-32]="--mixers swa --window 64 --e2e --e2e-chunk 32"
-  [e2e-window-128]="--mixers swa --window 128 --e2e --e2e-chunk 64"
+  [e2e]="--mixers swa --window 64 $e2e --e2e-chunk 64"
+  [e2e-first-order]="--mixers swa --window 64 $e2e --e2e-chunk 64 --e2e-first-order"
+  [naive]="--mixers swa --window 64 $e2e --e2e-chunk 64 --e2e-inner-lr 0"
+  [e2e-suffix-3]="--mixers swa --window 64 $e2e --e2e-chunk 64 --e2e-suffix-blocks 3"
+  [e2e-chunk-32]="--mixers swa --window 64 $e2e --e2e-chunk 32"
+  [e2e-window-128]="--mixers swa --window 128 $e2e --e2e-chunk 64"
 )
 ext_steps=$(( steps / 10 ))
 order=(full swa full-norms swa-norms e2e e2e-first-order naive e2e-suffix-3 e2e-chunk-32 e2e-window-128 ext-full-norms ext-swa-norms ext-e2e
@@ -40,9 +44,10 @@ for name in "${order[@]}"; do
   case "$name" in
     ext-*) # the extension fine-tune: steps / 10 more steps at context 4096 from the finished run, at a tenth of the lr
       base=${name#ext-}
+      warm=""; [ "$base" = e2e ] && warm="--e2e-inner-lr-warmup 0.1" # pinned: the published run re-ramped the inner lr
       # shellcheck disable=SC2086
       train "$name" --init-from "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --lr 3e-4 --eval-every "$ext_steps" \
-        --eval-batches 4 ;;
+        --eval-batches 4 $legacy $warm ;;
     report)
       mkdir -p "$out"/{main,ablations,extension}
       eval_flags="--docs 8 --min-tokens 4096 --max-tokens 4096"

@@ -145,6 +145,13 @@ public final class ExperimentCommand implements Callable<Integer> {
             default -> throw new IllegalArgumentException("unknown method " + method);
         }
         if (List.of("full", "swa", "hybrid").contains(method)) f.addAll(norms);
+        // The recipe the published reports were trained with (before the official defaults of issue #16),
+        // so that the presets reproduce them: boundary targets scored, decay on matrices, and for
+        // TTT-E2E the presets' RoPE theta and a chunk as long as the window.
+        f.addAll(List.of("--mask-boundary-targets", "false", "--weight-decay-on", "matrices"));
+        if (method.equals("ttt-e2e") || method.equals("naive-ttt")) {
+            f.addAll(List.of("--rope-theta", "" + Presets.byName(p.modelPreset()).ropeTheta(), "--e2e-chunk", "" + p.window()));
+        }
         return f;
     }
 

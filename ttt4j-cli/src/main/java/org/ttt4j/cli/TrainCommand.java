@@ -51,9 +51,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks with qk_norm and sandwich norms, prime MLPs in the suffix"
             + " blocks, trained through the inner loop (needs --mixers swa)") boolean e2e;
     @Option(names = "--e2e-suffix-blocks", description = "TTT-E2E: blocks with a prime MLP (default layers / 4)") Integer e2eSuffix;
-    @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window)") Integer e2eChunk;
+    @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: window / 8, the official k = 8b)") Integer e2eChunk;
     @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default 1.0)") Double e2eInnerLr;
     @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning)") boolean e2eFirstOrder;
+    @Option(names = "--e2e-width-multiple", defaultValue = "1", description = "TTT-E2E: round the matched MLP width up to a multiple of"
+            + " this (the official code uses 128; the default 1 keeps the parameter count matched at small widths)") int e2eWidthMultiple;
+    @Option(names = "--e2e-inner-lr-warmup", description = "TTT-E2E: fraction of the steps over which the inner-LR multiplier ramps"
+            + " from 0.1 to 1 (default 0.1; 0 with --init-from, as the official fine-tuning keeps it at 1)") Double e2eInnerLrWarmup;
+    @Option(names = "--rope-theta", description = "RoPE base frequency (default: the config's; 500000 with --e2e, the official"
+            + " TTT-E2E value)") Double ropeTheta;
     @Option(names = "--qk-norm", arity = "1", description = "RMSNorm of each head's queries and keys, true or false (default: the config's)")
     Boolean qkNorm;
     @Option(names = "--post-norm", arity = "1", description = "sandwich norms: RMSNorm of each sub-layer's output, true or false (default: the config's)")
@@ -73,6 +79,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--min-lr", description = "final learning rate (default: lr / 10)") Double minLr;
     @Option(names = "--warmup", description = "warmup steps (default: steps / 10)") Long warmup;
     @Option(names = "--weight-decay", defaultValue = "0.1") double weightDecay;
+    @Option(names = "--weight-decay-on", defaultValue = "all", description = "parameters that decay: all (the official TTT-E2E"
+            + " recipe) or matrices (not norm scales or biases); default: ${DEFAULT-VALUE}") String weightDecayOn;
+    @Option(names = "--mask-boundary-targets", arity = "1", defaultValue = "true", description = "leave targets that are the"
+            + " document-boundary token out of the loss, true or false (default: ${DEFAULT-VALUE}, as the official code masks them)")
+    boolean maskBoundaryTargets;
     @Option(names = "--clip", defaultValue = "1.0") double clip;
     @Option(names = "--accumulate", defaultValue = "1", description = "micro-batches per optimizer step") int accumulate;
     @Option(names = "--eval-every", description = "steps between validation (default: steps / 10)") Integer evalEvery;
@@ -89,7 +100,7 @@ public final class TrainCommand implements Callable<Integer> {
         Checkpoints.Loaded init = null;
         if (initFrom != null) {
             if (config != null || mixers != null || dFf != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
-                    || e2eFirstOrder || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
+                    || e2eFirstOrder || e2eWidthMultiple != 1 || ropeTheta != null || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
                     || tttLearnableLr != null || qkNorm != null || postNorm != null) {
                 throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
             }
@@ -104,15 +115,22 @@ public final class TrainCommand implements Callable<Integer> {
         if (qkNorm != null || postNorm != null) {
             c = c.withNorms(qkNorm != null ? qkNorm : c.qkNorm(), postNorm != null ? postNorm : c.postNorm());
         }
+        if (ropeTheta != null) c = c.withRopeTheta(ropeTheta);
+        else if (e2e && config == null) c = c.withRopeTheta(E2eSettings.ROPE_THETA);
         if (e2e) {
             // Same parameter count as the baseline: shrink every MLP to make room for the prime MLPs.
             ModelConfig baseline = c.withNorms(true, true);
-            var settings = new E2eSettings(e2eSuffix, e2eChunk, e2eInnerLr, null, e2eFirstOrder ? true : null);
-            c = settings.matched(c);
+            // The chunk is written into the config, so the file says what the model was trained with.
+            var settings = new E2eSettings(e2eSuffix, e2eChunk != null ? e2eChunk : E2eSettings.defaultChunk(c.window()), e2eInnerLr, null,
+                    e2eFirstOrder ? true : null);
+            c = settings.matched(c, e2eWidthMultiple);
             System.out.printf("TTT-E2E: MLP width %d -> %d so that the model keeps its baseline's parameter count (%,d vs %,d)%n",
                     baseline.dFf(), c.dFf(), new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
-        } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder) {
+        } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder || e2eWidthMultiple != 1) {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
+        }
+        if (e2eInnerLrWarmup != null && c.e2e() == null) {
+            throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a TTT-E2E model (--e2e, or --init-from one)");
         }
         if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
             TttSettings t = c.tttSettings();
@@ -147,10 +165,11 @@ public final class TrainCommand implements Callable<Integer> {
             var opts = new TrainOptions(steps, batch, c.context(), accumulate, lr, minLr != null ? minLr : lr / 10,
                     warmup != null ? warmup : Math.max(1, steps / 10), weightDecay, clip,
                     evalEvery != null ? evalEvery : (int) evalDefault, evalBatches,
-                    checkpointEvery != null ? checkpointEvery : (int) evalDefault, keep, logEvery, seed).validate();
+                    checkpointEvery != null ? checkpointEvery : (int) evalDefault, keep, logEvery, seed,
+                    e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1, maskBoundaryTargets, weightDecayOn).validate();
             try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"))) {
                 System.out.printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
-                var data = new SamplerBatches(tc.sampler(batch, c.context(), seed));
+                var data = new SamplerBatches(tc.sampler(batch, c.context(), seed), tc.documentBoundary());
                 var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
                 String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
                 Decoder model = new Decoder(c, seed);

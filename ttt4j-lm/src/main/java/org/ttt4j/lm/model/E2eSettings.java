@@ -8,8 +8,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * The {@code e2e} section of a model config: a TTT-E2E model (ttt-methods.md section 3). Its last
  * {@code suffix_blocks} blocks hold a prime MLP (the inner loop's only parameters) before their
  * static MLP; sequences are read in chunks of {@code chunk} tokens, each scored and then trained
- * on by one clipped SGD step of the prime weights. Defaults: suffix_blocks = layers / 4 (at least
- * 1), chunk = the sliding window, inner_lr 1.0, clip 1.0, first_order false.
+ * on by one clipped SGD step of the prime weights. Defaults (the official recipe's): suffix_blocks =
+ * layers / 4 (at least 1), chunk = window / 8 (at least 1; official b = 1K for k = 8K), inner_lr
+ * 1.0, clip 1.0, first_order false.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record E2eSettings(
@@ -37,17 +38,36 @@ public record E2eSettings(
     }
 
     public int chunk(ModelConfig c) {
-        return chunk != null ? chunk : c.window();
+        return chunk != null ? chunk : defaultChunk(c.window());
     }
+
+    /** The official ratio of window to chunk, k = 8b. */
+    public static int defaultChunk(int window) {
+        return Math.max(1, window / 8);
+    }
+
+    /** The official TTT-E2E configs' RoPE theta. */
+    public static final double ROPE_THETA = 500_000;
 
     /**
      * The MLP width that keeps a TTT-E2E model's parameter count at its baseline's (the same config
      * without prime MLPs, width {@code dFf}): L blocks of 3 D F become L + S MLPs of 3 D F', so
-     * F' = F L / (L + S), less the S prime norms' share (ttt-methods.md: 125M, 2048 -> 1664).
+     * F' = F L / (L + S), less the S prime norms' share, rounded down.
      */
     public static int matchedWidth(ModelConfig baseline, int suffix, boolean postNorm) {
+        return matchedWidth(baseline, suffix, postNorm, 1);
+    }
+
+    /**
+     * {@link #matchedWidth(ModelConfig, int, boolean)} rounded up to a multiple of {@code multiple}
+     * (1: no rounding). The official code rounds up to a multiple of 128 (125M: 1638 -> 1664), which
+     * adds up to 127 columns to every MLP: 1.6% at 125M, 8.7% of the MLPs at {@code small}.
+     */
+    public static int matchedWidth(ModelConfig baseline, int suffix, boolean postNorm, int multiple) {
+        if (multiple < 1) throw new IllegalArgumentException("MLP width multiple must be >= 1, got " + multiple);
         long d = baseline.dModel(), budget = 3L * d * baseline.dFf() * baseline.layers() - (long) suffix * d * (postNorm ? 2 : 1);
-        return (int) Math.max(1, budget / (3L * d * (baseline.layers() + suffix)));
+        long width = Math.max(1, budget / (3L * d * (baseline.layers() + suffix)));
+        return multiple == 1 ? (int) width : (int) ((width + multiple - 1) / multiple * multiple);
     }
 
     /**
@@ -55,8 +75,13 @@ public record E2eSettings(
      * MLP shrunk by {@link #matchedWidth} so the parameter count stays the baseline's.
      */
     public ModelConfig matched(ModelConfig base) {
+        return matched(base, 1);
+    }
+
+    /** {@link #matched(ModelConfig)} with the MLP width rounded up to a multiple of {@code multiple}. */
+    public ModelConfig matched(ModelConfig base, int multiple) {
         ModelConfig baseline = base.withNorms(true, true);
-        return baseline.withFeedForward(matchedWidth(baseline, suffixBlocks(baseline), true)).withE2e(this);
+        return baseline.withFeedForward(matchedWidth(baseline, suffixBlocks(baseline), true, multiple)).withE2e(this);
     }
 
     @JsonIgnore

@@ -160,6 +160,11 @@ public record ModelConfig(
                 tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
     }
 
+    public ModelConfig withRopeTheta(double newTheta) {
+        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, newTheta, qkNorm, postNorm,
+                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+    }
+
     public ModelConfig withE2e(E2eSettings newE2e) {
         return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
                 tiedEmbeddings, mixers, window, normEps, initStd, ttt, newE2e);

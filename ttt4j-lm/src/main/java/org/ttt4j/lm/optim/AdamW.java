@@ -6,17 +6,26 @@ import org.ttt4j.core.tensor.Tensor;
 
 /**
  * AdamW (decoupled weight decay, Loshchilov and Hutter) with bias correction. Weight decay applies
- * to matrices only (rank >= 2: projections and embeddings), never to norm scales or biases.
- * State (first and second moments, step count) is exposed for checkpoints.
+ * to every parameter (the official TTT-E2E recipe) or to matrices only (rank >= 2: projections
+ * and embeddings, never norm scales or biases). State (first and second moments, step count) is
+ * exposed for checkpoints.
  */
 public final class AdamW {
     private final double beta1, beta2, eps, weightDecay;
+    private final boolean decayAll;
     private final Map<String, Tensor> params;
     private final Map<String, float[]> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
     private long step;
 
+    /** Weight decay on matrices only. */
     public AdamW(Map<String, Tensor> params, double beta1, double beta2, double eps, double weightDecay) {
+        this(params, beta1, beta2, eps, weightDecay, false);
+    }
+
+    /** {@code decayAll}: weight decay on every parameter, else on matrices (rank >= 2) only. */
+    public AdamW(Map<String, Tensor> params, double beta1, double beta2, double eps, double weightDecay, boolean decayAll) {
         this.params = params;
+        this.decayAll = decayAll;
         this.beta1 = beta1;
         this.beta2 = beta2;
         this.eps = eps;
@@ -27,9 +36,14 @@ public final class AdamW {
         }
     }
 
-    /** The recipe of the papers: betas (0.9, 0.95), eps 1e-8. */
+    /** The recipe of the papers: betas (0.9, 0.95), eps 1e-8, decay on matrices only. */
     public static AdamW standard(Map<String, Tensor> params, double weightDecay) {
         return new AdamW(params, 0.9, 0.95, 1e-8, weightDecay);
+    }
+
+    /** The recipe of the papers with the decay on every parameter ({@code decayAll}) or on matrices only. */
+    public static AdamW standard(Map<String, Tensor> params, double weightDecay, boolean decayAll) {
+        return new AdamW(params, 0.9, 0.95, 1e-8, weightDecay, decayAll);
     }
 
     /** One update with learning rate {@code lr}; {@code grads} by parameter name. */
@@ -41,7 +55,7 @@ public final class AdamW {
             if (g == null) continue;
             float[] w = p.f32(), gr = g.f32(), mm = m.get(e.getKey()), vv = v.get(e.getKey());
             int wo = p.offset(), go = g.offset();
-            double decay = p.rank() >= 2 ? 1 - lr * weightDecay : 1;
+            double decay = decayAll || p.rank() >= 2 ? 1 - lr * weightDecay : 1;
             for (int i = 0; i < mm.length; i++) {
                 double gi = gr[go + i];
                 mm[i] = (float) (beta1 * mm[i] + (1 - beta1) * gi);

@@ -14,4 +14,9 @@ public interface BatchSource {
     Map<String, Object> state();
 
     void restore(Map<String, Object> state);
+
+    /** The id written between documents, whose targets the trainer may leave out of the loss; -1: none. */
+    default int documentBoundary() {
+        return -1;
+    }
 }

@@ -13,9 +13,17 @@ import org.ttt4j.lm.data.TokenizedCorpus;
 public final class SamplerBatches implements BatchSource {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final BatchSampler sampler;
+    private final int boundary;
 
-    public SamplerBatches(BatchSampler sampler) {
+    /** Batches of {@code sampler}; {@code boundary}: the corpus's document-boundary id (-1: none). */
+    public SamplerBatches(BatchSampler sampler, int boundary) {
         this.sampler = sampler;
+        this.boundary = boundary;
+    }
+
+    @Override
+    public int documentBoundary() {
+        return boundary;
     }
 
     @Override

@@ -61,7 +61,7 @@ public final class Trainer {
         Map<String, Tensor> params = model.params().all();
         Tensor[] paramArray = params.values().toArray(Tensor[]::new);
         String[] names = params.keySet().toArray(String[]::new);
-        AdamW optimizer = AdamW.standard(params, options.weightDecay());
+        AdamW optimizer = AdamW.standard(params, options.weightDecay(), options.decaysEveryParameter());
         LrSchedule schedule = new LrSchedule(options.lr(), options.minLr(), options.warmup(), options.steps());
         CheckpointStore store = new CheckpointStore(runDir);
 
@@ -176,9 +176,14 @@ public final class Trainer {
         return new Result(outcome, step, lastLoss, lastVal, lastCheckpoint);
     }
 
-    /** TTT-E2E's inner-LR multiplier: from 0.1 to 1.0 over the first 10% of steps (ttt-methods.md section 3). */
+    /**
+     * TTT-E2E's inner-LR multiplier: from 0.1 to 1.0 over the first {@code e2e_inner_lr_warmup} of
+     * the steps (10% in pre-training, ttt-methods.md section 3; 0, so 1 throughout, when fine-tuning).
+     */
     double innerLrMultiplier(long step) {
-        double warm = Math.max(1, 0.1 * options.steps());
+        double fraction = options.innerLrWarmupFraction();
+        if (fraction == 0) return 1.0;
+        double warm = Math.max(1, fraction * options.steps());
         return Math.min(1.0, 0.1 + 0.9 * step / warm);
     }
 
@@ -195,6 +200,9 @@ public final class Trainer {
         }
         // -1 marks padding (validation rows shorter than the window): ignored as a target, any id as input.
         for (int i = 0; i < in.length; i++) if (in[i] < 0) in[i] = 0;
+        // The document boundary is not a token to predict (the official TTT-E2E code masks these targets).
+        int boundary = data.documentBoundary();
+        if (options.masksBoundaryTargets() && boundary >= 0) for (int i = 0; i < target.length; i++) if (target[i] == boundary) target[i] = -1;
         if (model.config().e2e() != null) return E2eLoop.loss(model, in, target, b, c, E2eLoop.Options.of(model.config(), innerLrMultiplier));
         return model.loss(in, target, b, c);
     }
