@@ -183,6 +183,58 @@ class E2eLoopTest {
         }
     }
 
+    /**
+     * The inner step against a hand computation: for the score sum(c * W^2) / 2 over two fast
+     * tensors the gradient is c * W, and the step is W - lr * min(1, clip / ||g||) * g with ||g|| over
+     * both tensors together; with a batch axis, each row's norm is its own. Clip below and above the
+     * norm.
+     */
+    @Test
+    void innerStepClipsByTheGlobalNormOfEachSequence() {
+        var rng = new SplittableRandom(40);
+        for (int rows : new int[] {0, 3}) { // 0: one sequence (no batch axis)
+            for (double clip : new double[] {0.3, 1e3}) {
+                int[][] shapes = rows == 0 ? new int[][] {{2, 3}, {4, 1}} : new int[][] {{rows, 2, 3}, {rows, 4, 1}};
+                List<Tensor> fast = new ArrayList<>(), weights = new ArrayList<>();
+                for (int[] shape : shapes) {
+                    Tensor w = Tensor.zeros(DType.FP64, shape), c = Tensor.zeros(DType.FP64, shape);
+                    for (int i = 0; i < w.size(); i++) {
+                        w.set(i, rng.nextGaussian());
+                        c.set(i, 0.5 + rng.nextDouble());
+                    }
+                    fast.add(w.requiresGrad(true));
+                    weights.add(c);
+                }
+                Tensor score = null;
+                for (int i = 0; i < fast.size(); i++) {
+                    Tensor part = org.ttt4j.core.ops.Reduce.sum(org.ttt4j.core.ops.Arith.mul(weights.get(i),
+                            org.ttt4j.core.ops.Arith.mul(fast.get(i), fast.get(i))));
+                    score = score == null ? part : org.ttt4j.core.ops.Arith.add(score, part);
+                }
+                score = org.ttt4j.core.ops.Arith.mul(score, 0.5);
+                double lr = 0.7;
+                List<Tensor> next = E2eLoop.step(fast, score, lr, clip, false, false);
+                int n = Math.max(1, rows);
+                double[] sq = new double[n];
+                for (int i = 0; i < fast.size(); i++) {
+                    int per = fast.get(i).size() / n;
+                    for (int e = 0; e < fast.get(i).size(); e++) {
+                        double g = weights.get(i).get(e) * fast.get(i).get(e);
+                        sq[e / per] += g * g;
+                    }
+                }
+                for (int i = 0; i < fast.size(); i++) {
+                    int per = fast.get(i).size() / n;
+                    for (int e = 0; e < fast.get(i).size(); e++) {
+                        double g = weights.get(i).get(e) * fast.get(i).get(e), scale = Math.min(1, clip / Math.sqrt(sq[e / per]));
+                        assertEquals(fast.get(i).get(e) - lr * scale * g, next.get(i).get(e), 1e-12,
+                                "rows " + rows + ", clip " + clip + ", tensor " + i + ", element " + e);
+                    }
+                }
+            }
+        }
+    }
+
     /** Causality through the inner loop: changing token j moves no loss before position j - 1 (each predicts its next token). */
     @Test
     void noLossDependsOnLaterTokens() {
