@@ -85,25 +85,10 @@ public final class DemoCommand implements Callable<Integer> {
         System.out.printf("document: %s, %,d tokens; reading the first %,d, learning after every chunk of %d tokens%n%n", name, all.length,
                 ids.length - 1, c.e2e().chunk(c));
 
-        var learning = E2eLoop.Options.of(c, 1.0);
-        var frozen = new E2eLoop.Options(learning.chunk(), 0, learning.clip(), learning.firstOrder(), 1.0);
         int n = ids.length - 1;
-        // Reading with TTT goes through a session (the one generation continues), chunk by chunk; each token's loss from its logits.
-        float[] with = new float[n];
-        InferenceSession session;
-        long r0 = System.nanoTime();
-        try (var off = GradMode.disabled()) {
-            session = InferenceSession.open(model, learning.chunk());
-            for (int at = 0; at < n; at += learning.chunk()) {
-                int end = Math.min(n, at + learning.chunk());
-                Tensor logits = session.feed(Arrays.copyOfRange(ids, at, end));
-                float[] l = Nn.crossEntropy(Layout.reshape(logits, end - at, -1), Arrays.copyOfRange(ids, at + 1, end + 1), -1).toFloatArray();
-                System.arraycopy(l, 0, with, at, end - at);
-            }
-        }
-        long r1 = System.nanoTime();
-        float[] without = E2eLoop.tokenLosses(model, ids, frozen);
-        long r2 = System.nanoTime();
+        Reading reading = read(model, ids);
+        float[] with = reading.with(), without = reading.without();
+        InferenceSession session = reading.session();
 
         int per = Math.max(1, (n + sections - 1) / sections);
         System.out.println("loss (nats per token) of each section of the document:");
@@ -115,8 +100,8 @@ public final class DemoCommand implements Callable<Integer> {
         }
         double a = mean(without, 0, n), b = mean(with, 0, n);
         System.out.printf("%-15s %14.3f %14.3f %+9.3f%n%n", "all", a, b, a - b);
-        System.out.printf("reading took %.1f s with test-time updates and %.1f s without (%,.0f and %,.0f tokens/s)%n", (r1 - r0) / 1e9, (r2 - r1) / 1e9,
-                n / ((r1 - r0) / 1e9), n / ((r2 - r1) / 1e9));
+        System.out.printf("reading took %.1f s with test-time updates and %.1f s without (%,.0f and %,.0f tokens/s)%n", reading.withSeconds(),
+                reading.withoutSeconds(), n / reading.withSeconds(), n / reading.withoutSeconds());
         System.out.printf("The model without TTT sees only its %d-token attention window; with TTT, what it read earlier is in its weights.%n",
                 c.window());
 
@@ -159,6 +144,34 @@ public final class DemoCommand implements Callable<Integer> {
                 return new String(in.readAllBytes(), StandardCharsets.UTF_8);
             }
         }
+    }
+
+    /**
+     * Per-token losses of reading {@code ids} with test-time updates (a session, chunk by chunk, the
+     * one generation continues) and with the same weights frozen; losses[i] predicts ids[i + 1].
+     */
+    record Reading(float[] with, float[] without, InferenceSession session, double withSeconds, double withoutSeconds) {}
+
+    static Reading read(Decoder model, int[] ids) {
+        var learning = E2eLoop.Options.of(model.config(), 1.0);
+        var frozen = new E2eLoop.Options(learning.chunk(), 0, learning.clip(), learning.firstOrder(), 1.0);
+        int n = ids.length - 1;
+        float[] with = new float[n];
+        InferenceSession session;
+        long r0 = System.nanoTime();
+        try (var off = GradMode.disabled()) {
+            session = InferenceSession.open(model, learning.chunk());
+            for (int at = 0; at < n; at += learning.chunk()) {
+                int end = Math.min(n, at + learning.chunk());
+                Tensor logits = session.feed(Arrays.copyOfRange(ids, at, end));
+                float[] l = Nn.crossEntropy(Layout.reshape(logits, end - at, -1), Arrays.copyOfRange(ids, at + 1, end + 1), -1).toFloatArray();
+                System.arraycopy(l, 0, with, at, end - at);
+            }
+        }
+        long r1 = System.nanoTime();
+        float[] without = E2eLoop.tokenLosses(model, ids, frozen);
+        long r2 = System.nanoTime();
+        return new Reading(with, without, session, (r1 - r0) / 1e9, (r2 - r1) / 1e9);
     }
 
     /** The shipped model, copied once from the jar to the cache (a folder per content, so an upgrade never reads a stale copy). */
