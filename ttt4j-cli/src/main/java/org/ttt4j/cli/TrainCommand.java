@@ -124,8 +124,10 @@ public final class TrainCommand implements Callable<Integer> {
             var settings = new E2eSettings(e2eSuffix, e2eChunk != null ? e2eChunk : E2eSettings.defaultChunk(c.window()), e2eInnerLr, null,
                     e2eFirstOrder ? true : null);
             c = settings.matched(c, e2eWidthMultiple);
-            System.out.printf("TTT-E2E: MLP width %d -> %d so that the model keeps its baseline's parameter count (%,d vs %,d)%n",
-                    baseline.dFf(), c.dFf(), new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
+            System.out.printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
+                    e2eWidthMultiple == 1 ? "so that the model keeps its baseline's parameter count"
+                            : "(the matched width rounded up to a multiple of " + e2eWidthMultiple + "; the baseline's count is exceeded)",
+                    new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
         } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder || e2eWidthMultiple != 1) {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
         }

@@ -96,7 +96,7 @@ public final class E2eLoop {
     /**
      * The same loss as {@link #loss}, one sequence at a time (a Java loop over rows, each with
      * unbatched fast weights): the reference the batched loop is held against, and the other
-     * candidate {@code bench train --e2e-rows} times.
+     * candidate {@code bench train --e2e-batching rows} times.
      */
     public static Tensor lossRowByRow(Decoder model, int[] ids, int[] targets, int batch, int t, Options o) {
         checkShape(ids, targets, batch, t);
