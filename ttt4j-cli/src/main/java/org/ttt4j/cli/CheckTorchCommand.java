@@ -36,18 +36,18 @@ import picocli.CommandLine.Option;
         description = {"Compare TTT-Linear and TTT-MLP models (both backbones, random weights) with an independent PyTorch",
                 "implementation of the reference's conventions, reading the same safetensors file. Needs python3 with torch",
                 "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance.",
-                "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors)",
-                "and the model's config (model-config.json): the fixtures TttTorchFixtureTest reads without torch",
-                "(scripts/fixtures/ttt-torch-fixtures.sh copies them into the test resources)."})
+                "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors) and",
+                "ttt4j's ModelConfig (model-config.json): the fixtures that TttTorchFixtureTest reads without torch",
+                "(scripts/fixtures/ttt-torch-fixtures.sh regenerates them and copies them into the test resources)."})
 public final class CheckTorchCommand implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
     @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
     double tolerance;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--write-fixtures", paramLabel = "DIR",
-            description = {"keep the cases in DIR/<case>/ (model.safetensors, config.json, model-config.json, io.safetensors) and have",
-                    "the script write torch's logits to reference.safetensors there: the material of the test fixtures",
-                    "(scripts/fixtures/ttt-torch-fixtures.sh; io.safetensors holds ttt4j's own logits and is not a fixture)"})
+            description = "keep the cases in DIR/<case>/ and have the script write torch's logits to reference.safetensors there: "
+                    + "the material of the test fixtures (scripts/fixtures/ttt-torch-fixtures.sh copies model.safetensors, config.json, "
+                    + "model-config.json and reference.safetensors; io.safetensors holds ttt4j's own logits and is not a fixture)")
     Path fixtures;
 
     /** The cases, in the order they run: both inner models on both backbones. */
