@@ -17,6 +17,7 @@ import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.TttSettings;
@@ -34,17 +35,32 @@ import picocli.CommandLine.Option;
 @Command(name = "check-torch", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Compare TTT-Linear and TTT-MLP models (both backbones, random weights) with an independent PyTorch",
                 "implementation of the reference's conventions, reading the same safetensors file. Needs python3 with torch",
-                "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance."})
+                "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance.",
+                "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors) and",
+                "ttt4j's ModelConfig (model-config.json): the fixtures that TttTorchFixtureTest reads without torch",
+                "(scripts/fixtures/ttt-torch-fixtures.sh regenerates them and copies them into the test resources)."})
 public final class CheckTorchCommand implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
     @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
     double tolerance;
     @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--write-fixtures", paramLabel = "DIR",
+            description = "keep the cases in DIR/<case>/ and have the script write torch's logits to reference.safetensors there: "
+                    + "the material of the test fixtures (scripts/fixtures/ttt-torch-fixtures.sh copies model.safetensors, config.json, "
+                    + "model-config.json and reference.safetensors; io.safetensors holds ttt4j's own logits and is not a fixture)")
+    Path fixtures;
+
+    /** The cases, in the order they run: both inner models on both backbones. */
+    static final List<String> MIXERS = List.of("ttt_linear", "ttt_mlp"), BACKBONES = List.of("transformer", "mamba");
 
     @Override
     public Integer call() throws Exception {
         Path dir = Files.createTempDirectory("ttt4j-check-torch");
         Path script = dir.resolve("ttt_torch.py");
+        if (fixtures != null) {
+            Files.createDirectories(fixtures);
+            if (!Files.isDirectory(fixtures)) throw new IllegalArgumentException("--write-fixtures: " + fixtures + " is not a directory");
+        }
         try (InputStream in = CheckTorchCommand.class.getResourceAsStream("ttt_torch.py")) {
             Files.write(script, in.readAllBytes());
         }
@@ -52,13 +68,17 @@ public final class CheckTorchCommand implements Callable<Integer> {
         List<String> lines = new ArrayList<>();
         System.out.printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
         try {
-            for (String mixer : new String[] {"ttt_linear", "ttt_mlp"}) {
-                for (String backbone : new String[] {"transformer", "mamba"}) {
+            for (String mixer : MIXERS) {
+                for (String backbone : BACKBONES) {
                     String name = mixer + "/" + backbone;
-                    Path c = dir.resolve(mixer + "-" + backbone);
+                    Path c = (fixtures != null ? fixtures : dir).resolve(mixer + "-" + backbone);
                     Files.createDirectories(c);
+                    Files.deleteIfExists(c.resolve("reference.safetensors")); // never a stale one from an earlier run
                     writeCase(c, name, mixer, backbone);
                     var result = runPython(script, c);
+                    if (fixtures != null && !Files.isRegularFile(c.resolve("reference.safetensors"))) {
+                        throw new IllegalStateException("ttt_torch.py did not write " + c.resolve("reference.safetensors"));
+                    }
                     double diff = ((Number) result.get("max_abs_diff")).doubleValue(), scale = ((Number) result.get("max_abs_logit")).doubleValue();
                     boolean pass = diff <= tolerance * Math.max(1, scale);
                     ok &= pass;
@@ -75,13 +95,17 @@ public final class CheckTorchCommand implements Callable<Integer> {
         }
         System.out.println();
         lines.forEach(System.out::println);
+        if (fixtures != null) System.out.println("fixtures (torch's logits in reference.safetensors) in " + fixtures.toAbsolutePath());
         return ok ? 0 : 1;
     }
 
-    /** A 2-layer model with random non-trivial weights, 2 sequences of 10 tokens in mini-batches of 4 (so a partial one too). */
+    /**
+     * A 2-layer model with random non-trivial weights, 2 sequences of 10 tokens in mini-batches of 4 (so a partial one too).
+     * RoPE theta is 100, not a default (10000, 500000), so a rotation that ignored the configured theta would differ.
+     */
     private void writeCase(Path dir, String name, String mixer, String backbone) throws IOException {
         int vocab = 64, t = 10, batch = 2;
-        ModelConfig c = new ModelConfig(vocab, 32, 2, 2, 48, 16, 10000, false, false, true, mixer, 0, 1e-6, 0.2,
+        ModelConfig c = new ModelConfig(vocab, 32, 2, 2, 48, 16, 100, false, false, true, mixer, 0, 1e-6, 0.2,
                 new TttSettings(4, null, backbone, null, null, null)).validate();
         Decoder model = new Decoder(c, seed);
         SplittableRandom rng = new SplittableRandom(seed + 1);
@@ -113,6 +137,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
         cfg.put("mamba", s.mamba());
         cfg.put("mlp", kind == org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP);
         new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), cfg);
+        StateFile.write(dir.resolve("model-config.json"), c);
     }
 
     private Map<String, Object> runPython(Path script, Path caseDir) throws IOException, InterruptedException {
@@ -121,7 +146,10 @@ public final class CheckTorchCommand implements Callable<Integer> {
         for (String py : candidates) {
             Process p;
             try {
-                p = new ProcessBuilder(py, script.toString(), caseDir.toString()).redirectErrorStream(true).start();
+                List<String> command = new ArrayList<>(List.of(py, script.toString()));
+                if (fixtures != null) command.add("--write-reference");
+                command.add(caseDir.toString());
+                p = new ProcessBuilder(command).redirectErrorStream(true).start();
             } catch (IOException e) {
                 continue;
             }

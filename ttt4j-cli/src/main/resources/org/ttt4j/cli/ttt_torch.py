@@ -9,6 +9,12 @@ mini-batch (a shorter final mini-batch uses the first entries of the token-index
 Usage: ttt_torch.py CASE_DIR   (config.json, model.safetensors, io.safetensors with tokens and
 ttt4j's logits). Prints one JSON line: the largest absolute difference of the logits.
 
+       ttt_torch.py --write-reference CASE_DIR
+writes torch's logits for the tokens of io.safetensors to CASE_DIR/reference.safetensors ("tokens"
+[B, T] and "logits" [B, T, V], both F32): the expected values of ttt4j's test fixtures, which then
+need neither torch nor ttt4j's own logits. Prints the same JSON line as above (the difference only
+if io.safetensors also holds ttt4j's logits).
+
        ttt_torch.py --bench-kernel linear|mlp --heads H --d D --hidden N --context T --mini-batch B
                     --repeats R --threads K
 times dual_form alone in fp32 on random inputs of those shapes (the peer of `ttt4j bench layer`'s
@@ -39,6 +45,23 @@ def read_safetensors(path):
         arr = np.frombuffer(data[8 + n + start:8 + n + end], dtype="<f4").copy()
         out[name] = torch.from_numpy(arr).to(torch.float64).reshape(info["shape"])
     return out
+
+
+def write_safetensors(path, tensors, metadata):
+    """tensors: name -> torch tensor, stored as little-endian F32 in the given order."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        blob = t.detach().to(torch.float32).contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
 
 
 def rms_norm(x, w, eps):
@@ -183,11 +206,8 @@ def bench_kernel(argv):
     print(json.dumps({"ms": sorted(times)[len(times) // 2], "torch": torch.__version__, "threads": torch.get_num_threads()}))
 
 
-def main():
-    if len(sys.argv) > 1 and sys.argv[1].startswith("--bench-kernel"):
-        bench_kernel(sys.argv[1:])
-        return
-    case = sys.argv[1]
+def forward(case):
+    """The case's config, its tokens [B, T] (float64 holding integers), torch's logits [B, T, V] and io.safetensors' tensors."""
     cfg = json.load(open(case + "/config.json"))
     w = read_safetensors(case + "/model.safetensors")
     io = read_safetensors(case + "/io.safetensors")
@@ -204,9 +224,32 @@ def main():
         mlp = F.silu(m @ w[pre + "mlp.gate_proj.weight"].T) * (m @ w[pre + "mlp.up_proj.weight"].T)
         h = h + mlp @ w[pre + "mlp.down_proj.weight"].T
     logits = rms_norm(h, w["model.norm.weight"], eps) @ w["model.embed_tokens.weight"].T
-    ours = io["logits"]
-    print(json.dumps({"case": cfg["case"], "max_abs_diff": float((logits - ours).abs().max()),
-                      "max_abs_logit": float(ours.abs().max()), "torch": torch.__version__}))
+    return cfg, io["tokens"], logits, io
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1].startswith("--bench-kernel"):
+        bench_kernel(sys.argv[1:])
+        return
+    write = len(sys.argv) == 3 and sys.argv[1] == "--write-reference"
+    if not write and len(sys.argv) != 2:
+        sys.exit("usage: ttt_torch.py CASE_DIR | --write-reference CASE_DIR | --bench-kernel ... (see the docstring)")
+    case = sys.argv[-1]
+    cfg, tokens, logits, io = forward(case)
+    report = {"case": cfg["case"]}
+    if write:
+        write_safetensors(case + "/reference.safetensors", {"tokens": tokens, "logits": logits},
+                          {"case": cfg["case"], "producer": "ttt_torch.py --write-reference", "torch": torch.__version__,
+                           "computed_in": "float64, stored as float32"})
+        report["reference"] = case + "/reference.safetensors"
+    if "logits" in io:
+        ours = io["logits"]
+        report["max_abs_diff"] = float((logits - ours).abs().max())
+        report["max_abs_logit"] = float(ours.abs().max())
+    elif not write:
+        sys.exit(case + "/io.safetensors holds no \"logits\" to compare with")
+    report["torch"] = torch.__version__
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":
