@@ -1,11 +1,13 @@
 package org.ttt4j.lm.tokenizer;
 
+import static org.junit.jupiter.api.Assertions.fail;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,11 +15,10 @@ import java.util.Map;
 import java.util.Random;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
+import org.ttt4j.lm.data.Corpus;
 
 /** Deterministic test inputs: random bytes, random Unicode, and real Java source from the JDK's src.zip. */
 final class TestTexts {
-    static final Path SRC_ZIP = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/lib/src.zip");
-
     private TestTexts() {
     }
 
@@ -70,39 +71,43 @@ final class TestTexts {
     }
 
     /**
-     * Up to {@code n} real .java files from src.zip (the first by name from a few modules), keyed by a description.
-     * If src.zip is missing, generated text stands in, and the key says so (it ends up in assertion messages).
+     * The JDK's source archive where the project looks for it, {@link Corpus#jdkSourceZip()}: lib/src.zip
+     * under java.home of the JVM running the tests (the JDK the Maven launcher found). Fails the test,
+     * naming the path, when that JDK ships no sources: the real-text tests need them.
      */
-    static Map<String, byte[]> realText(int n, int maxBytesEach) {
-        Map<String, byte[]> out = new LinkedHashMap<>();
-        if (Files.isRegularFile(SRC_ZIP)) {
-            try (ZipFile z = new ZipFile(SRC_ZIP.toFile())) {
-                List<ZipEntry> entries = new ArrayList<>();
-                z.stream().filter(e -> e.getName().endsWith(".java")
-                        && (e.getName().startsWith("java.base/java/lang/") || e.getName().startsWith("java.base/java/util/")
-                        || e.getName().startsWith("java.desktop/"))).forEach(entries::add);
-                entries.sort(Comparator.comparing(ZipEntry::getName));
-                Random r = new Random(7);
-                for (int i = 0; i < n && !entries.isEmpty(); i++) {
-                    ZipEntry e = entries.remove(r.nextInt(entries.size()));
-                    byte[] b = z.getInputStream(e).readAllBytes();
-                    out.put("src.zip:" + e.getName(), b.length > maxBytesEach ? java.util.Arrays.copyOf(b, maxBytesEach) : b);
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+    static Path srcZip() {
+        Path zip = Corpus.jdkSourceZip();
+        if (!Files.isRegularFile(zip)) {
+            fail("the tokenizer tests read real Java source from the JDK's src.zip, but " + zip + " does not exist: the JDK at "
+                    + System.getProperty("java.home") + " ships no sources; run the tests with a JDK that does (JAVA_HOME)");
         }
-        if (out.isEmpty()) {
-            Random r = new Random(11);
+        return zip;
+    }
+
+    /** {@code n} real .java files from src.zip (a seeded draw from a few packages), keyed by their names. */
+    static Map<String, byte[]> realText(int n, int maxBytesEach) {
+        Path zip = srcZip();
+        Map<String, byte[]> out = new LinkedHashMap<>();
+        try (ZipFile z = new ZipFile(zip.toFile())) {
+            List<ZipEntry> entries = new ArrayList<>();
+            z.stream().filter(e -> e.getName().endsWith(".java")
+                    && (e.getName().startsWith("java.base/java/lang/") || e.getName().startsWith("java.base/java/util/")
+                    || e.getName().startsWith("java.desktop/"))).forEach(entries::add);
+            if (entries.size() < n) fail(zip + " holds " + entries.size() + " .java files of java.lang, java.util and java.desktop, need " + n);
+            entries.sort(Comparator.comparing(ZipEntry::getName));
+            Random r = new Random(7);
             for (int i = 0; i < n; i++) {
-                out.put("generated text " + i + " (src.zip not found at " + SRC_ZIP + ", real text not tested)",
-                        syntheticJava(r, maxBytesEach).getBytes(StandardCharsets.UTF_8));
+                ZipEntry e = entries.remove(r.nextInt(entries.size()));
+                byte[] b = z.getInputStream(e).readAllBytes();
+                out.put("src.zip:" + e.getName(), b.length > maxBytesEach ? Arrays.copyOf(b, maxBytesEach) : b);
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
         return out;
     }
 
-    /** Java-looking text, for when src.zip is missing and as a BPE training corpus. */
+    /** Java-looking text: extra BPE training corpus beside the real source. */
     static String syntheticJava(Random r, int approxBytes) {
         String[] words = {"public", "static", "final", "int", "return", "this", "value", "String", "new", "if", "else",
                 "for", "while", "the", "of", "a", "is", "to", "byte", "length", "null", "throw", "Exception", "count"};

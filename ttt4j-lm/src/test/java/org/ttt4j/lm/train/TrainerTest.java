@@ -7,15 +7,21 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.optim.TextbookAdamW;
 
 class TrainerTest {
     /** Random windows of a fixed token sequence; the window for step s comes from seed + s. */
@@ -184,5 +190,126 @@ class TrainerTest {
         assertTrue(e.getMessage().contains("missing model.norm.weight"), e.getMessage());
         assertTrue(e.getMessage().contains("model.layers.0.mlp.up_proj.weight has shape [3, 3], model expects [64, 32]"), e.getMessage());
         assertTrue(e.getMessage().contains("unexpected extra.weight"), e.getMessage());
+    }
+
+    /**
+     * Three steps of the trainer equal three steps driven by hand: the loss, its gradient, a global-norm
+     * clip at {@code options.clip()} written out here in double, and {@link TextbookAdamW} (0.9, 0.95,
+     * eps 1e-8) at the learning rates of the schedule worked by hand (warmup 1, 3 steps: peak, peak,
+     * (peak + min) / 2), with the decay on every parameter and on matrices only.
+     *
+     * <p>AdamW is blind to a scale shared by all steps, so the threshold is put between the steps'
+     * gradient norms: some steps are clipped and some are not, and no clipping, clipping per tensor or
+     * another threshold each change the ratio between the steps' gradients, and so the weights.
+     */
+    @Test
+    void aStepClipsTheGlobalNormAtTheOptionsThresholdThenTakesTheTextbookAdamWStep(@TempDir Path runs) throws Exception {
+        ModelConfig c = Presets.byName("tiny");
+        int batch = 2, context = 16;
+        double peak = 1e-2, min = 1e-3, decay = 0.1;
+        double[] lrs = {peak, peak, (peak + min) / 2};
+        List<int[]> batches = new ArrayList<>();
+        Windows windows = new Windows(pattern(5000), batch, context);
+        for (int s = 0; s < lrs.length; s++) batches.add(windows.next());
+        for (String decayOn : new String[] {"all", "matrices"}) {
+            boolean decayAll = decayOn.equals("all");
+            // The threshold between the first two steps' norms, which do not depend on it (AdamW's first step is blind to
+            // the gradient's scale); the third step's norm does.
+            double[] unclipped = handSteps(c, batches, batch, context, 0, lrs, decay, decayAll).norms();
+            double clip = Math.sqrt(unclipped[0] * unclipped[1]);
+            HandRun expected = handSteps(c, batches, batch, context, clip, lrs, decay, decayAll);
+            double[] norms = expected.norms();
+            String straddle = "the gradient norms " + Arrays.toString(norms) + " must straddle the threshold " + clip;
+            assertTrue(Arrays.stream(norms).anyMatch(n -> n > 1.1 * clip), straddle);
+            assertTrue(Arrays.stream(norms).anyMatch(n -> n < clip / 1.1), straddle);
+            Decoder model = new Decoder(c, 3);
+            TrainOptions o = new TrainOptions(lrs.length, batch, context, 1, peak, min, 1, decay, clip, 0, 0, 0, 1, 1, 7, 0.0, true,
+                    decayOn);
+            var replay = new ArrayDeque<>(batches);
+            BatchSource data = new BatchSource() {
+                @Override
+                public int[] next() {
+                    return replay.removeFirst();
+                }
+
+                @Override
+                public Map<String, Object> state() {
+                    return Map.of("left", replay.size());
+                }
+
+                @Override
+                public void restore(Map<String, Object> state) {
+                    throw new UnsupportedOperationException("never resumed");
+                }
+            };
+            Path run = runs.resolve(decayOn);
+            var result = new Trainer(model, data, List::of, o, run, "bytes", new PrintStream(new ByteArrayOutputStream())).run();
+            assertEquals(Trainer.Outcome.FINISHED, result.outcome());
+            double worst = 0;
+            String where = "-";
+            for (var e : model.params().all().entrySet()) {
+                double[] want = expected.weights().get(e.getKey());
+                for (int i = 0; i < want.length; i++) {
+                    double err = Math.abs(want[i] - e.getValue().get(i));
+                    if (err > worst) {
+                        worst = err;
+                        where = e.getKey() + "[" + i + "]: trainer " + e.getValue().get(i) + ", by hand " + want[i];
+                    }
+                }
+            }
+            assertTrue(worst < 1e-6, "decay on " + decayOn + ", clip " + clip + ": worst difference " + worst + " at " + where);
+            // The metrics log the norms before clipping.
+            List<Double> logged = new ArrayList<>();
+            var json = new ObjectMapper();
+            for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+                var n = json.readTree(line);
+                if (n.has("grad_norm")) logged.add(n.get("grad_norm").asDouble());
+            }
+            assertEquals(lrs.length, logged.size());
+            for (int s = 0; s < lrs.length; s++) assertEquals(norms[s], logged.get(s), 1e-5 * norms[s], "grad_norm of step " + (s + 1));
+        }
+    }
+
+    /** Weights by parameter name after the steps (double), and each step's gradient norm before clipping. */
+    private record HandRun(Map<String, double[]> weights, double[] norms) {}
+
+    /** The steps by hand (see above); {@code clip} 0: no clipping. */
+    private static HandRun handSteps(ModelConfig c, List<int[]> batches, int batch, int context, double clip, double[] lrs,
+                                     double decay, boolean decayAll) {
+        Decoder m = new Decoder(c, 3);
+        Map<String, Tensor> params = m.params().all();
+        Tensor[] leaves = params.values().toArray(Tensor[]::new);
+        Map<String, TextbookAdamW> adam = new LinkedHashMap<>();
+        params.forEach((n, t) -> adam.put(n, new TextbookAdamW(t.toDoubleArray(), 0.9, 0.95, 1e-8, decay, decayAll || t.rank() >= 2)));
+        double[] norms = new double[batches.size()];
+        for (int s = 0; s < batches.size(); s++) {
+            int[] rows = batches.get(s), in = new int[batch * context], target = new int[batch * context];
+            for (int r = 0; r < batch; r++) {
+                System.arraycopy(rows, r * (context + 1), in, r * context, context);
+                System.arraycopy(rows, r * (context + 1) + 1, target, r * context, context);
+            }
+            Tensor[] g = Autograd.grad(new Tensor[] {m.loss(in, target, batch, context)}, leaves, null, false);
+            double[][] grads = new double[g.length][];
+            double squares = 0;
+            for (int i = 0; i < g.length; i++) {
+                grads[i] = g[i].toDoubleArray();
+                for (double x : grads[i]) squares += x * x;
+            }
+            norms[s] = Math.sqrt(squares);
+            // PyTorch's clip_grad_norm_: every gradient times max / (norm + 1e-6) when the norm exceeds max
+            double scale = clip > 0 && norms[s] > clip ? clip / (norms[s] + 1e-6) : 1;
+            int i = 0;
+            for (var e : params.entrySet()) {
+                double[] gi = grads[i++];
+                for (int k = 0; k < gi.length; k++) gi[k] *= scale;
+                TextbookAdamW a = adam.get(e.getKey());
+                a.step(gi, lrs[s]);
+                double[] w = a.weights();
+                for (int k = 0; k < w.length; k++) e.getValue().set(k, w[k]);
+            }
+        }
+        Map<String, double[]> weights = new LinkedHashMap<>();
+        adam.forEach((n, a) -> weights.put(n, a.weights()));
+        return new HandRun(weights, norms);
     }
 }

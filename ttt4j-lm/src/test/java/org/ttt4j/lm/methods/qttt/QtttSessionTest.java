@@ -4,17 +4,24 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.autograd.GradCheck;
+import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.ops.Nn;
+import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
+import org.ttt4j.lm.optim.TextbookAdamW;
 
 class QtttSessionTest {
     private static ModelConfig config(String mixers, int window) {
@@ -78,29 +85,160 @@ class QtttSessionTest {
         s.queries().forEach((n, q) -> assertArrayEquals(q.toFloatArray(), m.params().get(n).toFloatArray(), n + " kept"));
     }
 
-    /** The gradient the steps follow is the span loss's: finite differences on W_Q entries of both layers. */
+    /**
+     * A model small enough for float64 finite differences on every W_Q entry: 2 blocks (a sliding
+     * window of 4, then full attention) with qk-norm, width 8 in 2 heads, 13 tokens.
+     */
+    private static ModelConfig small() {
+        return new ModelConfig(13, 8, 2, 2, 16, 64, 10000, true, false, true, "swa:1,full:1", 4, 1e-6, 0.3).validate();
+    }
+
+    /** The names of the W_Q tensors, in layer order. */
+    private static List<String> queryNames(Decoder m) {
+        return m.params().all().keySet().stream().filter(n -> n.endsWith(".self_attn.q_proj.weight")).toList();
+    }
+
+    /** Float64 copies of every parameter of {@code m}. */
+    private static Map<String, Tensor> fp64(Decoder m) {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        m.params().all().forEach((n, v) -> out.put(n, v.to(DType.FP64).copy()));
+        return out;
+    }
+
+    /**
+     * The span loss of {@link QtttSession#spanLoss} as a function of the queries in float64: the
+     * model's weights in FP64 with {@code queries} (layer order) as W_Q, the span's tokens through
+     * every block against the session's frozen caches (whose keys and values do not depend on W_Q),
+     * then the mean next-token cross-entropy.
+     */
+    private static Tensor spanLoss64(QtttSession s, ModelConfig c, Map<String, Tensor> weights64, List<String> names, Tensor[] queries,
+                                     int[] context, int start, int k) {
+        Map<String, Tensor> given = new LinkedHashMap<>(weights64);
+        for (int i = 0; i < names.size(); i++) given.put(names.get(i), queries[i]);
+        Decoder m = new Decoder(c, new Params(given));
+        int[] ids = Arrays.copyOfRange(context, start, start + k), targets = Arrays.copyOfRange(context, start + 1, start + k + 1);
+        Tensor h = m.embed(ids, 1, k);
+        for (int i = 0; i < m.blocks().size(); i++) h = m.blocks().get(i).applyFrozen(h, start, s.cache(i), m.blocks().get(i).prime());
+        return Nn.crossEntropyMean(Layout.reshape(m.head(h), k, -1), targets, -1);
+    }
+
+    /** Central finite differences of {@link #spanLoss64} in float64 (step 1e-6) for every W_Q entry, by layer. */
+    private static double[][] finiteDifferences64(QtttSession s, ModelConfig c, Map<String, Tensor> weights64, List<String> names,
+                                                  int[] context, int start, int k) {
+        Tensor[] queries = names.stream().map(n -> weights64.get(n).copy()).toArray(Tensor[]::new);
+        double[][] g = new double[queries.length][];
+        double h = 1e-6;
+        try (var off = GradMode.disabled()) {
+            for (int q = 0; q < queries.length; q++) {
+                g[q] = new double[queries[q].size()];
+                for (int i = 0; i < g[q].length; i++) {
+                    double old = queries[q].get(i);
+                    queries[q].set(i, old + h);
+                    double up = spanLoss64(s, c, weights64, names, queries, context, start, k).item();
+                    queries[q].set(i, old - h);
+                    double down = spanLoss64(s, c, weights64, names, queries, context, start, k).item();
+                    queries[q].set(i, old);
+                    g[q][i] = (up - down) / (2 * h);
+                }
+            }
+        }
+        return g;
+    }
+
+    /**
+     * In float64, autograd's gradient of the span loss with respect to both layers' W_Q equals central
+     * finite differences to 1e-6 (GradCheck), and that float64 function is the session's span loss.
+     */
+    @Test
+    void queryGradientMatchesFiniteDifferencesInFloat64() {
+        ModelConfig c = small();
+        Decoder m = new Decoder(c, 6);
+        int[] ctx = tokens(30, 13, 2);
+        QtttSession s = QtttSession.prefill(m, ctx, 8);
+        Map<String, Tensor> w64 = fp64(m);
+        List<String> names = queryNames(m);
+        assertEquals(2, names.size());
+        int start = 9, k = 17;
+        try (var off = GradMode.disabled()) {
+            Tensor[] initial = names.stream().map(w64::get).toArray(Tensor[]::new);
+            assertEquals(s.spanLoss(start, k).item(), spanLoss64(s, c, w64, names, initial, ctx, start, k).item(), 1e-5,
+                    "the float64 span loss is the session's");
+        }
+        var r = GradCheck.firstOrder(x -> spanLoss64(s, c, w64, names, x, ctx, start, k), names.stream().map(w64::get).toArray(Tensor[]::new), 5);
+        assertTrue(r.passed(), r.toString());
+    }
+
+    /**
+     * The gradient the session computes in FP32 (what its steps follow) is the float64 finite-difference
+     * gradient up to FP32 rounding, for every W_Q entry of both layers.
+     */
     @Test
     void queryGradientsMatchFiniteDifferences() {
-        Decoder m = new Decoder(config("swa:1,full:1", 8), 6);
-        QtttSession s = QtttSession.prefill(m, tokens(40, 257, 2), 8);
-        for (var e : s.queries().entrySet()) {
-            Tensor w = e.getValue();
+        ModelConfig c = small();
+        Decoder m = new Decoder(c, 6);
+        int[] ctx = tokens(30, 13, 2);
+        QtttSession s = QtttSession.prefill(m, ctx, 8);
+        List<String> names = queryNames(m);
+        int start = 4, k = 20;
+        double[][] fd = finiteDifferences64(s, c, fp64(m), names, ctx, start, k);
+        double largest = Arrays.stream(fd).flatMapToDouble(Arrays::stream).map(Math::abs).max().orElseThrow();
+        for (int q = 0; q < names.size(); q++) {
+            Tensor w = s.queries().get(names.get(q));
             Tensor g;
             try (var on = GradMode.enabled()) {
                 w.requiresGrad(true);
-                g = Autograd.grad(s.spanLoss(10, 25), w, false);
+                g = Autograd.grad(s.spanLoss(start, k), w, false);
                 w.requiresGrad(false);
             }
-            for (int idx : new int[] {0, 37, w.size() - 1}) {
-                float old = (float) w.get(idx);
-                double h = 1e-2;
-                w.set(idx, old + h);
-                double up = s.spanLoss(10, 25).item();
-                w.set(idx, old - h);
-                double down = s.spanLoss(10, 25).item();
-                w.set(idx, old);
-                double fd = (up - down) / (2 * h);
-                assertEquals(fd, g.get(idx), 2e-3 + 2e-2 * Math.abs(fd), e.getKey() + "[" + idx + "]");
+            for (int i = 0; i < fd[q].length; i++) {
+                assertEquals(fd[q][i], g.get(i), 1e-5 * largest + 1e-4 * Math.abs(fd[q][i]), names.get(q) + "[" + i + "]");
+            }
+        }
+    }
+
+    /**
+     * One adaptation step moves W_Q as the textbook AdamW step (betas 0.9 and 0.999, eps 1e-8, decay)
+     * from the float64 finite-difference gradient of the step's span, clipped to the global norm
+     * {@code clip} by hand, does. A first AdamW step is about lr against the sign of each gradient
+     * entry, so a step along the gradient is off by about 2 lr everywhere; the entries are all far from
+     * zero compared with FP32 rounding, so the session's FP32 gradient has the same signs.
+     */
+    @Test
+    void firstStepFollowsTheTextbookAdamWStepOnTheFloat64Gradient() {
+        ModelConfig c = small();
+        Decoder m = new Decoder(c, 8);
+        int[] ctx = tokens(40, 13, 3);
+        List<String> names = queryNames(m);
+        Map<String, Tensor> w64 = fp64(m);
+        double lr = 1e-2, decay = 0.05, clip = 0.5;
+        int span = 16;
+        QtttSession s = QtttSession.prefill(m, ctx, 8);
+        s.adapt(new QtttOptions(1, span, lr, decay, clip, 4), null);
+        int start = s.steps().getFirst().spanStart();
+        double[][] g = finiteDifferences64(s, c, w64, names, ctx, start, span);
+        double squares = 0, largest = 0;
+        for (double[] layer : g) {
+            for (double x : layer) {
+                squares += x * x;
+                largest = Math.max(largest, Math.abs(x));
+            }
+        }
+        double norm = Math.sqrt(squares);
+        assertEquals(norm, s.steps().getFirst().gradNorm(), 1e-4 * norm, "the step's gradient norm (before clipping)");
+        assertTrue(norm > clip, "the gradient norm " + norm + " exceeds the clip " + clip + ", so the step clips");
+        for (double[] layer : g) {
+            for (double x : layer) assertTrue(Math.abs(x) > 1e-4 * largest, "gradient entry " + x + " is far from 0 (largest " + largest + ")");
+        }
+        double scale = clip / (norm + 1e-6);
+        for (int q = 0; q < names.size(); q++) {
+            double[] clipped = g[q].clone();
+            for (int i = 0; i < clipped.length; i++) clipped[i] *= scale;
+            var adam = new TextbookAdamW(w64.get(names.get(q)).toDoubleArray(), 0.9, 0.999, 1e-8, decay, true);
+            adam.step(clipped, lr);
+            double[] expected = adam.weights();
+            Tensor actual = s.queries().get(names.get(q));
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(expected[i], actual.get(i), 1e-6, names.get(q) + "[" + i + "], gradient " + g[q][i]);
             }
         }
     }
