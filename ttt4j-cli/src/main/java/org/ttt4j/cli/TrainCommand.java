@@ -100,8 +100,8 @@ public final class TrainCommand implements Callable<Integer> {
         Checkpoints.Loaded init = null;
         if (initFrom != null) {
             if (config != null || mixers != null || dFf != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
-                    || e2eFirstOrder || e2eWidthMultiple != 1 || ropeTheta != null || tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null
-                    || tttLearnableLr != null || qkNorm != null || postNorm != null) {
+                    || e2eFirstOrder || e2eWidthMultiple != 1 || ropeTheta != null || tttMiniBatch != null || tttBackbone != null
+                    || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null || qkNorm != null || postNorm != null) {
                 throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
             }
             init = Checkpoints.load(initFrom);

@@ -41,6 +41,8 @@ public final class TrainBench implements Callable<Integer> {
     @Option(names = "--context", description = "tokens per sequence (default: the preset's)") Integer context;
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks, prime MLPs in the suffix (matched size), steps through"
             + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step") boolean e2e;
+    @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window, as in bench e2e and the"
+            + " published figures)") Integer e2eChunk;
     @Option(names = "--e2e-batching", defaultValue = "batched", description = "how TTT-E2E runs each sequence's own inner loop:"
             + " batched (fast weights with a batch axis, what training uses) or rows (a Java loop over the sequences); default:"
             + " ${DEFAULT-VALUE}") String e2eBatching;
@@ -59,7 +61,7 @@ public final class TrainBench implements Callable<Integer> {
             throw new IllegalArgumentException("--e2e-batching: expected batched or rows, got " + e2eBatching);
         }
         if (e2e) {
-            c = new E2eSettings(null, null, null, null, null).matched(c.withMixers("swa", c.window())).validate();
+            c = new E2eSettings(null, e2eChunk != null ? e2eChunk : c.window(), null, null, null).matched(c.withMixers("swa", c.window())).validate();
         }
         boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
