@@ -6,25 +6,62 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.ttt4j.lm.eval.LossByPosition;
 import org.ttt4j.lm.eval.Plots;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code ttt4j plot}: training curves of one or more runs from their metrics.jsonl. */
+/** {@code ttt4j plot}: training curves of runs from their metrics.jsonl, or loss by token index from eval results. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = "Draw the training and validation loss of one or more run folders into a PNG.")
+        description = {"Draw the training and validation loss of one or more run folders into a PNG, or (--positions) the",
+                "loss by token index of results that `eval` wrote, from one or several evaluations, in one plot."})
 public final class PlotCommand implements Callable<Integer> {
-    @Parameters(arity = "1..*", description = "run folders (each holds metrics.jsonl)") List<Path> runs;
+    @Parameters(arity = "0..*", description = "run folders (each holds metrics.jsonl)") List<Path> runs;
     @Option(names = "--out", defaultValue = "runs/loss.png") Path out;
     @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps") int smooth;
+    @Option(names = "--positions", paramLabel = "[NAME=]FILE", description = "a loss_by_position.json written by eval: one curve per"
+            + " model in it, labelled 'NAME: label' when NAME is given (repeatable; instead of run folders)") List<String> positions;
+    @Option(names = "--only", split = ",", paramLabel = "LABEL", description = "with --positions: only the curves with these labels")
+    List<String> only;
+    @Option(names = "--title", description = "plot title (default: what is plotted)") String title;
 
     @Override
     public Integer call() throws Exception {
+        boolean hasRuns = runs != null && !runs.isEmpty(), hasPositions = positions != null && !positions.isEmpty();
+        if (hasRuns == hasPositions) throw new IllegalArgumentException("give run folders or --positions files (one of the two)");
+        if (hasPositions) return positions();
+        if (only != null) throw new IllegalArgumentException("--only applies to --positions");
         List<Plots.Curve> curves = new ArrayList<>();
         for (Path run : runs) curves.add(curve(run, run.getFileName().toString(), smooth));
-        Plots.trainingCurves(curves, "training loss (moving average of " + smooth + " steps) and validation loss", out);
+        Plots.trainingCurves(curves, title != null ? title : "training loss (moving average of " + smooth + " steps) and validation loss", out);
         System.out.println("wrote " + out);
+        return 0;
+    }
+
+    private int positions() throws java.io.IOException {
+        var json = new ObjectMapper();
+        List<LossByPosition> curves = new ArrayList<>();
+        for (String spec : positions) {
+            int eq = spec.indexOf('=');
+            String name = eq > 0 && !Files.exists(Path.of(spec)) ? spec.substring(0, eq) : null;
+            Path file = Path.of(name == null ? spec : spec.substring(eq + 1));
+            if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--positions: no such file " + file);
+            var results = json.readTree(file.toFile()).path("results");
+            if (!results.isArray() || results.isEmpty()) {
+                throw new IllegalArgumentException("--positions " + file + ": expected a loss_by_position.json written by eval (a \"results\" list)");
+            }
+            for (var r : results) {
+                LossByPosition p = json.treeToValue(r, LossByPosition.class);
+                String label = name == null ? p.label() : name + ": " + p.label();
+                if (only == null || only.contains(label)) {
+                    curves.add(new LossByPosition(label, p.documents(), p.buckets(), p.meanLoss(), p.byContext()));
+                }
+            }
+        }
+        if (curves.isEmpty()) throw new IllegalArgumentException("--only " + only + ": no curve has any of these labels");
+        Plots.lossByPosition(curves, title != null ? title : "loss by token index", out);
+        System.out.println("wrote " + out + " (" + curves.size() + " curves)");
         return 0;
     }
 
