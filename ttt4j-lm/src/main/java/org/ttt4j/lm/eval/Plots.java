@@ -26,7 +26,7 @@ public final class Plots {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title)
                 .xAxisTitle("token index (log scale)").yAxisTitle("mean loss (nats)").build();
         chart.getStyler().setXAxisLogarithmic(true);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         for (LossByPosition r : results) {
             double[] x = r.buckets().stream().mapToDouble(b -> Math.sqrt((double) b.from() * (b.to() - 1))).toArray();
             double[] y = r.buckets().stream().mapToDouble(LossByPosition.Bucket::meanLoss).toArray();
