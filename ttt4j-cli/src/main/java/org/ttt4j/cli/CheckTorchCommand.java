@@ -123,7 +123,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
             logits = model.logits(ids, batch, t, 0);
         }
         SafeTensors.write(dir.resolve("model.safetensors"), params, Map.of());
-        SafeTensors.write(dir.resolve("io.safetensors"), Map.of("tokens", Tensor.of(idf, batch, t), "logits", logits.to(DType.FP32)), Map.of());
+        SafeTensors.write(dir.resolve("io.safetensors"), new java.util.TreeMap<>(Map.of("logits", logits.to(DType.FP32), "tokens", Tensor.of(idf, batch, t))), Map.of());
         var kind = mixer.equals("ttt_mlp") ? org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP : org.ttt4j.lm.layers.ttt.InnerLoop.Kind.LINEAR;
         var s = c.tttSettings().options(kind, c.ropeTheta());
         Map<String, Object> cfg = new LinkedHashMap<>();

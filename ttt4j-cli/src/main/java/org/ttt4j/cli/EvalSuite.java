@@ -52,7 +52,9 @@ final class EvalSuite {
     static final Path SOTU = Path.of("data", "prose", "sotu");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final ObjectMapper LINE = new ObjectMapper();
+    /** JSON lines with their keys sorted: the same results print the same bytes. */
+    private static final ObjectMapper LINE = new ObjectMapper()
+            .configure(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
     private final Path out;
     private final boolean resume;
@@ -235,8 +237,8 @@ final class EvalSuite {
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("haystack", haystackName);
             doc.put("models", labels(models));
-            doc.put("settings", Map.of("tasks", s.tasks().stream().map(t -> t.id).toList(), "contexts", s.contexts(), "depths", s.depths(),
-                    "samples", s.samples(), "seed", s.seed()));
+            doc.put("settings", new java.util.TreeMap<>(Map.of("tasks", s.tasks().stream().map(t -> t.id).toList(), "contexts", s.contexts(),
+                    "depths", s.depths(), "samples", s.samples(), "seed", s.seed())));
             doc.put("results", rows);
             AtomicFiles.write(json, JSON.writeValueAsBytes(doc));
         }

@@ -79,6 +79,11 @@ class KillAndResumeTest {
         assertEquals(0, resumed.exitValue(), () -> read(tmp.resolve("b.log")));
         assertTrue(read(tmp.resolve("b.log")).contains("resuming from"), "the second run resumed");
         assertEquals(losses(a), losses(b));
+        // Same inputs, same bytes: the last checkpoint's files of the two runs (two JVMs each) are identical.
+        Path lastA = a.resolve("checkpoints").resolve("step-00000060"), lastB = b.resolve("checkpoints").resolve("step-00000060");
+        for (String f : List.of("model.safetensors", "optimizer.safetensors", "config.json", "trainer.json")) {
+            assertEquals(sha256(lastA.resolve(f)), sha256(lastB.resolve(f)), f + " of the uninterrupted and the resumed run");
+        }
 
         // SIGTERM (what Ctrl-C's SIGINT also triggers): the run saves where it is, then exits.
         Path c = tmp.resolve("c");
@@ -96,6 +101,10 @@ class KillAndResumeTest {
         Process again = train(corpus, c).start();
         assertTrue(again.waitFor(300, TimeUnit.SECONDS));
         assertEquals(losses(a), losses(c));
+    }
+
+    private static String sha256(Path p) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(p)));
     }
 
     private static String read(Path p) {

@@ -484,9 +484,12 @@ public final class SafeTensors {
     private static void write(Path file, Map<String, Tensor> tensors, Map<String, String> metadata, boolean half) throws IOException {
         ObjectNode header = MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
+            // Sorted by key: the same metadata gives the same bytes whatever map the caller built it in.
             ObjectNode m = header.putObject(METADATA_KEY);
-            metadata.forEach((k, v) -> m.put(Objects.requireNonNull(k, "metadata key"),
+            Map<String, String> sorted = new java.util.TreeMap<>();
+            metadata.forEach((k, v) -> sorted.put(Objects.requireNonNull(k, "metadata key"),
                     Objects.requireNonNull(v, () -> "metadata value of '" + k + "'")));
+            sorted.forEach(m::put);
         }
         List<Tensor> order = new ArrayList<>(tensors.size());
         long pos = 0;
