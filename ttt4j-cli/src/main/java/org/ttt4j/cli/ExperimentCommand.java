@@ -73,6 +73,13 @@ public final class ExperimentCommand implements Callable<Integer> {
             if (!EvalCommand.TASKS.contains(t)) throw new IllegalArgumentException("unknown task \"" + t + "\" (known: " + String.join(", ", EvalCommand.TASKS) + ")");
         }
         Path root = out != null ? out : Path.of("runs", "experiment-" + p.name());
+        try (var lock = org.ttt4j.lm.io.FolderLock.acquire(root, "experiment " + p.name())) {
+            return run(p, chosen, evals, root);
+        }
+    }
+
+    /** The experiment, with its folder locked. */
+    private int run(ExperimentPreset p, List<String> chosen, List<String> evals, Path root) throws Exception {
         Path report = reportDir != null ? reportDir : root.resolve("report");
         Files.createDirectories(report);
         Map<String, List<String>> plan = new LinkedHashMap<>();

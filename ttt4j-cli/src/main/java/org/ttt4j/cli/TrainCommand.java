@@ -7,6 +7,7 @@ import org.ttt4j.lm.data.Corpus;
 import org.ttt4j.lm.data.CorpusSource;
 import org.ttt4j.lm.data.Split;
 import org.ttt4j.lm.data.TokenizedCorpus;
+import org.ttt4j.lm.io.FolderLock;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.E2eSettings;
@@ -141,7 +142,13 @@ public final class TrainCommand implements Callable<Integer> {
                     tttLearnableLr != null ? tttLearnableLr : t.learnableLr(), t.convWidth()));
         }
         Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));
-        Files.createDirectories(run);
+        try (var lock = FolderLock.acquire(run, "train")) {
+            return train(c, init, run);
+        }
+    }
+
+    /** Training, with the run folder locked. */
+    private int train(ModelConfig c, Checkpoints.Loaded init, Path run) throws Exception {
         String tokenizer = this.tokenizer;
         if (init != null) {
             // The same ids as the initial weights: reuse their tokenizer (a run's own BPE is copied into the new run).
