@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.ttt4j.core.kernel.AttentionKernel;
 import org.ttt4j.core.kernel.AttentionReference;
 import org.ttt4j.core.kernel.Elementwise;
+import org.ttt4j.core.kernel.FiniteCheck;
 import org.ttt4j.core.kernel.RowKernels;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.Storage;
@@ -23,7 +24,7 @@ import org.ttt4j.core.tensor.Tensor;
 
 /**
  * Micro-benchmarks of the non-GEMM kernels, each beside its scalar reference: fused attention
- * (forward), softmax rows, RMS normalisation, gelu.
+ * (forward), softmax rows, RMS normalisation, gelu, the finiteness scan of loaded weights.
  *
  * <pre>
  * java --add-modules jdk.incubator.vector -jar ttt4j-bench/target/ttt4j-jmh.jar KernelBenchmark
@@ -98,5 +99,30 @@ public class KernelBenchmark {
     public Tensor gelu(Rows s) {
         Elementwise.unary(Elementwise.Unary.GELU, 0, s.in, s.out);
         return s.out;
+    }
+
+    /** 64 Mi floats (256 MiB, beyond every cache): the finiteness scan of a loaded file; divide by 0.268 GB for ms/GB. */
+    @State(Scope.Benchmark)
+    public static class Loaded {
+        static final int N = 64 << 20;
+        float[] x;
+
+        @Setup
+        public void setUp() {
+            x = new float[N];
+            for (int i = 0; i < N; i++) x[i] = (i % 1000) * 1e-3f;
+        }
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public int finiteCheck(Loaded s) {
+        return FiniteCheck.firstBad(s.x, 0, Loaded.N, Float.MAX_VALUE);
+    }
+
+    @Benchmark
+    @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public int finiteCheckScalar(Loaded s) {
+        return FiniteCheck.firstBadScalar(s.x, 0, Loaded.N, Float.MAX_VALUE);
     }
 }

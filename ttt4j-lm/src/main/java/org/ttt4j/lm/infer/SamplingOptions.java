@@ -10,10 +10,14 @@ import java.util.List;
 public record SamplingOptions(double temperature, int topK, double topP, double repetitionPenalty, long seed,
                               int maxTokens, List<String> stop) {
     public SamplingOptions {
-        if (temperature < 0) throw new IllegalArgumentException("temperature must be >= 0, got " + temperature);
+        if (!(temperature >= 0 && temperature < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("temperature must be a finite number >= 0, got " + temperature);
+        }
         if (topK < 0) throw new IllegalArgumentException("top-k must be >= 0, got " + topK);
         if (!(topP > 0 && topP <= 1)) throw new IllegalArgumentException("top-p must be in (0, 1], got " + topP);
-        if (!(repetitionPenalty >= 1)) throw new IllegalArgumentException("repetition penalty must be >= 1, got " + repetitionPenalty);
+        if (!(repetitionPenalty >= 1 && repetitionPenalty < Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("repetition penalty must be a finite number >= 1, got " + repetitionPenalty);
+        }
         if (maxTokens < 0) throw new IllegalArgumentException("max tokens must be >= 0, got " + maxTokens);
         stop = stop == null ? List.of() : List.copyOf(stop);
     }

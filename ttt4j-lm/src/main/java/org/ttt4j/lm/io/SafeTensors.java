@@ -217,6 +217,32 @@ public final class SafeTensors {
         }
     }
 
+    /**
+     * Refuses tensors holding NaN or an infinity, naming {@code file}, the tensor and the first bad
+     * index. The format carries any float; ttt4j's model and state files must not: their loaders
+     * call this on what they read (a corrupt file would otherwise give NaN outputs with exit code
+     * 0), and their writers on what they are about to write.
+     */
+    public static void requireFinite(Path file, Map<String, Tensor> tensors) throws FormatException {
+        for (var e : tensors.entrySet()) {
+            Tensor x = e.getValue();
+            int bad = firstNonFinite(x);
+            if (bad >= 0) {
+                throw new FormatException(file, "tensor '" + e.getKey() + "' holds " + x.get(bad) + " at flat index " + bad + " of shape "
+                        + Arrays.toString(x.shape()) + " (model and state files must hold finite numbers)");
+            }
+        }
+    }
+
+    /** Index of the first NaN or infinity of {@code x} in row-major order, or -1. */
+    public static int firstNonFinite(Tensor x) {
+        if (x.dtype() == DType.FP32) {
+            return org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), Float.MAX_VALUE);
+        }
+        for (int i = 0; i < x.size(); i++) if (!Double.isFinite(x.get(i))) return i;
+        return -1;
+    }
+
     private static Tensor load(MemorySegment data, TensorInfo t) {
         int n = (int) t.numel();
         int[] shape = t.intShape();

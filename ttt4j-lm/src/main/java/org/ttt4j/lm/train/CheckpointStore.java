@@ -38,6 +38,8 @@ public final class CheckpointStore {
                      int keepLast) throws IOException {
         Path target = dir.resolve(String.format("%s%08d", PREFIX, state.step()));
         Map<String, String> meta = Map.of("format", "pt", "producer", "ttt4j", "step", Long.toString(state.step()));
+        SafeTensors.requireFinite(target.resolve("model.safetensors"), params);
+        if (optimizer != null) SafeTensors.requireFinite(target.resolve("optimizer.safetensors"), optimizer);
         AtomicFiles.replaceDirectory(target, tmp -> {
             StateFile.write(tmp.resolve("config.json"), config);
             SafeTensors.write(tmp.resolve("model.safetensors"), params, meta);
@@ -83,9 +85,15 @@ public final class CheckpointStore {
             folder = latest.get();
         }
         ModelConfig config = StateFile.read(folder.resolve("config.json"), ModelConfig.class).validate();
-        Map<String, Tensor> model = SafeTensors.read(folder.resolve("model.safetensors")).tensors();
+        Path weights = folder.resolve("model.safetensors");
+        Map<String, Tensor> model = SafeTensors.read(weights).tensors();
+        SafeTensors.requireFinite(weights, model);
         Path opt = folder.resolve("optimizer.safetensors");
-        Map<String, Tensor> optimizer = Files.exists(opt) ? SafeTensors.read(opt).tensors() : null;
+        Map<String, Tensor> optimizer = null;
+        if (Files.exists(opt)) {
+            optimizer = SafeTensors.read(opt).tensors();
+            SafeTensors.requireFinite(opt, optimizer);
+        }
         Path st = folder.resolve("trainer.json");
         TrainerState state = Files.exists(st) ? StateFile.read(st, TrainerState.class) : null;
         return new Loaded(folder, config, model, optimizer, state);

@@ -68,8 +68,8 @@ public record TrainOptions(
         check(lr > 0 && lr < 10, "lr", "must be in (0, 10)");
         check(minLr >= 0 && minLr <= lr, "min_lr", "must be in [0, lr]");
         check(warmup >= 0, "warmup", "must be >= 0");
-        check(weightDecay >= 0, "weight_decay", "must be >= 0");
-        check(clip >= 0, "clip", "must be >= 0 (0 disables clipping)");
+        check(weightDecay >= 0 && Double.isFinite(weightDecay), "weight_decay", "must be a finite number >= 0, got " + weightDecay);
+        check(clip >= 0 && Double.isFinite(clip), "clip", "must be a finite number >= 0 (0 disables clipping), got " + clip);
         check(evalEvery >= 0 && evalBatches >= 0, "eval_every", "must be >= 0");
         check(checkpointEvery >= 0, "checkpoint_every", "must be >= 0");
         check(keepLast >= 1, "keep_last", "must be >= 1");

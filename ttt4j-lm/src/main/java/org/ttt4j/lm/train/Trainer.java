@@ -67,15 +67,30 @@ public final class Trainer {
 
         long start = 0, tokensSeen = 0;
         var latest = store.latest();
-        if (latest.isPresent()) {
-            var ck = CheckpointStore.load(latest.get());
+        CheckpointStore.Loaded ck = null;
+        // Resume from the newest checkpoint that loads whole and finite; a damaged newer one is named and passed over.
+        List<Path> checkpoints = store.list();
+        for (int i = checkpoints.size() - 1; i >= 0 && ck == null; i--) {
+            try {
+                ck = CheckpointStore.load(checkpoints.get(i));
+                if (ck.optimizer() == null || ck.state() == null) {
+                    throw new IOException(checkpoints.get(i) + " lacks optimizer or trainer state");
+                }
+                latest = java.util.Optional.of(checkpoints.get(i));
+            } catch (IOException | RuntimeException e) {
+                ck = null;
+                out.printf("checkpoint %s is damaged, not resuming from it: %s%n", checkpoints.get(i), e.getMessage());
+                if (i == 0) throw new IOException("no checkpoint in " + runDir + " can be resumed from (the last problem: " + e.getMessage()
+                        + "); use another run folder to start afresh", e);
+            }
+        }
+        if (ck != null) {
             if (!ck.config().equals(model.config())) {
                 throw new IllegalArgumentException("checkpoint " + latest.get() + " was made with another model config ("
                         + String.join("; ", ck.config().differences(model.config()))
                         + ", checkpoint vs this run); use another run folder to start afresh");
             }
             CheckpointStore.copyInto(ck.model(), params, "checkpoint " + latest.get());
-            if (ck.optimizer() == null || ck.state() == null) throw new IOException(latest.get() + " lacks optimizer or trainer state");
             optimizer.load(ck.optimizer(), ck.state().optimizerStep());
             data.restore(ck.state().data());
             start = ck.state().step();

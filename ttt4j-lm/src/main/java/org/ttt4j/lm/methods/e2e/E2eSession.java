@@ -166,12 +166,14 @@ public final class E2eSession {
         }
         float[] last = lastLogits();
         if (last != null) t.put("last_logits", Tensor.of(last, last.length));
+        SafeTensors.requireFinite(file, t);
         SafeTensors.write(file, t, meta);
     }
 
     /** A session continuing the state saved in {@code file}; refuses a state of another model or a damaged file. */
     public static E2eSession load(Decoder model, Path file) throws IOException {
         SafeTensors.Contents in = SafeTensors.read(file);
+        SafeTensors.requireFinite(file, in.tensors());
         Map<String, String> meta = in.metadata() == null ? Map.of() : in.metadata();
         if (!FORMAT.equals(meta.get("format"))) {
             throw new IllegalArgumentException(file + ": not a TTT-E2E session state (format " + meta.get("format") + ")");
