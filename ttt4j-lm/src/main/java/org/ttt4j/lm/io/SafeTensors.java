@@ -234,6 +234,30 @@ public final class SafeTensors {
         }
     }
 
+    /**
+     * Model weights beyond this magnitude are refused on loading as corrupt: trained weights are
+     * orders of magnitude smaller, and values this large overflow fp32 in the first products.
+     */
+    public static final float MAX_WEIGHT = 1e8f;
+
+    /** {@link #requireFinite}, and every value at most {@link #MAX_WEIGHT} in magnitude: for model weights. */
+    public static void requirePlausibleWeights(Path file, Map<String, Tensor> tensors) throws FormatException {
+        requireFinite(file, tensors);
+        for (var e : tensors.entrySet()) {
+            Tensor x = e.getValue();
+            int bad = -1;
+            if (x.dtype() == DType.FP32) {
+                bad = org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), MAX_WEIGHT);
+            } else {
+                for (int i = 0; i < x.size() && bad < 0; i++) if (Math.abs(x.get(i)) > MAX_WEIGHT) bad = i;
+            }
+            if (bad >= 0) {
+                throw new FormatException(file, "tensor '" + e.getKey() + "' holds " + x.get(bad) + " at flat index " + bad
+                        + ", beyond the " + MAX_WEIGHT + " a weight can plausibly hold: the file is corrupt");
+            }
+        }
+    }
+
     /** Index of the first NaN or infinity of {@code x} in row-major order, or -1. */
     public static int firstNonFinite(Tensor x) {
         if (x.dtype() == DType.FP32) {

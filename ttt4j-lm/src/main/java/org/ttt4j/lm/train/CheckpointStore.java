@@ -87,7 +87,7 @@ public final class CheckpointStore {
         ModelConfig config = StateFile.read(folder.resolve("config.json"), ModelConfig.class).validate();
         Path weights = folder.resolve("model.safetensors");
         Map<String, Tensor> model = SafeTensors.read(weights).tensors();
-        SafeTensors.requireFinite(weights, model);
+        SafeTensors.requirePlausibleWeights(weights, model);
         Path opt = folder.resolve("optimizer.safetensors");
         Map<String, Tensor> optimizer = null;
         if (Files.exists(opt)) {

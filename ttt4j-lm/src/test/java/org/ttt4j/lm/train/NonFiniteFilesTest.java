@@ -57,6 +57,11 @@ class NonFiniteFilesTest {
         poke(ck.resolve("model.safetensors"), name, 77, 0.5f);
         e = assertThrows(SafeTensors.FormatException.class, () -> CheckpointStore.load(run));
         assertTrue(e.getMessage().contains("Infinity at flat index 90"), e.getMessage());
+        poke(ck.resolve("model.safetensors"), name, 90, 3e20f); // finite, but no weight is that large
+        e = assertThrows(SafeTensors.FormatException.class, () -> CheckpointStore.load(run));
+        assertTrue(e.getMessage().contains("at flat index 90") && e.getMessage().contains("plausibly"), e.getMessage());
+        poke(ck.resolve("model.safetensors"), name, 90, -2.5f);
+        CheckpointStore.load(run); // plausible again: loads
     }
 
     @Test
