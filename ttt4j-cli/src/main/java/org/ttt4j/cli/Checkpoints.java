@@ -30,17 +30,28 @@ final class Checkpoints {
     record Loaded(Decoder model, Tokenizer tokenizer, CheckpointStore.Loaded checkpoint) {}
 
     static Loaded load(Path path) throws IOException {
-        var ck = CheckpointStore.load(path);
+        var ck = CheckpointStore.loadWeights(path);
         Decoder model = new Decoder(ck.config(), 0);
         CheckpointStore.copyInto(ck.model(), model.params().all(), "checkpoint " + ck.folder());
         Path own = ck.folder().resolve("tokenizer"), specFile = ck.folder().resolve(TOKENIZER_SPEC);
         Tokenizer tok;
+        Path runTokenizer = runTokenizer(ck.folder());
         if (ck.state() == null && Files.isDirectory(own)) {
             tok = BpeTokenizer.load(own); // an exported model folder
+        } else if (ck.state() == null && !Files.exists(specFile)) {
+            // A checkpoint that lost its trainer.json: its run's own BPE if the run has one, never a guess.
+            if (!Files.isDirectory(runTokenizer)) {
+                throw new IOException(ck.folder() + " names no tokenizer: expected trainer.json (a checkpoint of a run), tokenizer/ or "
+                        + TOKENIZER_SPEC + " (an exported model folder), or a tokenizer/ folder in its run (" + runTokenizer + ")");
+            }
+            tok = BpeTokenizer.load(runTokenizer);
         } else {
-            String spec = ck.state() != null ? ck.state().tokenizer() : Files.exists(specFile) ? Files.readString(specFile).strip() : "bytes";
-            Path runTokenizer = runTokenizer(ck.folder());
-            tok = spec.startsWith("bpe:") && Files.isDirectory(runTokenizer) ? BpeTokenizer.load(runTokenizer) : Tokenizers.byName(spec, ck.folder());
+            String spec = ck.state() != null ? ck.state().tokenizer() : Files.readString(specFile).strip();
+            if (spec.startsWith("bpe:") && !Files.isDirectory(runTokenizer)) {
+                throw new IOException(ck.folder() + " was trained with its run's own tokenizer (" + spec + "), but " + runTokenizer
+                        + " is missing");
+            }
+            tok = spec.startsWith("bpe:") ? BpeTokenizer.load(runTokenizer) : Tokenizers.byName(spec, ck.folder());
         }
         if (tok.vocabSize() > ck.config().vocabSize()) {
             throw new IllegalArgumentException("tokenizer " + tok.name() + " has " + tok.vocabSize() + " ids, the model only "

@@ -76,6 +76,18 @@ public final class CheckpointStore {
 
     /** Loads a checkpoint folder (or a run folder: its latest checkpoint), with clear errors. */
     public static Loaded load(Path folderOrRun) throws IOException {
+        return load(folderOrRun, true);
+    }
+
+    /**
+     * Loads what inference needs (config, weights, trainer state), not the optimizer state: a
+     * damaged optimizer file does not stop a model from being used ({@code optimizer()} is null).
+     */
+    public static Loaded loadWeights(Path folderOrRun) throws IOException {
+        return load(folderOrRun, false);
+    }
+
+    private static Loaded load(Path folderOrRun, boolean withOptimizer) throws IOException {
         Path folder = folderOrRun;
         if (!Files.exists(folder.resolve("model.safetensors"))) {
             Optional<Path> latest = new CheckpointStore(folderOrRun).latest();
@@ -90,7 +102,7 @@ public final class CheckpointStore {
         SafeTensors.requirePlausibleWeights(weights, model);
         Path opt = folder.resolve("optimizer.safetensors");
         Map<String, Tensor> optimizer = null;
-        if (Files.exists(opt)) {
+        if (withOptimizer && Files.exists(opt)) {
             optimizer = SafeTensors.read(opt).tensors();
             SafeTensors.requireFinite(opt, optimizer);
         }

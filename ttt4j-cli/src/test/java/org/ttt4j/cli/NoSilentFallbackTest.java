@@ -1,0 +1,57 @@
+package org.ttt4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.lm.tokenizer.BpeTokenizer;
+import org.ttt4j.lm.train.CheckpointStore;
+
+/** A model is used with its own tokenizer or not at all, and a damaged optimizer file does not stop inference. */
+class NoSilentFallbackTest {
+    @Test
+    void aCheckpointWithoutTrainerStateUsesItsRunsTokenizerOrFails(@TempDir Path tmp) throws Exception {
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(text, "public static void main(String[] args) { return value; } ".repeat(300));
+        Path run = tmp.resolve("run");
+        var err = new StringWriter();
+        assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--tokenizer", "bpe:300", "--corpus", text.toString(), "--steps", "2",
+                "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString()), err.toString());
+        Path ck = new CheckpointStore(run).latest().orElseThrow();
+        Files.delete(ck.resolve("trainer.json"));
+        var loaded = Checkpoints.load(ck);
+        assertTrue(loaded.tokenizer() instanceof BpeTokenizer, "the run's own BPE, not bytes: " + loaded.tokenizer().name());
+        assertEquals(BpeTokenizer.load(run.resolve("tokenizer")).vocabSize(), loaded.tokenizer().vocabSize());
+        assertEquals(loaded.model().config().vocabSize(), loaded.tokenizer().vocabSize());
+
+        Path alone = tmp.resolve("alone");
+        Files.createDirectories(alone);
+        for (String f : new String[] {"config.json", "model.safetensors"}) Files.copy(ck.resolve(f), alone.resolve(f));
+        var e = assertThrows(IOException.class, () -> Checkpoints.load(alone));
+        assertTrue(e.getMessage().contains("names no tokenizer") && e.getMessage().contains("trainer.json"), e.getMessage());
+    }
+
+    @Test
+    void aDamagedOptimizerFileDoesNotStopGenerateButStopsAResume(@TempDir Path tmp) throws Exception {
+        Path text = tmp.resolve("t.txt");
+        Files.writeString(text, "abc def ".repeat(400));
+        Path run = tmp.resolve("run");
+        var err = new StringWriter();
+        String[] train = {"train", "--preset", "tiny", "--tokenizer", "bytes", "--corpus", text.toString(), "--steps", "2", "--batch", "2",
+                "--context", "16", "--eval-batches", "0", "--checkpoint-every", "2", "--out", run.toString()};
+        assertEquals(0, Cli.run(err, train), err.toString());
+        Path opt = new CheckpointStore(run).latest().orElseThrow().resolve("optimizer.safetensors");
+        Files.write(opt, java.util.Arrays.copyOf(Files.readAllBytes(opt), 100)); // truncated
+        assertNull(Checkpoints.load(run).checkpoint().optimizer(), "inference does not read the optimizer state");
+        err = new StringWriter();
+        assertEquals(0, Cli.run(err, "generate", "--checkpoint", run.toString(), "--max-tokens", "3", "abc"), err.toString());
+        assertThrows(IOException.class, () -> CheckpointStore.load(run), "training needs it, and says so");
+    }
+}
