@@ -44,13 +44,14 @@ public final class SamplerBatches implements BatchSource {
 
     /**
      * Fixed validation batches; positions past a row's length are padding and are marked -1 so the
-     * loss leaves them out.
+     * loss leaves them out. The last batch may have fewer rows than {@code batch} (a held-out split
+     * smaller than one batch gives one such batch).
      */
     public static List<int[]> validation(TokenizedCorpus corpus, int batch, int context, int limit) {
         List<int[]> out = new ArrayList<>();
         for (Batch b : corpus.validationBatches(batch, context)) {
             if (out.size() >= limit) break;
-            if (b.rows() != batch) continue;
+            if (b.rows() < 1 || b.rows() > batch || b.columns() != context + 1) continue;
             int[] t = b.tokens().clone();
             for (int r = 0; r < b.rows(); r++) {
                 for (int c = b.lengths()[r]; c < b.columns(); c++) t[r * b.columns() + c] = -1;

@@ -113,6 +113,20 @@ public final class Trainer {
         }, "ttt4j-save-on-exit");
         Runtime.getRuntime().addShutdownHook(hook);
 
+        boolean validate = options.evalEvery() > 0 && options.evalBatches() > 0;
+        if (validate) {
+            List<int[]> held = validation.get();
+            if (held.isEmpty()) {
+                validate = false;
+                out.println("validation: none (the corpus has no held-out text for even one row of " + (options.context() + 1)
+                        + " tokens); the run trains without a validation loss");
+            } else {
+                int rows = 0;
+                for (int i = 0; i < Math.min(held.size(), options.evalBatches()); i++) rows += held.get(i).length / (options.context() + 1);
+                out.printf("validation: %d batch(es), %d rows of %d tokens%n", Math.min(held.size(), options.evalBatches()), rows,
+                        options.context());
+            }
+        }
         Progress progress = new Progress(out, start, options.steps());
         double lastLoss = Double.NaN;
         Double lastVal = null;
@@ -164,7 +178,7 @@ public final class Trainer {
                     windowTokens = 0;
                 }
                 boolean last = step == options.steps();
-                if (options.evalEvery() > 0 && options.evalBatches() > 0 && (step % options.evalEvery() == 0 || last)) {
+                if (validate && (step % options.evalEvery() == 0 || last)) {
                     lastVal = evaluate();
                     metrics.write("step", step, "val_loss", lastVal);
                     progress.line(String.format("step %d: validation loss %.4f", step, lastVal));
@@ -204,9 +218,10 @@ public final class Trainer {
 
     /** The batch's loss: for TTT-E2E models the post-TTT loss of the inner loop, otherwise the plain one. */
     private Tensor lossOf(int[] batch, double innerLrMultiplier) {
-        int b = options.batch(), c = options.context();
-        if (batch.length != b * (c + 1)) {
-            throw new IllegalStateException("data source gave " + batch.length + " tokens, expected " + b + " x " + (c + 1));
+        int c = options.context(), b = batch.length / (c + 1); // validation's last batch may have fewer rows
+        if (b < 1 || b > options.batch() || batch.length != b * (c + 1)) {
+            throw new IllegalStateException("data source gave " + batch.length + " tokens, expected up to " + options.batch() + " rows of "
+                    + (c + 1));
         }
         int[] in = new int[b * c], target = new int[b * c];
         for (int r = 0; r < b; r++) {
