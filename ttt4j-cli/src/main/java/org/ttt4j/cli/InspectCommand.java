@@ -26,6 +26,8 @@ public final class InspectCommand implements Callable<Integer> {
                     : new CheckpointStore(path).latest().orElseThrow(() -> new IllegalArgumentException("no checkpoint in " + path));
             System.out.println("checkpoint " + folder);
             var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            // The config is read and validated as a model config, so a damaged one is reported rather than printed.
+            org.ttt4j.lm.io.StateFile.read(folder.resolve("config.json"), org.ttt4j.lm.model.ModelConfig.class).validate();
             System.out.println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
             Path state = folder.resolve("trainer.json");
             if (Files.exists(state)) System.out.println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));

@@ -52,10 +52,23 @@ public final class StateFile {
         try {
             value = MAPPER.readValue(bytes, type);
         } catch (JacksonException e) {
-            throw new IOException(file + ": corrupt state file, not a valid " + type.getSimpleName()
-                    + " document: " + e.getOriginalMessage(), e);
+            String field = e instanceof com.fasterxml.jackson.databind.JsonMappingException d ? fieldPath(d) : "";
+            String expected = e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException m && m.getTargetType() != null
+                    ? " (expected " + m.getTargetType().getSimpleName() + ")" : "";
+            throw new IOException(file + ": corrupt state file, not a valid " + type.getSimpleName() + " document"
+                    + (field.isEmpty() ? "" : ": field '" + field + "'" + expected) + ": " + e.getOriginalMessage(), e);
         }
         if (value == null) throw new IOException(file + ": state file holds null, not a " + type.getSimpleName());
         return value;
+    }
+
+    /** The JSON path of the value a mapping failed on, e.g. {@code e2e.chunk} or {@code results[3].label}. */
+    private static String fieldPath(com.fasterxml.jackson.databind.JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (var ref : e.getPath()) {
+            if (ref.getFieldName() != null) sb.append(sb.isEmpty() ? "" : ".").append(ref.getFieldName());
+            else if (ref.getIndex() >= 0) sb.append('[').append(ref.getIndex()).append(']');
+        }
+        return sb.toString();
     }
 }

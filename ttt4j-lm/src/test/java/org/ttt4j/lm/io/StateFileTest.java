@@ -58,6 +58,11 @@ class StateFileTest {
         assertMessage(f, "stepz");
         Files.writeString(f, "{\"run\": \"r\", \"step\": \"many\"}");
         assertMessage(f, "corrupt");
+        assertMessage(f, "field 'step' (expected long)");
+        Files.writeString(f, "{\"run\": \"r\", \"step\": null, \"loss\": 1}");
+        assertMessage(f, "field 'step'");
+        Files.writeString(f, "{\"run\": \"r\", \"step\": 1, \"loss\": 1, \"seeds\": [1, \"x\"]}");
+        assertMessage(f, "field 'seeds[1]'");
     }
 
     private static void assertMessage(Path f, String word) {
