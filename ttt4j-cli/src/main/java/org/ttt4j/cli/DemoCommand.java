@@ -68,7 +68,7 @@ public final class DemoCommand implements Callable<Integer> {
         Decoder model = loaded.model();
         if (model.config().e2e() == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
         String name = file != null ? file.toString() : "src.zip!" + entry;
-        String text = file != null ? Files.readString(file, StandardCharsets.UTF_8) : readJdkEntry(entry);
+        String text = file != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(file) : readJdkEntry(entry);
         int[] all = loaded.tokenizer().encode(text);
         int[] ids = Arrays.copyOf(all, Math.min(all.length, tokens + 1));
         // End at a line break (within the last eighth) so that the continuation starts a fresh line.

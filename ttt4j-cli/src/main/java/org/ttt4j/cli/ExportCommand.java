@@ -33,23 +33,26 @@ public final class ExportCommand implements Callable<Integer> {
                 if (entries.findAny().isPresent()) throw new IllegalArgumentException("--out " + out + " exists and is not empty");
             }
         }
-        Files.createDirectories(out);
-        StateFile.write(out.resolve("config.json"), loaded.checkpoint().config());
-        Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("source", loaded.checkpoint().folder().toString());
-        meta.put("tokenizer", loaded.tokenizer().name());
-        Path weights = out.resolve("model.safetensors");
-        if (half) SafeTensors.writeHalf(weights, loaded.checkpoint().model(), meta);
-        else SafeTensors.write(weights, loaded.checkpoint().model(), meta);
-        Path bpe = Checkpoints.runTokenizer(loaded.checkpoint().folder());
-        if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer && Files.isDirectory(bpe)) {
-            Files.createDirectories(out.resolve("tokenizer"));
-            try (var files = Files.list(bpe)) {
-                for (Path f : files.toList()) AtomicFiles.write(out.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
+        // Written into a temporary sibling and renamed whole: an export that fails (a full disk) leaves
+        // no half-written folder to block the next one.
+        AtomicFiles.replaceDirectory(out, tmp -> {
+            StateFile.write(tmp.resolve("config.json"), loaded.checkpoint().config());
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("source", loaded.checkpoint().folder().toString());
+            meta.put("tokenizer", loaded.tokenizer().name());
+            Path weights = tmp.resolve("model.safetensors");
+            if (half) SafeTensors.writeHalf(weights, loaded.checkpoint().model(), meta);
+            else SafeTensors.write(weights, loaded.checkpoint().model(), meta);
+            Path bpe = Checkpoints.runTokenizer(loaded.checkpoint().folder());
+            if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer && Files.isDirectory(bpe)) {
+                Files.createDirectories(tmp.resolve("tokenizer"));
+                try (var files = Files.list(bpe)) {
+                    for (Path f : files.toList()) Files.write(tmp.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
+                }
+            } else {
+                Files.writeString(tmp.resolve(Checkpoints.TOKENIZER_SPEC), loaded.tokenizer().name());
             }
-        } else {
-            AtomicFiles.write(out.resolve(Checkpoints.TOKENIZER_SPEC), loaded.tokenizer().name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
+        });
         long bytes;
         try (var files = Files.walk(out)) {
             bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();

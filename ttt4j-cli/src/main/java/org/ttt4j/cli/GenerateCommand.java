@@ -37,7 +37,7 @@ public final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String text = promptFile != null ? Files.readString(promptFile) : prompt == null ? "" : String.join(" ", prompt);
+        String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile) : prompt == null ? "" : String.join(" ", prompt);
         var loaded = Checkpoints.load(checkpoint);
         var options = new SamplingOptions(temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop);
         QtttOptions adapt = null;

@@ -96,6 +96,7 @@ class KillAndResumeTest {
         assertTrue(stopped.isAlive(), "the run finished before it could be stopped");
         stopped.destroy();
         assertTrue(stopped.waitFor(120, TimeUnit.SECONDS));
+        assertEquals(143, stopped.exitValue(), "the documented status after SIGTERM (128 + 15)");
         // "saved", or "already saved" when the signal lands just after a periodic checkpoint.
         assertTrue(read(tmp.resolve("c.log")).contains("interrupted: "), read(tmp.resolve("c.log")));
         Process again = train(corpus, c).start();

@@ -119,6 +119,32 @@ public final class AtomicFiles {
      * {@code writer}, following the protocol in the class comment. If the writer throws, the target
      * is unchanged and the temporary directory is removed.
      */
+    /**
+     * Refuses anything but a regular file (following links) before it is opened for reading: a
+     * directory gives a clear message instead of "Is a directory", and a FIFO or device would
+     * block or never end.
+     */
+    public static void requireRegularFile(Path file) throws IOException {
+        if (Files.isRegularFile(file)) return;
+        if (!Files.exists(file)) throw new java.nio.file.NoSuchFileException(file.toString());
+        String kind = Files.isDirectory(file) ? "a directory" : "not a regular file (a FIFO, socket or device?)";
+        throw new IOException(file + " is " + kind + ", expected a file");
+    }
+
+    /** The text of a regular file that must be UTF-8; a file that is not names the first bad byte's offset. */
+    public static String readUtf8(Path file) throws IOException {
+        requireRegularFile(file);
+        byte[] bytes = Files.readAllBytes(file);
+        var decoder = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT).onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT);
+        var in = java.nio.ByteBuffer.wrap(bytes);
+        try {
+            return decoder.decode(in).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IOException(file + " is not UTF-8 text (an invalid byte near offset " + in.position() + ")", e);
+        }
+    }
+
     public static void replaceDirectory(Path target, DirectoryWriter writer) throws IOException {
         Objects.requireNonNull(writer, "writer");
         Path abs = target.toAbsolutePath();

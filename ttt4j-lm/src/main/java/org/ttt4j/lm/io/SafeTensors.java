@@ -177,6 +177,7 @@ public final class SafeTensors {
 
     /** Reads and validates the header only: names, dtypes, shapes and sizes without loading data. */
     public static Header readHeader(Path file) throws IOException {
+        AtomicFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             return readHeader(file, ch);
         }
@@ -192,6 +193,7 @@ public final class SafeTensors {
      * lets a caller take a few tensors out of a large checkpoint without reading the rest.
      */
     public static Contents read(Path file, Predicate<String> which) throws IOException {
+        AtomicFiles.requireRegularFile(file);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
              Arena arena = Arena.ofConfined()) {
             Header h = readHeader(file, ch);

@@ -46,6 +46,7 @@ public final class StateFile {
      */
     public static <T> T read(Path file, Class<T> type) throws IOException {
         if (!Files.exists(file)) throw new NoSuchFileException(file.toString(), null, "state file does not exist");
+        AtomicFiles.requireRegularFile(file);
         byte[] bytes = Files.readAllBytes(file);
         if (bytes.length == 0) throw new IOException(file + ": state file is empty (corrupt)");
         T value;

@@ -25,7 +25,7 @@ public record E2eSettings(
         int suffix = suffixBlocks(c);
         if (suffix < 1 || suffix > c.layers()) fail("suffix_blocks", "must be in 1.." + c.layers() + ", got " + suffix);
         if (chunk != null && (chunk < 1 || chunk > c.window())) fail("chunk", "must be in 1..window (" + c.window() + "), got " + chunk);
-        if (innerLr != null && !(innerLr >= 0 && innerLr < 1e6)) fail("inner_lr", "must be >= 0, got " + innerLr);
+        if (innerLr != null && !(innerLr >= 0 && innerLr < 1e6)) fail("inner_lr", "must be in [0, 1e6), got " + innerLr);
         if (clip != null && !(clip > 0)) fail("clip", "must be > 0, got " + clip);
         if (c.blockMixers().stream().anyMatch(m -> !(m instanceof Mixer.SlidingWindow))) {
             fail("mixers", "TTT-E2E uses sliding-window attention in every block (mixers \"swa\"), got \"" + c.mixers() + "\"");
