@@ -27,6 +27,12 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        try (var lock = org.ttt4j.lm.io.FolderLock.acquireSibling(out, "export")) {
+            return export();
+        }
+    }
+
+    private int export() throws Exception {
         var loaded = Checkpoints.load(run);
         if (Files.exists(out)) {
             try (var entries = Files.list(out)) {

@@ -35,5 +35,14 @@ class OneWriterTest {
         var err = new StringWriter();
         assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--tokenizer", "bytes", "--corpus", text.toString(), "--steps", "1",
                 "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString()), err.toString());
+        // An export target is locked through its hidden sibling (the folder itself is replaced whole).
+        Path model = tmp.resolve("model");
+        try (var held = FolderLock.acquireSibling(model, "another export")) {
+            var refused = new StringWriter();
+            assertEquals(1, Cli.run(refused, "export", run.toString(), "--out", model.toString()));
+            assertTrue(refused.toString().contains("another export"), refused.toString());
+            assertFalse(Files.exists(model), "nothing exported");
+        }
+        assertEquals(0, Cli.run(err, "export", run.toString(), "--out", model.toString()), err.toString());
     }
 }

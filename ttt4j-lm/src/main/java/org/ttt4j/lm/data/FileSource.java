@@ -29,6 +29,7 @@ final class FileSource implements CorpusSource {
     /** Reads a whole file, decompressing it when its name ends in .gz. */
     static byte[] readFile(Path file) {
         try {
+            org.ttt4j.lm.io.AtomicFiles.requireRegularFile(file); // a FIFO or device would block or never end
             if (file.getFileName().toString().endsWith(".gz")) {
                 try (InputStream in = new GZIPInputStream(Files.newInputStream(file), 1 << 16)) {
                     return in.readAllBytes();

@@ -39,7 +39,20 @@ public final class FolderLock implements AutoCloseable {
      */
     public static FolderLock acquire(Path folder, String what) throws IOException {
         Files.createDirectories(folder);
-        Path file = folder.resolve(FILE);
+        return acquireFile(folder.resolve(FILE), folder.toString(), what);
+    }
+
+    /**
+     * Locks a folder that is replaced whole when it is written (an export target): the lock file
+     * is its hidden sibling {@code .<name>.ttt4j.lock}, which the replacement does not touch.
+     */
+    public static FolderLock acquireSibling(Path target, String what) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Files.createDirectories(abs.getParent());
+        return acquireFile(abs.resolveSibling("." + abs.getFileName() + FILE), target.toString(), what);
+    }
+
+    private static FolderLock acquireFile(Path file, String folder, String what) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
         FileLock lock;
         try {
