@@ -53,7 +53,7 @@ final class EvalSuite {
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** JSON lines with their keys sorted: the same results print the same bytes. */
-    private static final ObjectMapper LINE = new ObjectMapper()
+    static final ObjectMapper LINE = new ObjectMapper()
             .configure(com.fasterxml.jackson.databind.SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true);
 
     private final Path out;
