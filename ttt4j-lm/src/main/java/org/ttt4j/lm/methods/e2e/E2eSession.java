@@ -173,7 +173,7 @@ public final class E2eSession {
     /** A session continuing the state saved in {@code file}; refuses a state of another model or a damaged file. */
     public static E2eSession load(Decoder model, Path file) throws IOException {
         SafeTensors.Contents in = SafeTensors.read(file);
-        SafeTensors.requireFinite(file, in.tensors());
+        SafeTensors.requirePlausibleWeights(file, in.tensors()); // fast weights, caches, logits: finite and far below 1e8
         Map<String, String> meta = in.metadata() == null ? Map.of() : in.metadata();
         if (!FORMAT.equals(meta.get("format"))) {
             throw new IllegalArgumentException(file + ": not a TTT-E2E session state (format " + meta.get("format") + ")");

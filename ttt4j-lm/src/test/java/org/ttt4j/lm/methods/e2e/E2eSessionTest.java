@@ -38,6 +38,15 @@ class E2eSessionTest {
         java.nio.file.Files.write(dir.resolve("cut.safetensors"), Arrays.copyOf(bytes, bytes.length / 2));
         var e = assertThrows(Exception.class, () -> E2eSession.load(new Decoder(c, 2), dir.resolve("cut.safetensors")));
         assertTrue(e.getMessage().contains("cut.safetensors"), e.getMessage());
+        // A state holding NaN (a flipped exponent) is refused with the tensor and the index, not continued into NaN logits.
+        var header = org.ttt4j.lm.io.SafeTensors.readHeader(file);
+        String name = header.tensors().keySet().iterator().next();
+        byte[] poisoned = bytes.clone();
+        int at = (int) (header.dataStart() + header.tensors().get(name).begin());
+        java.nio.ByteBuffer.wrap(poisoned).order(java.nio.ByteOrder.LITTLE_ENDIAN).putFloat(at, Float.NaN);
+        java.nio.file.Files.write(dir.resolve("nan.safetensors"), poisoned);
+        e = assertThrows(Exception.class, () -> E2eSession.load(new Decoder(c, 2), dir.resolve("nan.safetensors")));
+        assertTrue(e.getMessage().contains(name) && e.getMessage().contains("NaN at flat index 0"), e.getMessage());
         ModelConfig other = c.withE2e(new E2eSettings(1, 3, 1.0, 1.0, null));
         e = assertThrows(IllegalArgumentException.class, () -> E2eSession.load(new Decoder(other, 2), file));
         assertTrue(e.getMessage().contains("different model") && e.getMessage().contains("e2e"), e.getMessage());
