@@ -16,19 +16,9 @@ import org.ttt4j.lm.model.Presets;
 
 /** Bad inputs get a message naming the file and what was expected, never a hang, a bare JDK message or a blocked retry. */
 class BadInputTest {
-    private static Path trainedRun(Path tmp) throws Exception {
-        Path text = tmp.resolve("t.txt");
-        Files.writeString(text, "abc def ".repeat(400));
-        Path run = tmp.resolve("run");
-        var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--tokenizer", "bytes", "--corpus", text.toString(), "--steps", "1",
-                "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString()), err.toString());
-        return run;
-    }
-
     @Test
     void aFifoDirectoryOrNonUtf8FileIsRefusedWithItsName(@TempDir Path tmp) throws Exception {
-        Path run = trainedRun(tmp);
+        Path run = Cli.trainTiny(tmp, "bytes", "abc def ".repeat(400), 1);
         Path fifo = tmp.resolve("model-fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         var err = new StringWriter();
@@ -48,12 +38,8 @@ class BadInputTest {
 
     @Test
     void aFailedExportLeavesNothingThatBlocksTheNext(@TempDir Path tmp) throws Exception {
-        Path text = tmp.resolve("t.txt");
-        Files.writeString(text, "public static void main(String[] args) { return value; } ".repeat(300));
-        Path run = tmp.resolve("run");
+        Path run = Cli.trainTiny(tmp, "bpe:300", Cli.CODE, 1);
         var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--tokenizer", "bpe:300", "--corpus", text.toString(), "--steps", "1",
-                "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString()), err.toString());
         // A fault midway through the export: a folder where the tokenizer's files are copied from, after the weights are written.
         Path fault = Files.createDirectories(run.resolve("tokenizer").resolve("zz-not-a-file"));
         Path out = tmp.resolve("model");

@@ -7,6 +7,23 @@ import java.io.StringWriter;
 final class Cli {
     private Cli() {}
 
+    /** Java-looking text, enough for a BPE of a few hundred ids. */
+    static final String CODE = "public static void main(String[] args) { return value; } ".repeat(300);
+
+    /**
+     * A tiny model trained for {@code steps} steps on {@code text} (written to {@code dir/t.txt})
+     * with {@code tokenizer}, in {@code dir/run}; fails the test if training fails.
+     */
+    static java.nio.file.Path trainTiny(java.nio.file.Path dir, String tokenizer, String text, int steps) throws java.io.IOException {
+        java.nio.file.Path corpus = dir.resolve("t.txt"), run = dir.resolve("run");
+        java.nio.file.Files.writeString(corpus, text);
+        var err = new StringWriter();
+        int code = run(err, "train", "--preset", "tiny", "--tokenizer", tokenizer, "--corpus", corpus.toString(), "--steps", "" + steps,
+                "--batch", "2", "--context", "16", "--eval-batches", "0", "--checkpoint-every", "" + steps, "--out", run.toString());
+        org.junit.jupiter.api.Assertions.assertEquals(0, code, err::toString);
+        return run;
+    }
+
     static int run(StringWriter err, String... args) {
         var cl = Main.commandLine();
         cl.setErr(new PrintWriter(err));

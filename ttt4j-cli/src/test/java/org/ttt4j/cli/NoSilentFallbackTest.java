@@ -18,12 +18,7 @@ import org.ttt4j.lm.train.CheckpointStore;
 class NoSilentFallbackTest {
     @Test
     void aCheckpointWithoutTrainerStateUsesItsRunsTokenizerOrFails(@TempDir Path tmp) throws Exception {
-        Path text = tmp.resolve("t.txt");
-        Files.writeString(text, "public static void main(String[] args) { return value; } ".repeat(300));
-        Path run = tmp.resolve("run");
-        var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--tokenizer", "bpe:300", "--corpus", text.toString(), "--steps", "2",
-                "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString()), err.toString());
+        Path run = Cli.trainTiny(tmp, "bpe:300", Cli.CODE, 2);
         Path ck = new CheckpointStore(run).latest().orElseThrow();
         Files.delete(ck.resolve("trainer.json"));
         var loaded = Checkpoints.load(ck);
@@ -40,13 +35,8 @@ class NoSilentFallbackTest {
 
     @Test
     void aDamagedOptimizerFileDoesNotStopGenerateButStopsAResume(@TempDir Path tmp) throws Exception {
-        Path text = tmp.resolve("t.txt");
-        Files.writeString(text, "abc def ".repeat(400));
-        Path run = tmp.resolve("run");
+        Path run = Cli.trainTiny(tmp, "bytes", "abc def ".repeat(400), 2);
         var err = new StringWriter();
-        String[] train = {"train", "--preset", "tiny", "--tokenizer", "bytes", "--corpus", text.toString(), "--steps", "2", "--batch", "2",
-                "--context", "16", "--eval-batches", "0", "--checkpoint-every", "2", "--out", run.toString()};
-        assertEquals(0, Cli.run(err, train), err.toString());
         Path opt = new CheckpointStore(run).latest().orElseThrow().resolve("optimizer.safetensors");
         Files.write(opt, java.util.Arrays.copyOf(Files.readAllBytes(opt), 100)); // truncated
         assertNull(Checkpoints.load(run).checkpoint().optimizer(), "inference does not read the optimizer state");
