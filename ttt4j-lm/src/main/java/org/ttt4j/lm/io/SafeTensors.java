@@ -242,29 +242,30 @@ public final class SafeTensors {
      */
     public static final float MAX_WEIGHT = 1e8f;
 
-    /** {@link #requireFinite}, and every value at most {@link #MAX_WEIGHT} in magnitude: for model weights. */
+    /** {@link #requireFinite}, and every value at most {@link #MAX_WEIGHT} in magnitude (one scan): for model weights. */
     public static void requirePlausibleWeights(Path file, Map<String, Tensor> tensors) throws FormatException {
-        requireFinite(file, tensors);
         for (var e : tensors.entrySet()) {
             Tensor x = e.getValue();
-            int bad = -1;
-            if (x.dtype() == DType.FP32) {
-                bad = org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), MAX_WEIGHT);
-            } else {
-                for (int i = 0; i < x.size() && bad < 0; i++) if (Math.abs(x.get(i)) > MAX_WEIGHT) bad = i;
-            }
-            if (bad >= 0) {
-                throw new FormatException(file, "tensor '" + e.getKey() + "' holds " + x.get(bad) + " at flat index " + bad
-                        + ", beyond the " + MAX_WEIGHT + " a weight can plausibly hold: the file is corrupt");
-            }
+            int bad = firstBad(x, MAX_WEIGHT);
+            if (bad < 0) continue;
+            double v = x.get(bad);
+            throw new FormatException(file, "tensor '" + e.getKey() + "' holds " + v + " at flat index " + bad + " of shape "
+                    + Arrays.toString(x.shape()) + (Double.isFinite(v) ? ", beyond the " + MAX_WEIGHT + " a weight can plausibly hold"
+                    : " (model and state files must hold finite numbers)"));
         }
     }
 
     /** Index of the first NaN or infinity of {@code x} in row-major order, or -1. */
     public static int firstNonFinite(Tensor x) {
-        if (x.dtype() == DType.FP32) {
-            return org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), Float.MAX_VALUE);
-        }
+        return firstBad(x, Float.MAX_VALUE);
+    }
+
+    /** Index of the first NaN or value beyond {@code limit} in magnitude (infinities included), or -1. */
+    private static int firstBad(Tensor x, float limit) {
+        if (x.dtype() == DType.FP32) return org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), limit);
+        for (int i = 0; i < x.size(); i++) if (!(Math.abs(x.get(i)) <= limit)) return i;
+        return -1;
+    }
         for (int i = 0; i < x.size(); i++) if (!Double.isFinite(x.get(i))) return i;
         return -1;
     }

@@ -66,7 +66,7 @@ public final class Trainer {
         CheckpointStore store = new CheckpointStore(runDir);
 
         long start = 0, tokensSeen = 0;
-        var latest = store.latest();
+        java.util.Optional<Path> latest = java.util.Optional.empty();
         CheckpointStore.Loaded ck = null;
         // Resume from the newest checkpoint that loads whole and finite; a damaged newer one is named and passed over.
         List<Path> checkpoints = store.list();
