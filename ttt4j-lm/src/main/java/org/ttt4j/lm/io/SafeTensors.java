@@ -256,7 +256,7 @@ public final class SafeTensors {
     }
 
     /** Index of the first NaN or infinity of {@code x} in row-major order, or -1. */
-    public static int firstNonFinite(Tensor x) {
+    private static int firstNonFinite(Tensor x) {
         return firstBad(x, Float.MAX_VALUE);
     }
 
@@ -264,9 +264,6 @@ public final class SafeTensors {
     private static int firstBad(Tensor x, float limit) {
         if (x.dtype() == DType.FP32) return org.ttt4j.core.kernel.FiniteCheck.firstBad(x.f32(), x.offset(), x.size(), limit);
         for (int i = 0; i < x.size(); i++) if (!(Math.abs(x.get(i)) <= limit)) return i;
-        return -1;
-    }
-        for (int i = 0; i < x.size(); i++) if (!Double.isFinite(x.get(i))) return i;
         return -1;
     }
 
