@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Same seeds, same bits: trains a few short runs of every method on a fixed corpus, scores them,
+# generates from them (plain, qTTT, a saved TTT-E2E session) and prints one "name sha256" line per
+# result: losses, weights, optimizer state, scores, generated text, state files.
+# Run it on two builds and diff the outputs:
+#   scripts/bit-identity.sh path/to/ttt4j.jar > before.txt   (old build)
+#   scripts/bit-identity.sh path/to/ttt4j.jar > after.txt    (new build)
+#   diff before.txt after.txt
+# The corpus is the engine's sources at a fixed commit (so edits to the tree do not move it).
+# Takes about 3 minutes on 2 cores.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+jar="${1:?usage: scripts/bit-identity.sh JAR [WORK_DIR]}"
+work="${2:-$(mktemp -d)}"
+java="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java"
+run() { "$java" --add-modules=jdk.incubator.vector -Dttt4j.threads=2 -jar "$jar" "$@" 2>/dev/null; }
+
+mkdir -p "$work/corpus"
+git -C "$root" archive 85b2e2f ttt4j-core/src/main | tar -x -C "$work/corpus"
+
+# The option naming a run or model folder: --model (new spelling) or --checkpoint (old).
+model_opt=--model
+run generate --help | grep -q -- '--model' || model_opt=--checkpoint
+
+common=(--preset tiny --tokenizer bpe:512 --corpus "$work/corpus" --steps 6 --batch 2 --context 64
+        --eval-every 3 --eval-batches 1 --checkpoint-every 3 --log-every 1 --seed 7)
+declare -A mixers=([full]="--mixers full" [hybrid]="--mixers swa:1,full:1 --window 16"
+                   [ttt-linear]="--mixers ttt_linear --ttt-mini-batch 8"
+                   [ttt-mlp]="--mixers ttt_mlp --ttt-mini-batch 8 --ttt-backbone mamba"
+                   [e2e]="--mixers swa --window 32 --e2e")
+
+hash() { sha256sum | cut -c1-16; }
+for name in full hybrid ttt-linear ttt-mlp e2e; do
+  out="$work/$name"
+  # shellcheck disable=SC2086
+  run train "${common[@]}" ${mixers[$name]} --out "$out" >/dev/null
+  last="$(ls -d "$out"/checkpoints/step-* | tail -1)"
+  echo "$name.losses $(grep -o '"\(loss\|val_loss\|grad_norm\)":[^,}]*' "$out/metrics.jsonl" | hash)"
+  echo "$name.weights $(hash < "$last/model.safetensors")"
+  echo "$name.optimizer $(hash < "$last/optimizer.safetensors")"
+  echo "$name.generate $(run generate "$model_opt" "$out" --max-tokens 24 --temperature 0.8 --seed 3 'public static' | hash)"
+  run eval "$model_opt" "$out" --corpus "$work/corpus" --docs 2 --min-tokens 64 --max-tokens 128 \
+      --out "$work/eval-$name" >/dev/null
+  echo "$name.scores $(find "$work/eval-$name" -name '*.json*' -type f | sort | xargs grep -ho '"mean_loss" : [^,}]*' | hash)"
+done
+echo "full.qttt $(run generate "$model_opt" "$work/full" --qttt --qttt-steps 3 --qttt-span 16 --max-tokens 16 --temperature 0 'int x = ' | hash)"
+run generate "$model_opt" "$work/e2e" --max-tokens 8 --temperature 0 --save-state "$work/e2e.state" 'class A {' >/dev/null
+echo "e2e.state $(find "$work/e2e.state" -type f | sort | xargs cat | hash)"
+echo "e2e.resumed $(run generate "$model_opt" "$work/e2e" --max-tokens 8 --temperature 0 --load-state "$work/e2e.state" ' int y' | hash)"
