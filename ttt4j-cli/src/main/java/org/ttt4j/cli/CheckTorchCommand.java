@@ -20,7 +20,7 @@ import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
-import org.ttt4j.lm.model.TttSettings;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -105,8 +105,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
      */
     private void writeCase(Path dir, String name, String mixer, String backbone) throws IOException {
         int vocab = 64, t = 10, batch = 2;
-        ModelConfig c = new ModelConfig(vocab, 32, 2, 2, 48, 16, 100, false, false, true, mixer, 0, 1e-6, 0.2,
-                new TttSettings(4, null, backbone, null, null, null)).validate();
+        ModelConfig c = ModelConfig.builder().vocabSize(vocab).dFf(48).context(16).ropeTheta(100).mixers(mixer).window(0).initStd(0.2).section("ttt", new TttSettings(4, null, backbone, null, null, null)).build().validate();
         Decoder model = new Decoder(c, seed);
         SplittableRandom rng = new SplittableRandom(seed + 1);
         Map<String, Tensor> params = new LinkedHashMap<>();
@@ -125,7 +124,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
         SafeTensors.write(dir.resolve("model.safetensors"), params, Map.of());
         SafeTensors.write(dir.resolve("io.safetensors"), new java.util.TreeMap<>(Map.of("logits", logits.to(DType.FP32), "tokens", Tensor.of(idf, batch, t))), Map.of());
         var kind = mixer.equals("ttt_mlp") ? org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP : org.ttt4j.lm.layers.ttt.InnerLoop.Kind.LINEAR;
-        var s = c.tttSettings().options(kind, c.ropeTheta());
+        var s = TttSettings.of(c).options(kind, c.ropeTheta());
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("case", name);
         cfg.put("layers", c.layers());

@@ -1,5 +1,6 @@
 package org.ttt4j.cli;
 
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -66,7 +67,7 @@ public final class DemoCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         var loaded = Checkpoints.load(modelPath != null ? modelPath : shippedModel());
         Decoder model = loaded.model();
-        if (model.config().e2e() == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
+        if (E2eSettings.of(model.config()) == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
         String name = file != null ? file.toString() : "src.zip!" + entry;
         String text = file != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(file) : readJdkEntry(entry);
         int[] all = loaded.tokenizer().encode(text);
@@ -81,9 +82,9 @@ public final class DemoCommand implements Callable<Integer> {
         if (ids.length < 2) throw new IllegalArgumentException(name + " is too short: " + all.length + " token(s)");
         var c = model.config();
         System.out.printf("model: TTT-E2E, %,d parameters (%d blocks of width %d; the last %d learn at test time), trained on context %d%n",
-                model.params().count(), c.layers(), c.dModel(), c.e2e().suffixBlocks(c), c.context());
+                model.params().count(), c.layers(), c.dModel(), E2eSettings.of(c).suffixBlocks(c), c.context());
         System.out.printf("document: %s, %,d tokens; reading the first %,d, learning after every chunk of %d tokens%n%n", name, all.length,
-                ids.length - 1, c.e2e().chunk(c));
+                ids.length - 1, E2eSettings.of(c).chunk(c));
 
         int n = ids.length - 1;
         Reading reading = read(model, ids);

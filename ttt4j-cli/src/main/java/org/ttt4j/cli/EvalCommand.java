@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.eval.Niah;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -93,8 +93,8 @@ public final class EvalCommand implements Callable<Integer> {
 
     /** A model's method, from its config. */
     static String describe(ModelConfig c) {
-        if (c.e2e() != null) {
-            return String.format("TTT-E2E (swa-%d, %d of %d blocks learn, inner lr %s)", c.window(), c.e2e().suffixBlocks(c), c.layers(), c.e2e().innerLearningRate());
+        if (E2eSettings.of(c) != null) {
+            return String.format("TTT-E2E (swa-%d, %d of %d blocks learn, inner lr %s)", c.window(), E2eSettings.of(c).suffixBlocks(c), c.layers(), E2eSettings.of(c).innerLearningRate());
         }
         return "mixers " + c.mixers() + (c.mixers().contains("swa") ? ", window " + c.window() : "");
     }
@@ -102,9 +102,9 @@ public final class EvalCommand implements Callable<Integer> {
     /** The same weights with another inner learning rate; a model that is not TTT-E2E is refused. */
     static Decoder withInnerLr(Decoder model, double lr) {
         ModelConfig c = model.config();
-        E2eSettings e = c.e2e();
+        E2eSettings e = E2eSettings.of(c);
         if (e == null) throw new IllegalArgumentException("--e2e-inner-lr: the model is not TTT-E2E (its config has no e2e section)");
-        return new Decoder(c.withE2e(new E2eSettings(e.suffixBlocks(), e.chunk(), lr, e.clip(), e.firstOrder())).validate(),
+        return new Decoder(c.withSection("e2e", new E2eSettings(e.suffixBlocks(), e.chunk(), lr, e.clip(), e.firstOrder())).validate(),
                 new org.ttt4j.lm.layers.Params(model.params().all()));
     }
 }

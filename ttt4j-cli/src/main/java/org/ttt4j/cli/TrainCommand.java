@@ -10,10 +10,10 @@ import org.ttt4j.lm.data.TokenizedCorpus;
 import org.ttt4j.lm.io.FolderLock;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
-import org.ttt4j.lm.model.TttSettings;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.train.CheckpointStore;
 import org.ttt4j.lm.train.RunSetup;
@@ -132,12 +132,12 @@ public final class TrainCommand implements Callable<Integer> {
         } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder || e2eWidthMultiple != 1) {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
         }
-        if (e2eInnerLrWarmup != null && c.e2e() == null) {
+        if (e2eInnerLrWarmup != null && E2eSettings.of(c) == null) {
             throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a TTT-E2E model (--e2e, or --init-from one)");
         }
         if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
-            TttSettings t = c.tttSettings();
-            c = c.withTtt(new TttSettings(tttMiniBatch != null ? tttMiniBatch : t.miniBatch(), tttBaseLr != null ? tttBaseLr : t.baseLr(),
+            TttSettings t = TttSettings.of(c);
+            c = c.withSection("ttt", new TttSettings(tttMiniBatch != null ? tttMiniBatch : t.miniBatch(), tttBaseLr != null ? tttBaseLr : t.baseLr(),
                     tttBackbone != null ? tttBackbone : t.backbone(), tttInnerNorm != null ? tttInnerNorm : t.innerNorm(),
                     tttLearnableLr != null ? tttLearnableLr : t.learnableLr(), t.convWidth()));
         }
@@ -171,11 +171,7 @@ public final class TrainCommand implements Callable<Integer> {
             }
             c.validate();
             long evalDefault = Math.max(1, steps / 10);
-            var opts = new TrainOptions(steps, batch, c.context(), accumulate, lr, minLr != null ? minLr : lr / 10,
-                    warmup != null ? warmup : Math.max(1, steps / 10), weightDecay, clip,
-                    evalEvery != null ? evalEvery : (int) evalDefault, evalBatches,
-                    checkpointEvery != null ? checkpointEvery : (int) evalDefault, keep, logEvery, seed,
-                    e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1, maskBoundaryTargets, weightDecayOn).validate();
+            var opts = TrainOptions.builder().steps(steps).batch(batch).context(c.context()).accumulate(accumulate).lr(lr).minLr(minLr != null ? minLr : lr / 10).warmup(warmup != null ? warmup : Math.max(1, steps / 10)).weightDecay(weightDecay).clip(clip).evalEvery(evalEvery != null ? evalEvery : (int) evalDefault).evalBatches(evalBatches).checkpointEvery(checkpointEvery != null ? checkpointEvery : (int) evalDefault).keepLast(keep).logEvery(logEvery).seed(seed).innerLrWarmup(e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1).maskBoundaryTargets(maskBoundaryTargets).weightDecayOn(weightDecayOn).build().validate();
             try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"))) {
                 System.out.printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
                 var data = new SamplerBatches(tc.sampler(batch, c.context(), seed), tc.documentBoundary());

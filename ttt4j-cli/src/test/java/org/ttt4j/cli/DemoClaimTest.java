@@ -1,5 +1,6 @@
 package org.ttt4j.cli;
 
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,7 +25,7 @@ class DemoClaimTest {
         assertTrue(gain > 0.05, "test-time updates lower the loss: gain " + gain + " nats per token over " + n + " tokens");
         assertTrue(second > first, "the gain grows with what was read: first half " + first + ", second half " + second);
         // The first chunk is read with the initial weights either way: no update has happened yet.
-        int chunk = loaded.model().config().e2e().chunk(loaded.model().config());
+        int chunk = E2eSettings.of(loaded.model().config()).chunk(loaded.model().config());
         for (int i = 0; i < chunk; i++) assertEquals(r.without()[i], r.with()[i], 1e-4, "token " + i + " of the first chunk");
     }
 

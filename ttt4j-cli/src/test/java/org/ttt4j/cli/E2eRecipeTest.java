@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.train.CheckpointStore;
@@ -34,7 +34,7 @@ class E2eRecipeTest {
                 "--out", run.toString()), err.toString());
         var loaded = CheckpointStore.load(run);
         ModelConfig c = loaded.config();
-        assertEquals(2, (int) c.e2e().chunk(), "chunk = window / 8, written into the config");
+        assertEquals(2, (int) E2eSettings.of(c).chunk(), "chunk = window / 8, written into the config");
         assertEquals(E2eSettings.ROPE_THETA, c.ropeTheta());
         var o = loaded.state().options();
         assertEquals(0.1, o.innerLrWarmupFraction());
@@ -53,7 +53,7 @@ class E2eRecipeTest {
                 "--e2e-chunk", "16", "--rope-theta", "10000", "--e2e-width-multiple", "128", "--mask-boundary-targets", "false",
                 "--weight-decay-on", "matrices", "--e2e-inner-lr-warmup", "0.5", "--out", pinned.toString()), err.toString());
         var p = CheckpointStore.load(pinned);
-        assertEquals(16, (int) p.config().e2e().chunk());
+        assertEquals(16, (int) E2eSettings.of(p.config()).chunk());
         assertEquals(10000, p.config().ropeTheta());
         assertEquals(128, p.config().dFf(), "the matched width rounded up to a multiple of 128");
         assertEquals(0.5, p.state().options().innerLrWarmupFraction());

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.train.CheckpointStore;
 
@@ -52,7 +52,7 @@ class InitFromTest {
         var base = Presets.byName("tiny");
         Decoder e2e = new Decoder(new E2eSettings(1, 8, 1.0, 1.0, null).matched(base.withMixers("swa", 16)).validate(), 3);
         Decoder naive = EvalCommand.withInnerLr(e2e, 0.25);
-        assertEquals(0.25, naive.config().e2e().innerLearningRate());
+        assertEquals(0.25, E2eSettings.of(naive.config()).innerLearningRate());
         assertSame(e2e.params().get("model.embed_tokens.weight"), naive.params().get("model.embed_tokens.weight"));
         var e = assertThrows(IllegalArgumentException.class, () -> EvalCommand.withInnerLr(new Decoder(base, 3), 1.0));
         assertTrue(e.getMessage().contains("not TTT-E2E"), e.getMessage());

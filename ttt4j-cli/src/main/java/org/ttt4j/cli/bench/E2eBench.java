@@ -10,10 +10,12 @@ import java.util.concurrent.Callable;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.methods.TrainingStep;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.eval.Latency;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import picocli.CommandLine.Command;
@@ -134,7 +136,7 @@ public final class E2eBench implements Callable<Integer> {
     }
 
     private static String describe(ModelConfig c) {
-        return c.e2e() != null ? "TTT-E2E (swa, " + c.e2e().suffixBlocks(c) + " of " + c.layers() + " blocks learn)" : c.mixers();
+        return E2eSettings.of(c) != null ? "TTT-E2E (swa, " + E2eSettings.of(c).suffixBlocks(c) + " of " + c.layers() + " blocks learn)" : c.mixers();
     }
 
     /**
@@ -149,8 +151,7 @@ public final class E2eBench implements Callable<Integer> {
             int v = model.config().vocabSize();
             int[] in = Latency.randomIds(rng, t, v), target = Latency.randomIds(rng, t, v);
             long t0 = System.nanoTime();
-            Tensor loss = model.config().e2e() != null ? E2eLoop.loss(model, in, target, 1, t, E2eLoop.Options.of(model.config(), 1.0))
-                    : model.loss(in, target, 1, t);
+            Tensor loss = Methods.of(model.config()).trainingLoss(model, in, target, 1, t, TrainingStep.FINISHED);
             Autograd.grad(new Tensor[] {loss}, params, null, false);
             seconds = (System.nanoTime() - t0) / 1e9;
             System.err.printf("  %s step at context %d: %.2f s%n", method, t, seconds);

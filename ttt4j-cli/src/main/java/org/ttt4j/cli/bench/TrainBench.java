@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -16,7 +17,8 @@ import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
 import org.ttt4j.lm.layers.ttt.TttFusedKernel;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.methods.ttt.TttMethod;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
@@ -63,7 +65,7 @@ public final class TrainBench implements Callable<Integer> {
         if (e2e) {
             c = new E2eSettings(null, e2eChunk != null ? e2eChunk : c.window(), null, null, null).matched(c.withMixers("swa", c.window())).validate();
         }
-        boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> m instanceof Mixer.Ttt);
+        boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> TttMethod.kindOf(m.name()) != null);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
         int threads = Parallel.threads();
         System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d, mixers %s), batch %d x %d tokens, %d thread(s)%n",
@@ -168,10 +170,11 @@ public final class TrainBench implements Callable<Integer> {
         double perTokenMatmul = c.layers() * (4 * d * d + 3 * d * f) + d * v;
         double attention = 0;
         for (var m : c.blockMixers()) {
-            if (m instanceof Mixer.Ttt ttt) { // the inner loop's products per sequence, all heads
-                int hd = c.headDim(), mb = c.tttSettings().options(ttt.kind(), c.ropeTheta()).miniBatch();
-                int h = hd * ttt.kind().expansion;
-                attention += ttt.kind() == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(c.heads(), t, mb, hd, hd)
+            InnerLoop.Kind kind = TttMethod.kindOf(m.name());
+            if (kind != null) { // the inner loop's products per sequence, all heads
+                int hd = c.headDim(), mb = TttSettings.of(c).options(kind, c.ropeTheta()).miniBatch();
+                int h = hd * kind.expansion;
+                attention += kind == InnerLoop.Kind.LINEAR ? TttFusedKernel.forwardFlops(c.heads(), t, mb, hd, hd)
                         : TttFusedKernel.forwardFlops(c.heads(), t, mb, hd, h, hd);
                 continue;
             }

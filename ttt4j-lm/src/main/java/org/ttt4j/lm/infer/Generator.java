@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.methods.qttt.QtttOptions;
 import org.ttt4j.lm.methods.qttt.QtttSession;
 import org.ttt4j.lm.model.Decoder;
@@ -66,7 +67,7 @@ public final class Generator {
         if (qttt != null && (loadState != null || saveState != null)) {
             throw new IllegalArgumentException("qTTT adapts to one prompt: it does not combine with saving or loading a session state");
         }
-        if ((loadState != null || saveState != null) && model.config().e2e() == null) {
+        if ((loadState != null || saveState != null) && E2eSettings.of(model.config()) == null) {
             throw new IllegalArgumentException("saving and loading a session state needs a TTT-E2E model (config section e2e)");
         }
         int[] promptIds = tokenizer.encode(prompt);
@@ -83,7 +84,7 @@ public final class Generator {
                         PREFILL_CHUNK);
                 adapted.adapt(qttt, onStep);
                 feed = adapted::feed;
-            } else if (model.config().e2e() != null) {
+            } else if (E2eSettings.of(model.config()) != null) {
                 session = loadState != null ? E2eSession.load(model, loadState) : new E2eSession(model, PREFILL_CHUNK);
                 feed = session::feed;
             } else {

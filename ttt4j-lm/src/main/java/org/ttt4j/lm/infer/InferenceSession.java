@@ -1,19 +1,16 @@
 package org.ttt4j.lm.infer;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
-import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.layers.MixerCache;
-import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.methods.MethodSession;
+import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 
 /**
  * One model reading one sequence, whatever its method: the interface every evaluation task and
- * the generator read through. The method comes from the model's config: a TTT-E2E model learns
- * while it reads (an {@link E2eSession}); attention, hybrids and TTT layers carry their caches.
+ * the generator read through. The method comes from the model's config ({@link Methods#of}): a
+ * TTT-E2E model learns while it reads; attention, hybrids and TTT layers carry their caches.
  * Callers must run it under {@code GradMode.disabled()}.
  */
 public interface InferenceSession {
@@ -33,33 +30,14 @@ public interface InferenceSession {
      */
     static InferenceSession open(Decoder model, int requestedChunk) {
         if (requestedChunk < 1) throw new IllegalArgumentException("maxChunk must be >= 1, got " + requestedChunk);
-        boolean windowed = model.config().blockMixers().stream().allMatch(m -> m instanceof Mixer.SlidingWindow);
+        boolean windowed = model.config().blockMixers().stream().allMatch(Mixer::windowed);
         int maxChunk = windowed ? Math.min(requestedChunk, model.config().window()) : requestedChunk;
-        if (model.config().e2e() != null) {
-            E2eSession s = new E2eSession(model, maxChunk);
-            return new InferenceSession() {
-                @Override public Tensor feed(int[] ids) { return s.feed(ids); }
-                @Override public long position() { return s.position(); }
-                @Override public long stateFloats() { return s.stateFloats(); }
-                @Override public int maxChunk() { return maxChunk; }
-            };
-        }
-        List<MixerCache> caches = model.newCaches(maxChunk);
+        MethodSession s = Methods.of(model.config()).openSession(model, maxChunk);
         return new InferenceSession() {
-            @Override
-            public Tensor feed(int[] ids) {
-                if (ids.length <= maxChunk) return model.logits(ids, caches);
-                // Caches have room for maxChunk new tokens per pass (a sliding window's ring too).
-                List<Tensor> outs = new ArrayList<>();
-                for (int at = 0; at < ids.length; at += maxChunk) {
-                    outs.add(model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk)), caches));
-                }
-                return Layout.concat(outs, 1);
-            }
-
-            @Override public long position() { return caches.getFirst().position(); }
-            @Override public long stateFloats() { return caches.stream().mapToLong(MixerCache::floats).sum(); }
-            @Override public int maxChunk() { return maxChunk; }
+            @Override public Tensor feed(int[] ids) { return s.feed(ids); }
+            @Override public long position() { return s.position(); }
+            @Override public long stateFloats() { return s.stateFloats(); }
+            @Override public int maxChunk() { return s.maxChunk(); }
         };
     }
 

@@ -31,10 +31,15 @@ public final class Decoder {
         this.config = config.validate();
         this.params = params;
         this.embedding = params.normal("model.embed_tokens.weight", config.vocabSize(), config.dModel());
-        for (int i = 0; i < config.layers(); i++) blocks.add(Block.create(params, config, i));
+        for (int i = 0; i < config.layers(); i++) blocks.add(block(params, config, i));
         this.finalNorm = RmsNorm.create(params, "model.norm", config.dModel(), config.normEps());
         this.lmHead = config.tiedEmbeddings() ? embedding
                 : params.normal("lm_head.weight", config.vocabSize(), config.dModel());
+    }
+
+    /** Block {@code index} of a model of config {@code c}, its parameters drawn from (or given by) {@code p}. */
+    public static Block block(Params p, ModelConfig c, int index) {
+        return BlockBuilder.build(p, c, index);
     }
 
     public ModelConfig config() {
@@ -83,7 +88,7 @@ public final class Decoder {
     /** Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens. */
     public List<MixerCache> newCaches(int maxChunk) {
         List<MixerCache> caches = new ArrayList<>();
-        for (Block b : blocks) caches.add(b.mixer().newCache(maxChunk));
+        for (Block b : blocks) caches.add(b.mixing().mixer().newCache(maxChunk));
         return caches;
     }
 

@@ -1,19 +1,29 @@
 package org.ttt4j.lm.model;
 
+import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
-import org.ttt4j.lm.layers.ttt.InnerLoop;
+import java.util.Map;
 
 /**
  * The Llama-style decoder of ttt-methods.md section 1, as stored in {@code config.json}.
  *
  * <p>{@code mixers} is a repeating pattern of blocks, expanded to {@code layers}: "full" (causal
  * attention everywhere), "swa" (sliding window of {@code window} keys), or a hybrid such as
- * "swa:5,full:1" (five SWA blocks then one full, repeated). Every field is checked by
- * {@link #validate()}, which names the field and the reason.
+ * "swa:5,full:1" (five SWA blocks then one full, repeated); the mixer names are those of the
+ * registered methods ({@link ModelParts}). A method's own settings are a section of the config
+ * named by the method (e.g. {@code "ttt"}, {@code "e2e"}), read with {@link #section}. Every field
+ * is checked by {@link #validate()}, which names the field and the reason. Build one with
+ * {@link #builder()}.
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelConfig(
@@ -31,22 +41,117 @@ public record ModelConfig(
         @JsonProperty("window") int window,
         @JsonProperty("norm_eps") double normEps,
         @JsonProperty("init_std") double initStd,
-        @JsonProperty("ttt") TttSettings ttt,
-        @JsonProperty("e2e") E2eSettings e2e) {
+        @JsonIgnore @JsonAnySetter Map<String, JsonNode> sections) {
 
-    /** A config without the {@code e2e} section. */
-    public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dFf, int context, double ropeTheta, boolean qkNorm,
-                       boolean postNorm, boolean tiedEmbeddings, String mixers, int window, double normEps, double initStd,
-                       TttSettings ttt) {
-        this(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings, mixers, window, normEps,
-                initStd, ttt, null);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    public ModelConfig {
+        sections = sections == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(sections));
     }
 
-    /** A config without a {@code ttt} section (attention-only models). */
-    public ModelConfig(int vocabSize, int dModel, int layers, int heads, int dFf, int context, double ropeTheta, boolean qkNorm,
-                       boolean postNorm, boolean tiedEmbeddings, String mixers, int window, double normEps, double initStd) {
-        this(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings, mixers, window, normEps,
-                initStd, null, null);
+    /** The methods' sections, written after the fields in config.json. */
+    @JsonAnyGetter
+    public Map<String, JsonNode> sectionsForJson() {
+        return sections;
+    }
+
+    /** Section {@code name} read as {@code type}, or null when the config has none. */
+    public <T> T section(String name, Class<T> type) {
+        JsonNode node = sections.get(name);
+        if (node == null) return null;
+        try {
+            return JSON.treeToValue(node, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("config field " + name + ": " + e.getOriginalMessage(), e);
+        }
+    }
+
+    /** This config with section {@code name} set to {@code value} (null: removed). */
+    public ModelConfig withSection(String name, Object value) {
+        Map<String, JsonNode> s = new LinkedHashMap<>(sections);
+        if (value == null) s.remove(name);
+        else s.put(name, JSON.valueToTree(value));
+        return toBuilder().sections(s).build();
+    }
+
+    /** A builder with the defaults of a small Llama-style decoder of full-attention blocks. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder holding this config's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.vocabSize = vocabSize;
+        b.dModel = dModel;
+        b.layers = layers;
+        b.heads = heads;
+        b.dFf = dFf;
+        b.context = context;
+        b.ropeTheta = ropeTheta;
+        b.qkNorm = qkNorm;
+        b.postNorm = postNorm;
+        b.tiedEmbeddings = tiedEmbeddings;
+        b.mixers = mixers;
+        b.window = window;
+        b.normEps = normEps;
+        b.initStd = initStd;
+        b.sections = new LinkedHashMap<>(sections);
+        return b;
+    }
+
+    /** Builds a {@link ModelConfig}; unset fields keep their defaults (shown on each setter). */
+    public static final class Builder {
+        private int vocabSize = 257, dModel = 32, layers = 2, heads = 2, dFf = 64, context = 64, window = 16;
+        private double ropeTheta = 10000, normEps = 1e-6, initStd = 0.02;
+        private boolean qkNorm, postNorm, tiedEmbeddings = true;
+        private String mixers = "full";
+        private Map<String, JsonNode> sections = new LinkedHashMap<>();
+
+        private Builder() {}
+
+        /** Vocabulary size (default 257: bytes and a boundary). */
+        public Builder vocabSize(int v) { vocabSize = v; return this; }
+        /** Model width D (default 32). */
+        public Builder dModel(int v) { dModel = v; return this; }
+        /** Number of blocks (default 2). */
+        public Builder layers(int v) { layers = v; return this; }
+        /** Attention heads (default 2). */
+        public Builder heads(int v) { heads = v; return this; }
+        /** MLP (SwiGLU) width (default 64). */
+        public Builder dFf(int v) { dFf = v; return this; }
+        /** Training context in tokens (default 64). */
+        public Builder context(int v) { context = v; return this; }
+        /** RoPE base frequency (default 10000). */
+        public Builder ropeTheta(double v) { ropeTheta = v; return this; }
+        /** RMSNorm of each head's queries and keys (default false). */
+        public Builder qkNorm(boolean v) { qkNorm = v; return this; }
+        /** Sandwich norms on each sub-layer's output (default false). */
+        public Builder postNorm(boolean v) { postNorm = v; return this; }
+        /** LM head tied to the embedding (default true). */
+        public Builder tiedEmbeddings(boolean v) { tiedEmbeddings = v; return this; }
+        /** Block pattern, e.g. "full", "swa:5,full:1", "ttt_linear" (default "full"). */
+        public Builder mixers(String v) { mixers = v; return this; }
+        /** Sliding-window size of swa blocks (default 16). */
+        public Builder window(int v) { window = v; return this; }
+        /** RMSNorm epsilon (default 1e-6). */
+        public Builder normEps(double v) { normEps = v; return this; }
+        /** Standard deviation of the initial weights (default 0.02). */
+        public Builder initStd(double v) { initStd = v; return this; }
+
+        /** Section {@code name} set to {@code value}, a method's settings record (null: removed). */
+        public Builder section(String name, Object value) {
+            if (value == null) sections.remove(name);
+            else sections.put(name, JSON.valueToTree(value));
+            return this;
+        }
+
+        Builder sections(Map<String, JsonNode> s) { sections = new LinkedHashMap<>(s); return this; }
+
+        public ModelConfig build() {
+            return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings,
+                    mixers, window, normEps, initStd, sections);
+        }
     }
 
     /** Checks every field; returns this for chaining. */
@@ -64,12 +169,14 @@ public record ModelConfig(
         if (!(initStd > 0 && initStd < 1)) fail("init_std", "must be in (0, 1), got " + initStd);
         if ((long) vocabSize * dModel > Integer.MAX_VALUE - 8) fail("vocab_size", "embedding of " + vocabSize + " x " + dModel + " is too large");
         if ((long) dModel * dFf > Integer.MAX_VALUE - 8) fail("d_ff", "MLP of " + dModel + " x " + dFf + " is too large");
-        List<Mixer> blocks = blockMixers();
-        if (blocks.stream().anyMatch(m -> m instanceof Mixer.SlidingWindow) && window < 1) {
-            fail("window", "sliding-window blocks need window >= 1, got " + window);
+        blockMixers();
+        for (String name : sections.keySet()) {
+            if (ModelParts.ofSection(name).isEmpty()) {
+                fail(name, "unknown field (known sections: " + String.join(", ",
+                        ModelParts.all().stream().map(ModelPart::section).filter(s -> s != null).distinct().toList()) + ")");
+            }
         }
-        if (ttt != null) ttt.validate();
-        if (e2e != null) e2e.validate(this);
+        for (ModelPart part : ModelParts.all()) part.validate(this);
         return this;
     }
 
@@ -91,14 +198,10 @@ public record ModelConfig(
             } else if (kv.length != 1) {
                 fail("mixers", "cannot parse \"" + part.trim() + "\"");
             }
-            Mixer m = switch (kv[0].trim()) {
-                case "full" -> new Mixer.FullAttention();
-                case "swa" -> new Mixer.SlidingWindow(Math.max(1, window));
-                case "ttt_linear" -> new Mixer.Ttt(InnerLoop.Kind.LINEAR);
-                case "ttt_mlp" -> new Mixer.Ttt(InnerLoop.Kind.MLP);
-                default -> throw new IllegalArgumentException("config field mixers: unknown mixer \"" + kv[0].trim()
-                        + "\" (known: full, swa, ttt_linear, ttt_mlp)");
-            };
+            String name = kv[0].trim();
+            ModelPart owner = ModelParts.ofMixer(name).orElseThrow(() -> new IllegalArgumentException(
+                    "config field mixers: unknown mixer \"" + name + "\" (known: " + String.join(", ", ModelParts.mixerNames()) + ")"));
+            Mixer m = new Mixer(name, owner.window(name, this));
             for (int i = 0; i < count; i++) pattern.add(m);
         }
         List<Mixer> blocks = new ArrayList<>(layers);
@@ -119,55 +222,33 @@ public record ModelConfig(
         return out;
     }
 
-    /** The {@code ttt} section, or the defaults when it is absent. */
-    @JsonIgnore
-    public TttSettings tttSettings() {
-        return ttt == null ? TttSettings.DEFAULTS : ttt;
-    }
-
     @JsonIgnore
     public int headDim() {
         return dModel / heads;
     }
 
     public ModelConfig withContext(int newContext) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, newContext, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+        return toBuilder().context(newContext).build();
     }
 
     public ModelConfig withVocab(int newVocab) {
-        return new ModelConfig(newVocab, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+        return toBuilder().vocabSize(newVocab).build();
     }
 
     public ModelConfig withMixers(String newMixers, int newWindow) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, newMixers, newWindow, normEps, initStd, ttt, e2e);
-    }
-
-    public ModelConfig withTtt(TttSettings newTtt) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, newTtt, e2e);
+        return toBuilder().mixers(newMixers).window(newWindow).build();
     }
 
     public ModelConfig withFeedForward(int newDFf) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, newDFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+        return toBuilder().dFf(newDFf).build();
     }
 
     public ModelConfig withNorms(boolean newQkNorm, boolean newPostNorm) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, newQkNorm, newPostNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
+        return toBuilder().qkNorm(newQkNorm).postNorm(newPostNorm).build();
     }
 
     public ModelConfig withRopeTheta(double newTheta) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, newTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, e2e);
-    }
-
-    public ModelConfig withE2e(E2eSettings newE2e) {
-        return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm,
-                tiedEmbeddings, mixers, window, normEps, initStd, ttt, newE2e);
+        return toBuilder().ropeTheta(newTheta).build();
     }
 
     private static void positive(String field, int v) {

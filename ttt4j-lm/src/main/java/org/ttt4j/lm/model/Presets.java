@@ -15,10 +15,10 @@ public final class Presets {
 
     public static ModelConfig byName(String name) {
         return switch (name) {
-            case "tiny" -> new ModelConfig(257, 32, 2, 2, 64, 64, 10000, false, false, true, "full", 16, 1e-6, 0.02);
-            case "demo" -> new ModelConfig(8192, 128, 4, 4, 344, 1024, 10000, false, false, true, "full", 64, 1e-6, 0.02);
-            case "small" -> new ModelConfig(8192, 256, 6, 4, 688, 256, 10000, false, false, true, "full", 64, 1e-6, 0.02);
-            case "bench" -> new ModelConfig(8192, 256, 4, 4, 688, 512, 10000, false, false, true, "full", 128, 1e-6, 0.02);
+            case "tiny" -> ModelConfig.builder().build();
+            case "demo" -> ModelConfig.builder().vocabSize(8192).dModel(128).layers(4).heads(4).dFf(344).context(1024).window(64).build();
+            case "small" -> ModelConfig.builder().vocabSize(8192).dModel(256).layers(6).heads(4).dFf(688).context(256).window(64).build();
+            case "bench" -> ModelConfig.builder().vocabSize(8192).dModel(256).layers(4).heads(4).dFf(688).context(512).window(128).build();
             default -> throw new IllegalArgumentException("unknown preset \"" + name + "\" (known: " + String.join(", ", NAMES) + ")");
         };
     }

@@ -38,11 +38,65 @@ public record TrainOptions(
         @JsonProperty("mask_boundary_targets") Boolean maskBoundaryTargets,
         @JsonProperty("weight_decay_on") String weightDecayOn) {
 
-    /** The options with the official defaults for the last three (see the class comment). */
-    public TrainOptions(long steps, int batch, int context, int accumulate, double lr, double minLr, long warmup, double weightDecay,
-                        double clip, int evalEvery, int evalBatches, int checkpointEvery, int keepLast, int logEvery, long seed) {
-        this(steps, batch, context, accumulate, lr, minLr, warmup, weightDecay, clip, evalEvery, evalBatches, checkpointEvery, keepLast,
-                logEvery, seed, 0.1, true, "all");
+    /** A builder with the defaults of {@code ttt4j train} (shown on each setter). */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Builds {@link TrainOptions}. Defaults: 2000 steps of 8 x 256 tokens, lr 3e-3 to lr / 10 after
+     * steps / 10 of warmup, weight decay 0.1 on all parameters, clip 1.0, validation and a checkpoint
+     * every steps / 10 on 8 batches, 3 checkpoints kept, a log line every 10 steps, seed 1234,
+     * boundary targets masked, TTT-E2E's inner-LR ramp over 10% of the steps.
+     */
+    public static final class Builder {
+        private long steps = 2000, seed = 1234;
+        private Long warmup;
+        private int batch = 8, context = 256, accumulate = 1, evalBatches = 8, keepLast = 3, logEvery = 10;
+        private Integer evalEvery, checkpointEvery;
+        private double lr = 3e-3, weightDecay = 0.1, clip = 1.0;
+        private Double minLr;
+        private double innerLrWarmup = 0.1;
+        private boolean maskBoundaryTargets = true;
+        private String weightDecayOn = "all";
+
+        private Builder() {}
+
+        public Builder steps(long v) { steps = v; return this; }
+        public Builder batch(int v) { batch = v; return this; }
+        /** Tokens per sequence (default 256). */
+        public Builder context(int v) { context = v; return this; }
+        /** Micro-batches per optimizer step (default 1). */
+        public Builder accumulate(int v) { accumulate = v; return this; }
+        public Builder lr(double v) { lr = v; return this; }
+        /** Final learning rate (default lr / 10). */
+        public Builder minLr(double v) { minLr = v; return this; }
+        /** Warmup steps (default steps / 10, at least 1). */
+        public Builder warmup(long v) { warmup = v; return this; }
+        public Builder weightDecay(double v) { weightDecay = v; return this; }
+        /** {@code all} parameters decay, or {@code matrices} only (default all). */
+        public Builder weightDecayOn(String v) { weightDecayOn = v; return this; }
+        /** Global gradient-norm clip, 0 to disable (default 1.0). */
+        public Builder clip(double v) { clip = v; return this; }
+        /** Steps between validations (default steps / 10, at least 1). */
+        public Builder evalEvery(int v) { evalEvery = v; return this; }
+        public Builder evalBatches(int v) { evalBatches = v; return this; }
+        /** Steps between checkpoints (default steps / 10, at least 1). */
+        public Builder checkpointEvery(int v) { checkpointEvery = v; return this; }
+        public Builder keepLast(int v) { keepLast = v; return this; }
+        public Builder logEvery(int v) { logEvery = v; return this; }
+        public Builder seed(long v) { seed = v; return this; }
+        /** Fraction of the steps over which TTT-E2E's inner-LR multiplier ramps (default 0.1). */
+        public Builder innerLrWarmup(double v) { innerLrWarmup = v; return this; }
+        public Builder maskBoundaryTargets(boolean v) { maskBoundaryTargets = v; return this; }
+
+        public TrainOptions build() {
+            int tenth = (int) Math.max(1, steps / 10);
+            return new TrainOptions(steps, batch, context, accumulate, lr, minLr != null ? minLr : lr / 10,
+                    warmup != null ? warmup : tenth, weightDecay, clip, evalEvery != null ? evalEvery : tenth, evalBatches,
+                    checkpointEvery != null ? checkpointEvery : tenth, keepLast, logEvery, seed, innerLrWarmup, maskBoundaryTargets,
+                    weightDecayOn);
+        }
     }
 
     /** The inner-LR warm-up fraction (null, from an older run: 0.1). */

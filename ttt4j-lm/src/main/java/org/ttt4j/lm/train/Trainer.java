@@ -13,7 +13,9 @@ import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.methods.e2e.E2eLoop;
+import org.ttt4j.lm.methods.Method;
+import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.methods.TrainingStep;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.optim.AdamW;
 import org.ttt4j.lm.optim.GradClip;
@@ -33,6 +35,7 @@ public final class Trainer {
     public record Result(Outcome outcome, long step, double lastLoss, Double lastValLoss, Path lastCheckpoint) {}
 
     private final Decoder model;
+    private final Method method;
     private final BatchSource data;
     private final Supplier<List<int[]>> validation;
     private final TrainOptions options;
@@ -44,6 +47,7 @@ public final class Trainer {
     public Trainer(Decoder model, BatchSource data, Supplier<List<int[]>> validation, TrainOptions options, Path runDir,
                    String tokenizer, PrintStream out) {
         this.model = model;
+        this.method = Methods.of(model.config());
         this.data = data;
         this.validation = validation;
         this.options = options.validate();
@@ -145,7 +149,7 @@ public final class Trainer {
                 double loss = 0;
                 for (int micro = 0; micro < options.accumulate(); micro++) {
                     int[] batch = data.next();
-                    Tensor l = lossOf(batch, innerLrMultiplier(step));
+                    Tensor l = lossOf(batch, trainingStep(step));
                     loss += l.item() / options.accumulate();
                     Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
                     for (int i = 0; i < g.length; i++) {
@@ -210,14 +214,15 @@ public final class Trainer {
      * the steps (10% in pre-training, ttt-methods.md section 3; 0, so 1 throughout, when fine-tuning).
      */
     double innerLrMultiplier(long step) {
-        double fraction = options.innerLrWarmupFraction();
-        if (fraction == 0) return 1.0;
-        double warm = Math.max(1, fraction * options.steps());
-        return Math.min(1.0, 0.1 + 0.9 * step / warm);
+        return trainingStep(step).innerLrMultiplier();
     }
 
-    /** The batch's loss: for TTT-E2E models the post-TTT loss of the inner loop, otherwise the plain one. */
-    private Tensor lossOf(int[] batch, double innerLrMultiplier) {
+    private TrainingStep trainingStep(long step) {
+        return new TrainingStep(step, options.steps(), options.innerLrWarmupFraction());
+    }
+
+    /** The batch's loss, as the model's method computes it (TTT-E2E: the post-TTT loss of its inner loop). */
+    private Tensor lossOf(int[] batch, TrainingStep step) {
         int c = options.context(), b = batch.length / (c + 1); // validation's last batch may have fewer rows
         if (b < 1 || b > options.batch() || batch.length != b * (c + 1)) {
             throw new IllegalStateException("data source gave " + batch.length + " tokens, expected up to " + options.batch() + " rows of "
@@ -233,8 +238,7 @@ public final class Trainer {
         // The document boundary is not a token to predict (the official TTT-E2E code masks these targets).
         int boundary = data.documentBoundary();
         if (options.masksBoundaryTargets() && boundary >= 0) for (int i = 0; i < target.length; i++) if (target[i] == boundary) target[i] = -1;
-        if (model.config().e2e() != null) return E2eLoop.loss(model, in, target, b, c, E2eLoop.Options.of(model.config(), innerLrMultiplier));
-        return model.loss(in, target, b, c);
+        return method.trainingLoss(model, in, target, b, c, step);
     }
 
     /** Mean loss over the validation batches (no graph recorded). */
@@ -244,7 +248,7 @@ public final class Trainer {
         if (n == 0) return Double.NaN;
         double sum = 0;
         try (var s = GradMode.disabled()) {
-            for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), 1.0).item();
+            for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), TrainingStep.FINISHED).item();
         }
         return sum / n;
     }

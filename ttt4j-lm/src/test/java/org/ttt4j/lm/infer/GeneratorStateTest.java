@@ -7,7 +7,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.tokenizer.ByteTokenizer;
 
@@ -15,8 +15,7 @@ import org.ttt4j.lm.tokenizer.ByteTokenizer;
 class GeneratorStateTest {
     @Test
     void loadedSessionContinuesLikeTheUninterruptedRun(@TempDir Path dir) throws Exception {
-        ModelConfig c = new ModelConfig(257, 16, 2, 2, 16, 64, 10000, true, true, true, "swa", 8, 1e-6, 0.2, null,
-                new E2eSettings(1, 4, 1.0, 1.0, null)).validate();
+        ModelConfig c = ModelConfig.builder().dModel(16).dFf(16).qkNorm(true).postNorm(true).mixers("swa").window(8).initStd(0.2).section("e2e", new E2eSettings(1, 4, 1.0, 1.0, null)).build().validate();
         var tok = ByteTokenizer.instance();
         var greedy = new SamplingOptions(0, 0, 1, 1, 1, 12, List.of());
         Path state = dir.resolve("s.safetensors");

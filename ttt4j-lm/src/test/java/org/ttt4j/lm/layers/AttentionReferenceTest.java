@@ -115,7 +115,7 @@ class AttentionReferenceTest {
     }
 
     private static SelfAttention layer(double theta, String mixers, int window) {
-        ModelConfig c = new ModelConfig(32, D, 1, HEADS, 24, 64, theta, true, false, true, mixers, window, 1e-6, 0.3).validate();
+        ModelConfig c = ModelConfig.builder().vocabSize(32).dModel(D).layers(1).heads(HEADS).dFf(24).ropeTheta(theta).qkNorm(true).mixers(mixers).window(window).initStd(0.3).build().validate();
         Decoder m = new Decoder(c, 5);
         var rng = new SplittableRandom(6);
         for (var e : m.params().all().entrySet()) {
@@ -123,7 +123,7 @@ class AttentionReferenceTest {
             Tensor w = e.getValue(); // norm scales away from 1, so a missing or misplaced norm shows
             for (int i = 0; i < w.size(); i++) w.set(i, 1 + 0.5 * rng.nextGaussian());
         }
-        return assertInstanceOf(SelfAttention.class, m.blocks().getFirst().mixer());
+        return assertInstanceOf(SelfAttention.class, m.blocks().getFirst().mixing().mixer());
     }
 
     private static void assertClose(double[][] want, float[] got, String what) {

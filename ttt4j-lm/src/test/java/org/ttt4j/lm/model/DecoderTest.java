@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
 import java.util.SplittableRandom;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.junit.jupiter.api.Test;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.tensor.GradMode;
@@ -54,9 +55,7 @@ class DecoderTest {
                 "mamba:ttt_mlp", "ttt_linear:1,swa:1"}) {
             boolean mamba = mixers.startsWith("mamba:");
             ModelConfig c = Presets.byName("tiny").withMixers(mixers.replace("mamba:", ""), 5);
-            c = new ModelConfig(c.vocabSize(), c.dModel(), c.layers(), c.heads(), c.dFf(), c.context(), c.ropeTheta(),
-                    true, true, false, c.mixers(), c.window(), c.normEps(), c.initStd(),
-                    new TttSettings(4, null, mamba ? "mamba" : null, null, null, null));
+            c = c.toBuilder().qkNorm(true).postNorm(true).tiedEmbeddings(false).section("ttt", new TttSettings(4, null, mamba ? "mamba" : null, null, null, null)).build();
             Decoder m = new Decoder(c, 11);
             int t = 23;
             int[] ids = randomIds(t, c.vocabSize(), 4);
@@ -83,9 +82,9 @@ class DecoderTest {
     @Test
     void invalidTttSettingsNameTheField() {
         ModelConfig t = Presets.byName("tiny").withMixers("ttt_linear", 8);
-        var e = assertThrows(IllegalArgumentException.class, () -> t.withTtt(new TttSettings(16, null, "rnn", null, null, null)).validate());
+        var e = assertThrows(IllegalArgumentException.class, () -> t.withSection("ttt", new TttSettings(16, null, "rnn", null, null, null)).validate());
         assertTrue(e.getMessage().contains("ttt.backbone") && e.getMessage().contains("rnn"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> t.withTtt(new TttSettings(0, null, null, null, null, null)).validate());
+        e = assertThrows(IllegalArgumentException.class, () -> t.withSection("ttt", new TttSettings(0, null, null, null, null, null)).validate());
         assertTrue(e.getMessage().contains("ttt.mini_batch"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> t.withMixers("ttt_gru", 8).validate());
         assertTrue(e.getMessage().contains("ttt_linear, ttt_mlp"), e.getMessage());
@@ -94,8 +93,7 @@ class DecoderTest {
     @Test
     void invalidConfigsNameTheField() {
         ModelConfig t = Presets.byName("tiny");
-        var e = assertThrows(IllegalArgumentException.class, () -> new ModelConfig(t.vocabSize(), 30, 2, 4, 64, 64,
-                10000, false, false, true, "full", 0, 1e-6, 0.02).validate());
+        var e = assertThrows(IllegalArgumentException.class, () -> t.toBuilder().dModel(30).heads(4).window(0).build().validate());
         assertTrue(e.getMessage().contains("heads"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> t.withMixers("swa:5,fulll:1", 8).validate());
         assertTrue(e.getMessage().contains("mixers") && e.getMessage().contains("fulll"), e.getMessage());
@@ -109,7 +107,7 @@ class DecoderTest {
     void hybridPatternExpands() {
         var blocks = Presets.byName("tiny").withMixers("swa:2,full:1", 8).validate().blockMixers();
         assertEquals(2, blocks.size());
-        var six = new ModelConfig(257, 32, 6, 2, 64, 64, 10000, false, false, true, "swa:5,full:1", 8, 1e-6, 0.02).blockMixers();
-        assertEquals(List.of("swa", "swa", "swa", "swa", "swa", "full"), six.stream().map(Mixer::configName).toList());
+        var six = ModelConfig.builder().layers(6).mixers("swa:5,full:1").window(8).build().blockMixers();
+        assertEquals(List.of("swa", "swa", "swa", "swa", "swa", "full"), six.stream().map(Mixer::name).toList());
     }
 }

@@ -1,5 +1,7 @@
 package org.ttt4j.lm.model;
 
+import org.ttt4j.lm.methods.ttt.TttSettings;
+
 import static org.junit.jupiter.api.Assertions.*;
 
 import org.junit.jupiter.api.Test;
@@ -7,7 +9,7 @@ import org.junit.jupiter.api.Test;
 class ReferenceNamesTest {
     private static ModelConfig tiny(String mixers, String backbone) {
         ModelConfig c = Presets.byName("tiny").withMixers(mixers, 8);
-        return c.withTtt(new TttSettings(4, null, backbone, null, null, null));
+        return c.withSection("ttt", new TttSettings(4, null, backbone, null, null, null));
     }
 
     @Test

@@ -35,7 +35,7 @@ class NonFiniteFilesTest {
     }
 
     private static TrainOptions options(long steps) {
-        return new TrainOptions(steps, 4, 32, 1, 3e-3, 3e-4, 1, 0.1, 1.0, 0, 0, 2, 3, 1, 7);
+        return TrainOptions.builder().steps(steps).batch(4).context(32).accumulate(1).lr(3e-3).minLr(3e-4).warmup(1).weightDecay(0.1).clip(1.0).evalEvery(0).evalBatches(0).checkpointEvery(2).keepLast(3).logEvery(1).seed(7).build();
     }
 
     private static Trainer.Result train(Path run, long steps, ByteArrayOutputStream log) throws IOException {

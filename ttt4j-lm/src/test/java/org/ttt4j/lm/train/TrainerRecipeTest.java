@@ -20,7 +20,7 @@ class TrainerRecipeTest {
     private static final int BOUNDARY = 7, BATCH = 4, CONTEXT = 32;
 
     private static TrainOptions options(long steps, double warmupFraction, boolean mask, String decayOn) {
-        return new TrainOptions(steps, BATCH, CONTEXT, 1, 3e-3, 3e-4, 0, 0.1, 1.0, 0, 1, 0, 2, 1, 7, warmupFraction, mask, decayOn).validate();
+        return TrainOptions.builder().steps(steps).batch(BATCH).context(CONTEXT).accumulate(1).lr(3e-3).minLr(3e-4).warmup(0).weightDecay(0.1).clip(1.0).evalEvery(0).evalBatches(1).checkpointEvery(0).keepLast(2).logEvery(1).seed(7).innerLrWarmup(warmupFraction).maskBoundaryTargets(mask).weightDecayOn(decayOn).build().validate();
     }
 
     private static TrainerTest.Windows data() {

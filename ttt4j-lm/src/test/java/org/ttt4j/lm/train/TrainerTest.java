@@ -69,7 +69,7 @@ class TrainerTest {
     }
 
     private static TrainOptions options(long steps) {
-        return new TrainOptions(steps, 4, 32, 1, 3e-3, 3e-4, 3, 0.1, 1.0, 5, 2, 5, 2, 1, 7);
+        return TrainOptions.builder().steps(steps).batch(4).context(32).accumulate(1).lr(3e-3).minLr(3e-4).warmup(3).weightDecay(0.1).clip(1.0).evalEvery(5).evalBatches(2).checkpointEvery(5).keepLast(2).logEvery(1).seed(7).build();
     }
 
     private static List<Double> losses(Path run) throws Exception {
@@ -121,7 +121,7 @@ class TrainerTest {
     @Test
     void tttModelsLearnAndResumeBitForBit(@TempDir Path a, @TempDir Path b) throws Exception {
         ModelConfig c = Presets.byName("tiny").withMixers("ttt_mlp:1,ttt_linear:1", 8)
-                .withTtt(new org.ttt4j.lm.model.TttSettings(8, null, "mamba", null, null, null));
+                .withSection("ttt", new org.ttt4j.lm.methods.ttt.TttSettings(8, null, "mamba", null, null, null));
         assertLearnsAndResumes(c, a, b);
         assertEquals(c, CheckpointStore.load(b).config(), "the ttt section survives the checkpoint");
     }
@@ -142,15 +142,14 @@ class TrainerTest {
     @Test
     void e2eModelsLearnAndResumeBitForBit(@TempDir Path a, @TempDir Path b) throws Exception {
         ModelConfig t = Presets.byName("tiny");
-        ModelConfig c = new ModelConfig(t.vocabSize(), t.dModel(), t.layers(), t.heads(), t.dFf(), t.context(), t.ropeTheta(), true, true,
-                true, "swa", 16, t.normEps(), t.initStd(), null, new org.ttt4j.lm.model.E2eSettings(1, 8, null, null, null));
+        ModelConfig c = t.toBuilder().qkNorm(true).postNorm(true).mixers("swa").section("e2e", new org.ttt4j.lm.methods.e2e.E2eSettings(1, 8, null, null, null)).build();
         assertLearnsAndResumes(c, a, b);
     }
 
     /** A parameter poisoned with NaN after step 5 (as a blow-up would): the run stops and keeps step 4's checkpoint. */
     @Test
     void divergenceStopsAndKeepsTheLastGoodCheckpoint(@TempDir Path run) throws Exception {
-        TrainOptions o = new TrainOptions(20, 4, 32, 1, 3e-3, 0, 0, 0.1, 1, 0, 0, 2, 3, 1, 7);
+        TrainOptions o = TrainOptions.builder().steps(20).batch(4).context(32).accumulate(1).lr(3e-3).minLr(0).warmup(0).weightDecay(0.1).clip(1).evalEvery(0).evalBatches(0).checkpointEvery(2).keepLast(3).logEvery(1).seed(7).build();
         Decoder model = new Decoder(Presets.byName("tiny"), 3);
         Windows data = new Windows(pattern(5000), 4, 32) {
             @Override
@@ -223,8 +222,7 @@ class TrainerTest {
             assertTrue(Arrays.stream(norms).anyMatch(n -> n > 1.1 * clip), straddle);
             assertTrue(Arrays.stream(norms).anyMatch(n -> n < clip / 1.1), straddle);
             Decoder model = new Decoder(c, 3);
-            TrainOptions o = new TrainOptions(lrs.length, batch, context, 1, peak, min, 1, decay, clip, 0, 0, 0, 1, 1, 7, 0.0, true,
-                    decayOn);
+            TrainOptions o = TrainOptions.builder().steps(lrs.length).batch(batch).context(context).accumulate(1).lr(peak).minLr(min).warmup(1).weightDecay(decay).clip(clip).evalEvery(0).evalBatches(0).checkpointEvery(0).keepLast(1).logEvery(1).seed(7).innerLrWarmup(0.0).maskBoundaryTargets(true).weightDecayOn(decayOn).build();
             var replay = new ArrayDeque<>(batches);
             BatchSource data = new BatchSource() {
                 @Override

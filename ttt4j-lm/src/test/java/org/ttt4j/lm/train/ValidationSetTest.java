@@ -20,7 +20,7 @@ import org.ttt4j.lm.model.Presets;
 /** A validation set too small for one batch is used as it is, and none at all is said, never a silent NaN. */
 class ValidationSetTest {
     private static TrainOptions options() {
-        return new TrainOptions(2, 4, 32, 1, 3e-3, 3e-4, 1, 0.1, 1.0, 1, 2, 0, 2, 1, 7);
+        return TrainOptions.builder().steps(2).batch(4).context(32).accumulate(1).lr(3e-3).minLr(3e-4).warmup(1).weightDecay(0.1).clip(1.0).evalEvery(1).evalBatches(2).checkpointEvery(0).keepLast(2).logEvery(1).seed(7).build();
     }
 
     private static Trainer trainer(Decoder m, List<int[]> validation, Path run, ByteArrayOutputStream log) {

@@ -25,7 +25,6 @@ import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SwiGlu;
 import org.ttt4j.lm.model.Block;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 
 /**
@@ -48,13 +47,16 @@ public final class E2eLoop {
     private E2eLoop() {}
 
     /** Inner-loop options; {@code lrMultiplier} is the outer schedule's warm-up factor (1 at evaluation). */
+    /** The name of the suffix blocks' prime MLP sub-layer. */
+    public static final String PRIME = "prime_mlp";
+
     public record Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier, boolean checkpoint) {
         public Options(int chunk, double innerLr, double clip, boolean firstOrder, double lrMultiplier) {
             this(chunk, innerLr, clip, firstOrder, lrMultiplier, true);
         }
 
         public static Options of(ModelConfig c, double lrMultiplier) {
-            E2eSettings e = c.e2e();
+            E2eSettings e = E2eSettings.of(c);
             if (e == null) throw new IllegalArgumentException("not a TTT-E2E model: the config has no e2e section");
             return new Options(e.chunk(c), e.innerLearningRate(), e.clipNorm(), e.firstOrderOnly(), lrMultiplier, true);
         }
@@ -151,7 +153,7 @@ public final class E2eLoop {
     private static Run run(Decoder model, int[] ids, int[] targets, int batch, int t, Options o, float[] tokenLosses) {
         ModelConfig c = model.config();
         List<Block> blocks = model.blocks();
-        int suffix = c.e2e().suffixBlocks(c), first = blocks.size() - suffix;
+        int suffix = E2eSettings.of(c).suffixBlocks(c), first = blocks.size() - suffix;
         boolean outer = GradMode.isEnabled();
         Tensor h = model.embed(ids, batch, t);
         // Training checkpoints the prefix blocks and every chunk; evaluation keeps nothing past a chunk anyway.
@@ -240,7 +242,10 @@ public final class E2eLoop {
     /** The inner parameters: each suffix block's prime MLP weights (gate, up, down), block by block. */
     static List<Tensor> primeWeights(List<Block> blocks, int first) {
         List<Tensor> fast = new ArrayList<>();
-        for (Block b : blocks.subList(first, blocks.size())) fast.addAll(List.of(b.prime().gate().weight(), b.prime().up().weight(), b.prime().down().weight()));
+        for (Block b : blocks.subList(first, blocks.size())) {
+            SwiGlu p = b.mlp(PRIME).mlp();
+            fast.addAll(List.of(p.gate().weight(), p.up().weight(), p.down().weight()));
+        }
         return fast;
     }
 
@@ -256,7 +261,7 @@ public final class E2eLoop {
      */
     static Tensor suffixChunk(List<Block> suffix, Tensor x, int at, SelfAttention.Window[] windows, List<Tensor> fast) {
         for (int j = 0; j < suffix.size(); j++) {
-            Block.Chunked out = suffix.get(j).apply(x, at, windows[j], prime(fast, j));
+            Block.Chunked out = suffix.get(j).apply(x, at, windows[j], Map.of(PRIME, prime(fast, j)));
             x = out.h();
             windows[j] = out.window();
         }
@@ -303,7 +308,7 @@ public final class E2eLoop {
             Tensor packed = Checkpoint.run(in -> {
                 Map<String, Tensor> given = new LinkedHashMap<>(all);
                 for (int i = 0; i < names.size(); i++) given.put(names.get(i), in[paramAt + i]);
-                var out = Block.create(new Params(given), c, index).apply(in[0], start, hasPast ? new SelfAttention.Window(in[1], in[2]) : null, null);
+                var out = Decoder.block(new Params(given), c, index).apply(in[0], start, hasPast ? new SelfAttention.Window(in[1], in[2]) : null, Map.of());
                 return Layout.concat(List.of(Layout.reshape(out.h(), -1), Layout.reshape(out.window().keys(), -1),
                         Layout.reshape(out.window().values(), -1)), 0);
             }, inputs.toArray(Tensor[]::new));

@@ -20,6 +20,7 @@ import org.ttt4j.lm.layers.SwiGlu;
 import org.ttt4j.lm.model.Block;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.Pass;
 
 /**
  * Reading and generating with a TTT-E2E model (ttt-methods.md section 3, "Decode"): every block
@@ -62,11 +63,11 @@ public final class E2eSession {
         ModelConfig c = model.config();
         this.model = model;
         this.options = E2eLoop.Options.of(c, 1.0);
-        this.first = c.layers() - c.e2e().suffixBlocks(c);
+        this.first = c.layers() - E2eSettings.of(c).suffixBlocks(c);
         // feed() passes at most one chunk at a time to the blocks: caches need room for no more.
         this.maxChunk = Math.min(maxChunk, options.chunk());
         this.fullHistory = fullHistory;
-        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, this.maxChunk) : b.mixer().newCache(this.maxChunk));
+        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, this.maxChunk) : b.mixing().mixer().newCache(this.maxChunk));
         for (Tensor w : E2eLoop.primeWeights(model.blocks(), first)) fast.add(w.detach());
         chunkStart = new SelfAttention.Window[c.layers() - first];
     }
@@ -119,7 +120,7 @@ public final class E2eSession {
                 Tensor h = model.embed(part, 1, n);
                 for (int j = 0; j < first; j++) h = model.blocks().get(j).apply(h, caches.get(j));
                 pendingInputs.add(h);
-                for (int j = first; j < model.blocks().size(); j++) h = model.blocks().get(j).apply(h, caches.get(j), prime(j));
+                for (int j = first; j < model.blocks().size(); j++) h = model.blocks().get(j).apply(h, new Pass.Decode(caches.get(j)), Map.of(E2eLoop.PRIME, prime(j)));
                 outs.add(model.head(h));
                 int[] grown = Arrays.copyOf(pendingTokens, pendingTokens.length + n);
                 System.arraycopy(part, 0, grown, pendingTokens.length, n);
@@ -189,7 +190,7 @@ public final class E2eSession {
             String[] f = required(meta, "cache." + j, file).split(",");
             KvCache.Snapshot snap = new KvCache.Snapshot(tensor(in, "cache." + j + ".keys", file).toFloatArray(),
                     tensor(in, "cache." + j + ".values", file).toFloatArray(), Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]));
-            s.caches.set(j, KvCache.restore(c.heads(), c.headDim(), model.blocks().get(j).mixer() instanceof SelfAttention a ? a.window() : 0,
+            s.caches.set(j, KvCache.restore(c.heads(), c.headDim(), model.blocks().get(j).mixing().mixer() instanceof SelfAttention a ? a.window() : 0,
                     s.maxChunk, snap));
         }
         for (int i = 0; i < s.fast.size(); i++) s.fast.set(i, shaped(tensor(in, "fast." + i, file), s.fast.get(i).shape(), file));

@@ -17,7 +17,9 @@ import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SwiGlu;
+import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.Block;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.optim.AdamW;
@@ -50,7 +52,7 @@ public final class QtttSession {
 
     private QtttSession(Decoder model, int[] context, int maxChunk) {
         for (Block b : model.blocks()) {
-            if (!(b.mixer() instanceof SelfAttention) || b.conv() != null) {
+            if (!b.attentionOnly()) {
                 throw new IllegalArgumentException("qTTT needs attention in every block; mixers \"" + model.config().mixers() + "\" are not");
             }
         }
@@ -70,7 +72,7 @@ public final class QtttSession {
         this.adapted = new Decoder(model.config(), new Params(given));
         for (Tensor t : given.values()) t.requiresGrad(false); // Params marks what it is given as parameters
         try (var off = GradMode.disabled()) {
-            if (model.config().e2e() != null) {
+            if (E2eSettings.of(model.config()) != null) {
                 caches = null;
                 e2e = new E2eSession(adapted, maxChunk, true);
                 for (int at = 0; at < context.length; at += maxChunk) lastOutput = e2e.feed(Arrays.copyOfRange(context, at, Math.min(context.length, at + maxChunk)));
@@ -167,7 +169,7 @@ public final class QtttSession {
             Tensor h = adapted.embed(new int[] {context[position]}, 1, 1);
             for (int i = 0; i < mass.length; i++) {
                 Block b = adapted.blocks().get(i);
-                double[][] p = ((SelfAttention) b.mixer()).probabilities(b.mixerNorm().apply(h), position, cache(i));
+                double[][] p = ((SelfAttention) b.mixing().mixer()).probabilities(b.mixing().norm().apply(h), position, cache(i));
                 for (double[] head : p) for (int j = from; j < to; j++) mass[i] += head[j] / p.length;
                 h = b.applyFrozen(h, position, cache(i), prime(i));
             }
@@ -217,7 +219,9 @@ public final class QtttSession {
         }
     }
 
-    private SwiGlu prime(int i) {
-        return e2e != null ? e2e.prime(i) : adapted.blocks().get(i).prime();
+    /** Block i's MLP substitutes: a TTT-E2E session's current prime weights (none for a prefix block or another model). */
+    private Map<String, SwiGlu> prime(int i) {
+        SwiGlu p = e2e != null ? e2e.prime(i) : null;
+        return p == null ? Map.of() : Map.of(E2eLoop.PRIME, p);
     }
 }

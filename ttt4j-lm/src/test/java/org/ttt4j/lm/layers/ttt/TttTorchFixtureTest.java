@@ -1,5 +1,6 @@
 package org.ttt4j.lm.layers.ttt;
 
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,6 +28,7 @@ import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.methods.ttt.TttMethod;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 
@@ -94,7 +96,7 @@ class TttTorchFixtureTest {
                     throw new IllegalStateException("fixture " + name + ": logits have shape " + Arrays.toString(logits.shape()) + ", expected "
                             + Arrays.toString(new int[] {batch, t, config.vocabSize()}) + " for the tokens and vocab " + config.vocabSize());
                 }
-                int b = config.tttSettings().options(InnerLoop.Kind.LINEAR, config.ropeTheta()).miniBatch();
+                int b = TttSettings.of(config).options(InnerLoop.Kind.LINEAR, config.ropeTheta()).miniBatch();
                 if (t <= b || t % b == 0) {
                     throw new IllegalStateException("fixture " + name + ": " + t + " tokens in mini-batches of " + b
                             + " do not end in a partial mini-batch after a whole one");
@@ -123,10 +125,11 @@ class TttTorchFixtureTest {
         /** config.json (what ttt_torch.py was told) must describe the same model as model-config.json. */
         private static void checkTorchConfig(String name, ModelConfig c, JsonNode torch) {
             List<Mixer> mixers = c.blockMixers();
-            if (mixers.isEmpty() || !(mixers.getFirst() instanceof Mixer.Ttt(InnerLoop.Kind kind)) || mixers.stream().anyMatch(m -> !m.equals(mixers.getFirst()))) {
+            InnerLoop.Kind kind = mixers.isEmpty() ? null : TttMethod.kindOf(mixers.getFirst().name());
+            if (kind == null || mixers.stream().anyMatch(m -> !m.equals(mixers.getFirst()))) {
                 throw new IllegalStateException("fixture " + name + ": model-config.json's mixers \"" + c.mixers() + "\" are not one TTT layer kind");
             }
-            TttOptions o = c.tttSettings().options(kind, c.ropeTheta());
+            TttOptions o = TttSettings.of(c).options(kind, c.ropeTheta());
             Map<String, Object> ours = Map.of("layers", c.layers(), "heads", c.heads(), "mini_batch", o.miniBatch(), "base_lr", o.baseLr(),
                     "rope_theta", c.ropeTheta(), "norm_eps", c.normEps(), "mamba", o.mamba(), "mlp", kind == InnerLoop.Kind.MLP);
             List<String> differ = new ArrayList<>();
@@ -191,7 +194,7 @@ class TttTorchFixtureTest {
     }
 
     private static int miniBatch(Fixture f) {
-        return f.config().tttSettings().options(InnerLoop.Kind.LINEAR, f.config().ropeTheta()).miniBatch();
+        return TttSettings.of(f.config()).options(InnerLoop.Kind.LINEAR, f.config().ropeTheta()).miniBatch();
     }
 
     @ParameterizedTest(name = "{0}")

@@ -15,14 +15,13 @@ import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 
 class E2eLoopTest {
     /** 2 SWA blocks (window 4) with qk_norm and sandwich norms, the last one a suffix block with a prime MLP. */
     private static ModelConfig tiny(double innerLr, boolean firstOrder) {
-        return new ModelConfig(13, 8, 2, 2, 8, 16, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
-                new E2eSettings(1, 3, innerLr, 1.0, firstOrder)).validate();
+        return ModelConfig.builder().vocabSize(13).dModel(8).dFf(8).context(16).qkNorm(true).postNorm(true).mixers("swa").window(4).initStd(0.3).section("e2e", new E2eSettings(1, 3, innerLr, 1.0, firstOrder)).build().validate();
     }
 
     private static int[] tokens(int n, long seed) {
@@ -277,7 +276,7 @@ class E2eLoopTest {
         var e = new E2eSettings(null, null, null, null, null);
         int width = E2eSettings.matchedWidth(base, e.suffixBlocks(base), true);
         assertTrue(width < base.dFf(), "shrunk: " + width);
-        long ours = new Decoder(base.withFeedForward(width).withE2e(e), 0).params().count();
+        long ours = new Decoder(base.withFeedForward(width).withSection("e2e", e), 0).params().count();
         long theirs = new Decoder(base, 0).params().count();
         assertTrue(ours <= theirs && theirs - ours <= 3L * base.dModel() * (base.layers() + 1), ours + " vs " + theirs);
     }
@@ -287,7 +286,7 @@ class E2eLoopTest {
         ModelConfig c = tiny(1, false);
         var e = assertThrows(IllegalArgumentException.class, () -> c.withMixers("full", 4).validate());
         assertTrue(e.getMessage().contains("config field e2e.mixers"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> c.withE2e(new E2eSettings(1, 9, null, null, null)).validate());
+        e = assertThrows(IllegalArgumentException.class, () -> c.withSection("e2e", new E2eSettings(1, 9, null, null, null)).validate());
         assertTrue(e.getMessage().contains("e2e.chunk"), e.getMessage());
     }
 }

@@ -9,13 +9,12 @@ import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 
 class E2eSessionTest {
     private static ModelConfig config() {
-        return new ModelConfig(13, 8, 3, 2, 8, 32, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
-                new E2eSettings(2, 3, 1.0, 1.0, null)).validate();
+        return ModelConfig.builder().vocabSize(13).dModel(8).layers(3).dFf(8).context(32).qkNorm(true).postNorm(true).mixers("swa").window(4).initStd(0.3).section("e2e", new E2eSettings(2, 3, 1.0, 1.0, null)).build().validate();
     }
 
     /** A state saved after reading a context continues bit for bit in a fresh session (another model object), twice over (fork). */
@@ -47,7 +46,7 @@ class E2eSessionTest {
         java.nio.file.Files.write(dir.resolve("nan.safetensors"), poisoned);
         e = assertThrows(Exception.class, () -> E2eSession.load(new Decoder(c, 2), dir.resolve("nan.safetensors")));
         assertTrue(e.getMessage().contains(name) && e.getMessage().contains("NaN at flat index 0"), e.getMessage());
-        ModelConfig other = c.withE2e(new E2eSettings(1, 3, 1.0, 1.0, null));
+        ModelConfig other = c.withSection("e2e", new E2eSettings(1, 3, 1.0, 1.0, null));
         e = assertThrows(IllegalArgumentException.class, () -> E2eSession.load(new Decoder(other, 2), file));
         assertTrue(e.getMessage().contains("different model") && e.getMessage().contains("e2e"), e.getMessage());
     }
@@ -73,8 +72,7 @@ class E2eSessionTest {
     /** Prefill then decode, in uneven pieces, gives the per-token losses of chunked teacher-forced scoring. */
     @Test
     void prefillThenDecodeMatchesChunkedScoring() {
-        ModelConfig c = new ModelConfig(13, 8, 3, 2, 8, 32, 10000, true, true, true, "swa", 4, 1e-6, 0.3, null,
-                new E2eSettings(2, 3, 1.0, 1.0, null)).validate();
+        ModelConfig c = ModelConfig.builder().vocabSize(13).dModel(8).layers(3).dFf(8).context(32).qkNorm(true).postNorm(true).mixers("swa").window(4).initStd(0.3).section("e2e", new E2eSettings(2, 3, 1.0, 1.0, null)).build().validate();
         Decoder m = new Decoder(c, 2);
         SplittableRandom rng = new SplittableRandom(6);
         int[] tokens = new int[18];

@@ -18,7 +18,7 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.optim.TextbookAdamW;
@@ -90,7 +90,7 @@ class QtttSessionTest {
      * window of 4, then full attention) with qk-norm, width 8 in 2 heads, 13 tokens.
      */
     private static ModelConfig small() {
-        return new ModelConfig(13, 8, 2, 2, 16, 64, 10000, true, false, true, "swa:1,full:1", 4, 1e-6, 0.3).validate();
+        return ModelConfig.builder().vocabSize(13).dModel(8).dFf(16).qkNorm(true).mixers("swa:1,full:1").window(4).initStd(0.3).build().validate();
     }
 
     /** The names of the W_Q tensors, in layer order. */
@@ -118,7 +118,7 @@ class QtttSessionTest {
         Decoder m = new Decoder(c, new Params(given));
         int[] ids = Arrays.copyOfRange(context, start, start + k), targets = Arrays.copyOfRange(context, start + 1, start + k + 1);
         Tensor h = m.embed(ids, 1, k);
-        for (int i = 0; i < m.blocks().size(); i++) h = m.blocks().get(i).applyFrozen(h, start, s.cache(i), m.blocks().get(i).prime());
+        for (int i = 0; i < m.blocks().size(); i++) h = m.blocks().get(i).applyFrozen(h, start, s.cache(i), java.util.Map.of());
         return Nn.crossEntropyMean(Layout.reshape(m.head(h), k, -1), targets, -1);
     }
 

@@ -1,4 +1,6 @@
-package org.ttt4j.lm.model;
+package org.ttt4j.lm.methods.e2e;
+
+import org.ttt4j.lm.model.ModelConfig;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -20,6 +22,14 @@ public record E2eSettings(
         @JsonProperty("clip") Double clip,
         @JsonProperty("first_order") Boolean firstOrder) {
 
+    /** The config section's name. */
+    public static final String SECTION = "e2e";
+
+    /** The {@code e2e} section of {@code c}, or null for a model that is not TTT-E2E. */
+    public static E2eSettings of(ModelConfig c) {
+        return c.section(SECTION, E2eSettings.class);
+    }
+
     /** Checks every field against the model; returns this. */
     public E2eSettings validate(ModelConfig c) {
         int suffix = suffixBlocks(c);
@@ -27,7 +37,7 @@ public record E2eSettings(
         if (chunk != null && (chunk < 1 || chunk > c.window())) fail("chunk", "must be in 1..window (" + c.window() + "), got " + chunk);
         if (innerLr != null && !(innerLr >= 0 && innerLr < 1e6)) fail("inner_lr", "must be in [0, 1e6), got " + innerLr);
         if (clip != null && !(clip > 0)) fail("clip", "must be > 0, got " + clip);
-        if (c.blockMixers().stream().anyMatch(m -> !(m instanceof Mixer.SlidingWindow))) {
+        if (c.blockMixers().stream().anyMatch(m -> !m.name().equals("swa"))) {
             fail("mixers", "TTT-E2E uses sliding-window attention in every block (mixers \"swa\"), got \"" + c.mixers() + "\"");
         }
         return this;
@@ -81,7 +91,7 @@ public record E2eSettings(
     /** {@link #matched(ModelConfig)} with the MLP width rounded up to a multiple of {@code multiple}. */
     public ModelConfig matched(ModelConfig base, int multiple) {
         ModelConfig baseline = base.withNorms(true, true);
-        return baseline.withFeedForward(matchedWidth(baseline, suffixBlocks(baseline), true, multiple)).withE2e(this);
+        return baseline.withFeedForward(matchedWidth(baseline, suffixBlocks(baseline), true, multiple)).withSection(SECTION, this);
     }
 
     @JsonIgnore

@@ -1,10 +1,11 @@
-package org.ttt4j.lm.model;
+package org.ttt4j.lm.methods.ttt;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
 import org.ttt4j.lm.layers.ttt.TttOptions;
+import org.ttt4j.lm.model.ModelConfig;
 
 /**
  * The {@code ttt} section of a model config, used by {@code ttt_linear} and {@code ttt_mlp} blocks.
@@ -22,6 +23,15 @@ public record TttSettings(
         @JsonProperty("conv_width") Integer convWidth) {
 
     public static final TttSettings DEFAULTS = new TttSettings(null, null, null, null, null, null);
+
+    /** The config section's name. */
+    public static final String SECTION = "ttt";
+
+    /** The {@code ttt} section of {@code c}, or the defaults when it has none. */
+    public static TttSettings of(ModelConfig c) {
+        TttSettings s = c.section(SECTION, TttSettings.class);
+        return s == null ? DEFAULTS : s;
+    }
 
     /** Checks every field; returns this. */
     public TttSettings validate() {
