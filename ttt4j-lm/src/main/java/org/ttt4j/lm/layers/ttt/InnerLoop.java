@@ -17,7 +17,7 @@ import org.ttt4j.core.ops.Reduce;
 import org.ttt4j.core.tensor.Tensor;
 
 /**
- * The inner loop of the TTT layers (ttt-methods.md section 2), op by op: every step is a
+ * The inner loop of the TTT layers (docs/methods.md, section 2), op by op: every step is a
  * differentiable op, so the outer loop backpropagates through the inner gradient steps to any
  * order. This is the reference the fused kernel ({@link TttFusedKernel}) is tested against.
  *
