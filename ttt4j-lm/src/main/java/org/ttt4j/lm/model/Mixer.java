@@ -19,7 +19,7 @@ public sealed interface Mixer permits Mixer.FullAttention, Mixer.SlidingWindow, 
         @Override public String configName() { return "full"; }
     }
 
-    /** Query i sees keys j with i - window < j <= i. */
+    /** Query i sees keys j with {@code i - window < j <= i}. */
     record SlidingWindow(int window) implements Mixer {
         public SlidingWindow {
             if (window < 1) throw new IllegalArgumentException("sliding window must be >= 1, got " + window);
