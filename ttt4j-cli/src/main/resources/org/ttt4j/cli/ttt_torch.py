@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""An independent PyTorch forward pass of a ttt4j TTT model, written from ttt-methods.md section 2
+"""An independent PyTorch forward pass of a ttt4j TTT model, written from docs/methods.md, section 2
 with the PyTorch TTT reference's conventions (not its code): Linear weights [out, in] applied as
 x W^T, depthwise Conv1d with padding width-1 cut to the input length, RoPE by the reference's
 route (permute q/k to the half-split layout, rotate_half, permute back) with positions t mod b,

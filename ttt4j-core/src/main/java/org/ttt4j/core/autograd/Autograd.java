@@ -18,7 +18,7 @@ import org.ttt4j.core.tensor.Tensor;
  * Reverse-mode differentiation over the recorded graph.
  *
  * <p>{@link #grad} is the functional entry point (like {@code torch.autograd.grad}): it returns
- * d(sum_i <outputs_i, gradOutputs_i>)/d(inputs). With {@code createGraph} the backward rules run
+ * {@code d(sum_i <outputs_i, gradOutputs_i>)/d(inputs)}. With {@code createGraph} the backward rules run
  * with recording on, so the returned gradients carry history and can be differentiated again, to
  * any order: {@code grad(grad(f))} works like JAX's {@code grad(grad(f))}. {@link #backward} is
  * the convenience that accumulates d(loss)/d(leaf) into every leaf's {@code grad()}.

@@ -12,7 +12,7 @@ import org.ttt4j.core.tensor.Tensor;
  *
  * <p>{@link #firstOrder} compares d/dx of s(x) = sum(f(x) * w), with a fixed random w, against
  * (s(x + eps e_i) - s(x - eps e_i)) / 2 eps for every element of every input. {@link #secondOrder}
- * applies the same check to h(x) = sum_i <d s / d x_i, v_i> whose gradient is the Hessian-vector
+ * applies the same check to {@code h(x) = sum_i <d s / d x_i, v_i>} whose gradient is the Hessian-vector
  * product computed by differentiating the backward pass itself (createGraph).
  */
 public final class GradCheck {

@@ -34,7 +34,7 @@ public final class Transpose {
     }
 
     /**
-     * out[oOff + j * ldo + i] = a[aOff + i * lda + j] for i < rows, j < cols.
+     * {@code out[oOff + j * ldo + i] = a[aOff + i * lda + j]} for {@code i < rows, j < cols}.
      */
     public static void transpose(float[] a, int aOff, int lda, float[] out, int oOff, int ldo, int rows, int cols) {
         if (rows < 0 || cols < 0 || lda < cols || ldo < rows) {

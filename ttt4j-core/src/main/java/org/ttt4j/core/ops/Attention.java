@@ -17,8 +17,8 @@ import org.ttt4j.core.tensor.Tensor;
 
 /**
  * Scaled dot-product attention: causal, sliding-window (query at position i sees keys j with
- * i - window < j <= i) or unmasked. The queries are the last t of the s key positions, so the
- * same op serves prefill (t == s) and decoding against a cache (t < s).
+ * {@code i - window < j <= i}) or unmasked. The queries are the last t of the s key positions, so
+ * the same op serves prefill ({@code t == s}) and decoding against a cache ({@code t < s}).
  *
  * <p>Forward and first-order backward run fused kernels that never materialise the t x s score
  * matrix (flash-attention style, with the log-sum-exp saved for backward). When a graph is being

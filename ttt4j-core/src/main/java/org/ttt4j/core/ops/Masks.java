@@ -10,12 +10,12 @@ import org.ttt4j.core.tensor.Tensor;
 public final class Masks {
     private Masks() {}
 
-    /** 1 where key j <= query position (lower-triangular, diagonal included). */
+    /** 1 where key j {@code <=} the query position (lower-triangular, diagonal included). */
     public static Tensor causal(int t, int s) {
         return band(t, s, 0);
     }
 
-    /** 1 where i - window < j <= i for query position i; window 0 means unlimited (causal). */
+    /** 1 where {@code i - window < j <= i} for query position i; window 0 means unlimited (causal). */
     public static Tensor band(int t, int s, int window) {
         return visible(t, s, true, window);
     }

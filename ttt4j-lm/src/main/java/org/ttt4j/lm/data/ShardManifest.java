@@ -13,7 +13,7 @@ import java.util.List;
  * @param tokenizer         tokenizer name
  * @param vocabSize         tokenizer vocabulary size
  * @param documentBoundary  id written after every document
- * @param dtype             "uint16" (vocab <= 65536) or "int32", little-endian
+ * @param dtype             "uint16" ({@code vocab <= 65536}) or "int32", little-endian
  * @param splitSeed         seed of the train/validation split
  * @param validationFraction fraction of documents held out
  * @param train             train split

@@ -73,7 +73,7 @@ public final class KvCache implements MixerCache {
         return maxChunk;
     }
 
-    /** Appends k, v of shape [heads, t, d] (post-RoPE keys), t <= maxChunk. */
+    /** Appends k, v of shape [heads, t, d] (post-RoPE keys), {@code t <= maxChunk}. */
     public void append(Tensor k, Tensor v) {
         int t = k.dim(1);
         if (t > maxChunk) throw new IllegalArgumentException("chunk of " + t + " tokens exceeds the cache's maxChunk " + maxChunk);

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The Llama-style decoder of ttt-methods.md section 1, as stored in {@code config.json}.
+ * The Llama-style decoder of docs/methods.md, section 1, as stored in {@code config.json}.
  *
  * <p>{@code mixers} is a repeating pattern of blocks, expanded to {@code layers}: "full" (causal
  * attention everywhere), "swa" (sliding window of {@code window} keys), or a hybrid such as

@@ -5,8 +5,8 @@ import java.util.List;
 /**
  * Named model sizes. {@code tiny} runs in seconds (tests), {@code small} trains to a useful loss
  * in about an hour on two cores, {@code demo} is the shipped TTT-E2E model of {@code ttt4j demo}
- * (a few MB; trains in minutes), {@code bench} is fixed for benchmarks (ttt-methods.md and the
- * issue tracker define it: width 256, 4 layers, 4 heads, SwiGLU 688, vocab 8192, context 512).
+ * (a few MB; trains in minutes), {@code bench} is fixed for benchmarks (the issue tracker defines
+ * it: width 256, 4 layers, 4 heads, SwiGLU 688, vocab 8192, context 512).
  */
 public final class Presets {
     private Presets() {}

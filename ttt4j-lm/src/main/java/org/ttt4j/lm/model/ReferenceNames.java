@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The PyTorch TTT reference's parameter names (ttt-methods.md section 2), which ttt4j's TTT blocks
+ * The PyTorch TTT reference's parameter names (docs/methods.md, section 2), which ttt4j's TTT blocks
  * use as they are, with the reference's shapes: a checkpoint converted from it (its state dict
  * saved as safetensors) loads without renaming. Attention blocks use Hugging Face Llama names and
  * the optional sandwich norms ({@code post_norm}) have no counterpart in that reference.

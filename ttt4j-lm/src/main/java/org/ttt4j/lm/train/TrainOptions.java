@@ -3,10 +3,11 @@ package org.ttt4j.lm.train;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Training hyper-parameters and bookkeeping. Defaults follow the recipe of ttt-methods.md and the
- * official TTT-E2E code: AdamW (0.9, 0.95), weight decay 0.1 on every parameter, 10% warmup then
- * cosine to 10% of peak, clip 1.0, targets that are the document boundary left out of the loss,
- * TTT-E2E's inner-LR multiplier ramped from 0.1 to 1 over the first 10% of steps.
+ * Training hyper-parameters and bookkeeping. Defaults follow the recipe of docs/methods.md
+ * (sections 1 and 3) and the official TTT-E2E code: AdamW (0.9, 0.95), weight decay 0.1 on every
+ * parameter, 10% warmup then cosine to 10% of peak, clip 1.0, targets that are the document
+ * boundary left out of the loss, TTT-E2E's inner-LR multiplier ramped from 0.1 to 1 over the first
+ * 10% of steps.
  *
  * <p>The last three fields are optional in JSON: a run saved before they existed reads them as
  * null, which means what training did then (boundary targets scored, decay on matrices only, a

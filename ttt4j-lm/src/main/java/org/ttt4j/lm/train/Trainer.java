@@ -211,7 +211,7 @@ public final class Trainer {
 
     /**
      * TTT-E2E's inner-LR multiplier: from 0.1 to 1.0 over the first {@code e2e_inner_lr_warmup} of
-     * the steps (10% in pre-training, ttt-methods.md section 3; 0, so 1 throughout, when fine-tuning).
+     * the steps (10% in pre-training, docs/methods.md, section 3; 0, so 1 throughout, when fine-tuning).
      */
     double innerLrMultiplier(long step) {
         return trainingStep(step).innerLrMultiplier();

@@ -2,12 +2,9 @@ package org.ttt4j.lm.eval;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Presets;
@@ -38,13 +35,5 @@ class ScorerTest {
         assertEquals(3.0, r.buckets().get(1).meanLoss(), 1e-9); // (2 + 3 + 4) / 3
         assertEquals(4.5, r.buckets().get(2).meanLoss(), 1e-9); // (4 + 5) / 2
         assertEquals(22.0 / 7, r.meanLoss(), 1e-9);
-    }
-
-    @Test
-    void plotIsAPng(@TempDir Path dir) throws Exception {
-        Path png = dir.resolve("loss.png");
-        Plots.lossByPosition(List.of(LossByPosition.of("a", List.of(new float[] {3, 2, 2, 1}))), "t", png);
-        byte[] head = java.util.Arrays.copyOf(Files.readAllBytes(png), 4);
-        assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, head);
     }
 }

@@ -13,7 +13,7 @@ import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 
 /**
- * Attention and RoPE held against plain loops written here from ttt-methods.md section 1, not
+ * Attention and RoPE held against plain loops written here from docs/methods.md, section 1, not
  * against another ttt4j path: RoPE turns pair (f, f + d/2) (Hugging Face) or (2f, 2f + 1) (the TTT
  * reference) by position * theta^(-2f/d); query i of a sliding window k sees keys j with
  * i - k < j <= i. Prefill, chunked passes with a carried window (TTT-E2E) and cached decoding are

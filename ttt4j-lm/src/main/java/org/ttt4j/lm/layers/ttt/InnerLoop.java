@@ -17,7 +17,7 @@ import org.ttt4j.core.ops.Reduce;
 import org.ttt4j.core.tensor.Tensor;
 
 /**
- * The inner loop of the TTT layers (ttt-methods.md section 2), op by op: every step is a
+ * The inner loop of the TTT layers (docs/methods.md, section 2), op by op: every step is a
  * differentiable op, so the outer loop backpropagates through the inner gradient steps to any
  * order. This is the reference the fused kernel ({@link TttFusedKernel}) is tested against.
  *
@@ -27,7 +27,7 @@ import org.ttt4j.core.tensor.Tensor;
  * loss per token is {@code 1/2 || LN(f_res(k)) - (v - k) ||^2}; its gradient with respect to the last
  * pre-activation is taken in closed form through the LayerNorm and carried back layer by layer.
  *
- * <p>Learning rates are factored like the reference's: {@code eta[i][j] = s_i c_j} for j <= i inside
+ * <p>Learning rates are factored like the reference's: {@code eta[i][j] = s_i c_j} for {@code j <= i} inside
  * a mini-batch, with {@code s} the token-index scale (one per position in the mini-batch) and
  * {@code c} the token-dependent rate (one per token). Inside a mini-batch every gradient is taken at
  * the mini-batch's starting weights; token i uses {@code W_i = W0 - s_i sum_{j<=i} c_j grad_j}.

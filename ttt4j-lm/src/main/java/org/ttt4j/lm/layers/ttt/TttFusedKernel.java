@@ -29,7 +29,7 @@ import org.ttt4j.core.tensor.Tensor;
  *   G_{l-1} = (G_l W_l^T) o gelu'(Z_{l-1})
  *   Xbar_0 = Q;  P_l = eta o (tril(Xbar_l X_l^T) + 1);  Zbar_l = Xbar_l W_l + b_l - P_l G_l;  Xbar_{l+1} = gelu(Zbar_l)
  *   out = Q + LN(Zbar_last)
- *   W_l -= X_l^T (e o G_l);  b_l -= e^T G_l        (e: eta's last row, eta_ij = s_i c_j for j <= i)
+ *   W_l -= X_l^T (e o G_l);  b_l -= e^T G_l        (e: eta's last row, eta_ij = s_i c_j for j &lt;= i)
  * </pre>
  * Each pair's weights stay in L1/L2 (TTT-Linear d = 64: 16 KiB) and every product runs through
  * {@link SmallGemm}. The backward pass walks the mini-batches in reverse from the saved start

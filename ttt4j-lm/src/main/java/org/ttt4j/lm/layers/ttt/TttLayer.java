@@ -21,7 +21,7 @@ import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.SequenceMixer;
 
 /**
- * A TTT-Linear or TTT-MLP sequence mixer (ttt-methods.md section 2), in the order of the spec:
+ * A TTT-Linear or TTT-MLP sequence mixer (docs/methods.md, section 2), in the order of the spec:
  * projections (or the Mamba backbone's shared projection and two causal convolutions), RoPE with
  * positions restarting in each mini-batch (interleaved pairs, as the reference), the learnable
  * token-dependent learning rate, the inner loop (dual form over whole mini-batches, primal form

@@ -1,7 +1,7 @@
 package org.ttt4j.lm.layers.ttt;
 
 /**
- * The settings of one TTT layer (ttt-methods.md section 2).
+ * The settings of one TTT layer (docs/methods.md, section 2).
  *
  * @param kind        TTT-Linear or TTT-MLP inner model
  * @param mamba       the Mamba backbone: shared q/k projection through two causal convolutions, and

@@ -28,7 +28,7 @@ import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 
 /**
- * TTT-E2E's inner loop (ttt-methods.md section 3), in the order of the spec: the prefix blocks run
+ * TTT-E2E's inner loop (docs/methods.md, section 3), in the order of the spec: the prefix blocks run
  * once over the sequence; the suffix blocks run chunk by chunk, carrying each block's attention
  * window; chunk i is scored with the current prime weights W_{i-1}, then
  * {@code W_i = W_{i-1} - lr * mult * clip_by_global_norm(grad, clip)}. The sequence's loss is the

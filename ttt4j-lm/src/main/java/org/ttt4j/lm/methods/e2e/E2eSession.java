@@ -23,7 +23,7 @@ import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Pass;
 
 /**
- * Reading and generating with a TTT-E2E model (ttt-methods.md section 3, "Decode"): every block
+ * Reading and generating with a TTT-E2E model (docs/methods.md, section 3, "Decoding"): every block
  * decodes against its sliding-window KV cache, the suffix blocks with the current prime weights;
  * when a chunk of b tokens is complete and the token after it is known (its last target), the
  * session takes the inner step on that chunk, exactly as the training loop does, and the tokens

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * The {@code e2e} section of a model config: a TTT-E2E model (ttt-methods.md section 3). Its last
+ * The {@code e2e} section of a model config: a TTT-E2E model (docs/methods.md, section 3). Its last
  * {@code suffix_blocks} blocks hold a prime MLP (the inner loop's only parameters) before their
  * static MLP; sequences are read in chunks of {@code chunk} tokens, each scored and then trained
  * on by one clipped SGD step of the prime weights. Defaults (the official recipe's): suffix_blocks =

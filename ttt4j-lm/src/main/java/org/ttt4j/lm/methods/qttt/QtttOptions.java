@@ -1,7 +1,7 @@
 package org.ttt4j.lm.methods.qttt;
 
 /**
- * qTTT's settings (ttt-methods.md section 4): {@code steps} AdamW steps (weight decay
+ * qTTT's settings (docs/methods.md, section 4): {@code steps} AdamW steps (weight decay
  * {@code weightDecay}, global-norm clip {@code clip}, learning rate {@code lr}) on spans of
  * {@code span} tokens drawn uniformly from the context with {@code seed}.
  */

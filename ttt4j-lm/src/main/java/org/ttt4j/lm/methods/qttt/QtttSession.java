@@ -26,7 +26,7 @@ import org.ttt4j.lm.optim.AdamW;
 import org.ttt4j.lm.optim.GradClip;
 
 /**
- * qTTT (ttt-methods.md section 4) for one request: the context is read once and every layer's keys
+ * qTTT (docs/methods.md, section 4) for one request: the context is read once and every layer's keys
  * and values are kept (all positions, frozen); then {@link #adapt} takes AdamW steps on the query
  * projections alone, each on the next-token loss of a span drawn from the context, computed
  * against the frozen cache; then {@link #feed} answers with the adapted queries.

@@ -24,7 +24,7 @@ import org.ttt4j.lm.layers.ttt.InnerLoop.State;
 /**
  * The closed-form gradient of the TTT inner loss through the LayerNorm,
  * {@code dl/dz = (d delta - sum(delta) - xh sum(delta xh)) / (d sigma)} with
- * {@code xh = (z - mu) / sigma}, {@code delta = (gamma xh + beta - target) gamma} (ttt-methods.md
+ * {@code xh = (z - mu) / sigma}, {@code delta = (gamma xh + beta - target) gamma} (docs/methods.md,
  * section 2), against autograd of the loss {@code 1/2 || gamma (z - mu) / sigma + beta - target ||^2}
  * spelled out in plain ops (mean, subtract, square, sqrt, divide), so that the dual and primal forms,
  * which share the closed form, cannot agree on a wrong one.

@@ -1,4 +1,4 @@
-package org.ttt4j.lm.eval;
+package org.ttt4j.cli.report;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -11,6 +11,7 @@ import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.ttt4j.lm.eval.LossByPosition;
 import org.ttt4j.lm.io.AtomicFiles;
 
 /** PNG plots with XChart (headless): loss by position (log x), training curves, lines, heat maps. */
