@@ -20,8 +20,8 @@ import org.ttt4j.lm.tokenizer.Tokenizer;
  * generate with streaming, or open a {@link Session} that reads a long text once and keeps its
  * state (learning while it reads where the model's method does).
  *
- * <p>A model holds only its weights; nothing needs closing. Its methods may be called from several
- * threads at once; a {@link Session} is for one thread at a time.
+ * <p>A model holds only its weights, which scoring, generating and sessions never change; nothing
+ * needs closing. A {@link Session} is for one thread at a time.
  */
 public final class LanguageModel {
     /** Tokens per forward pass when scoring, as the evaluation suite reads documents. */

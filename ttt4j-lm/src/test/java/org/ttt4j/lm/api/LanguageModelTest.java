@@ -39,6 +39,9 @@ class LanguageModelTest {
         // A model trained on Java predicts Java far better than chance (ln 8192 = 9.0 nats).
         assertTrue(lm.score(TEXT).mean() < 5, "mean loss " + lm.score(TEXT).mean());
         assertStreamedPiecesMakeTheText(lm, "public int size() {\n", new SamplingOptions(0.8, 40, 0.95, 1.1, 3, 24, List.of()));
+        // A fresh session generates what the one-shot call does (both read the prompt in the same passes).
+        var options = SamplingOptions.greedy(16);
+        assertArrayEquals(lm.generate(TEXT, options, null).tokens(), lm.session().generate(TEXT, options, null).tokens());
     }
 
     @Test
