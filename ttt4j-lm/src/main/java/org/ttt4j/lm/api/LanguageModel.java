@@ -78,7 +78,11 @@ public final class LanguageModel {
         return new LanguageModel(Objects.requireNonNull(model, "model"), Objects.requireNonNull(tokenizer, "tokenizer"), null);
     }
 
-    /** @return the tokenizer the model was trained with */
+    /**
+     * The tokenizer the model was trained with.
+     *
+     * @return the tokenizer
+     */
     public Tokenizer tokenizer() {
         return tokenizer;
     }
@@ -103,7 +107,11 @@ public final class LanguageModel {
         return new String(tokenizer.decode(ids), StandardCharsets.UTF_8);
     }
 
-    /** @return the model's configuration ({@code config.json}) */
+    /**
+     * The model's configuration, as in its {@code config.json}.
+     *
+     * @return the config
+     */
     public ModelConfig config() {
         return model.config();
     }
@@ -122,12 +130,20 @@ public final class LanguageModel {
         return names.size() == 1 ? names.getFirst() : "hybrid";
     }
 
-    /** @return the decoder itself, for the lower-level APIs ({@code org.ttt4j.lm.eval}, {@code infer}, {@code methods}) */
+    /**
+     * The decoder itself, for the lower-level APIs ({@code org.ttt4j.lm.eval}, {@code infer}, {@code methods}).
+     *
+     * @return the decoder
+     */
     public Decoder decoder() {
         return model;
     }
 
-    /** @return the folder the model was loaded from (the checkpoint folder of a run), or null for {@link #of} */
+    /**
+     * The folder the model was loaded from: the checkpoint folder (for a run, its latest checkpoint's).
+     *
+     * @return the folder, or null for a model made by {@link #of}
+     */
     public Path folder() {
         return folder;
     }

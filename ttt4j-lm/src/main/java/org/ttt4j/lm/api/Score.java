@@ -20,7 +20,11 @@ public record Score(int[] tokens, float[] losses) {
         return sum / losses.length;
     }
 
-    /** @return {@code exp(mean())}, the perplexity per token */
+    /**
+     * The perplexity per token.
+     *
+     * @return {@code exp(mean())}
+     */
     public double perplexity() {
         return Math.exp(mean());
     }

@@ -43,15 +43,27 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
     /** An independent copy; see {@link #fork}. */
     abstract Session copy();
 
-    /** @return the model this session reads with */
+    /**
+     * The model this session reads with.
+     *
+     * @return the model
+     */
     public LanguageModel model() {
         return model;
     }
 
-    /** @return the number of tokens read so far (generated tokens included) */
+    /**
+     * The number of tokens read so far, generated tokens included.
+     *
+     * @return the position of the next token
+     */
     public abstract long position();
 
-    /** @return the floats of state the session holds now (caches, fast weights): its memory beyond the model's own */
+    /**
+     * The size of the state the session holds now (caches, fast weights): its memory beyond the model's own.
+     *
+     * @return the number of floats
+     */
     public abstract long stateFloats();
 
     /**
@@ -105,7 +117,11 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
         return rows;
     }
 
-    /** @return the next-token logits after the last token read (a copy), or null before anything was read */
+    /**
+     * The next-token logits after the last token read.
+     *
+     * @return a copy of the logits, or null before anything was read
+     */
     public float[] lastLogits() {
         return last == null ? null : last.clone();
     }

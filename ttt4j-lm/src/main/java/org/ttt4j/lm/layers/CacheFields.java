@@ -14,6 +14,11 @@ public final class CacheFields {
     /**
      * The tensor {@code name}, which must have {@code shape}; returned as a fresh copy.
      *
+     * @param tensors the saved tensors
+     * @param name the field
+     * @param shape the shape it must have
+     * @param source what the state was read from, named in errors
+     * @return a copy of the tensor
      * @throws IllegalArgumentException naming {@code source} and the field when it is missing or mis-shaped
      */
     public static Tensor tensor(Map<String, Tensor> tensors, String name, int[] shape, String source) {
@@ -29,6 +34,12 @@ public final class CacheFields {
     /**
      * The counter {@code name} of the metadata, an integer in [min, max].
      *
+     * @param meta the saved metadata
+     * @param name the field
+     * @param min its least valid value
+     * @param max its greatest valid value
+     * @param source what the state was read from, named in errors
+     * @return the value
      * @throws IllegalArgumentException naming {@code source} and the field when it is missing, not an integer or out of range
      */
     public static long counter(Map<String, String> meta, String name, long min, long max, String source) {

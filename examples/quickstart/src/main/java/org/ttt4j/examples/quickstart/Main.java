@@ -15,6 +15,8 @@ import org.ttt4j.lm.infer.SamplingOptions;
  * 1 when a check fails (for example when the loaded session does not continue as the original).
  */
 public final class Main {
+    private Main() {}
+
     /** A small class for the model to read: it was trained on Java source. */
     private static final String SOURCE = """
             /** A counter of words, most frequent first. */
@@ -38,6 +40,12 @@ public final class Main {
 
     private static int failures;
 
+    /**
+     * Runs the tour, printing each step.
+     *
+     * @param args not used
+     * @throws Exception when the demo model cannot be opened or a state file cannot be written
+     */
     public static void main(String[] args) throws Exception {
         LanguageModel lm = LanguageModel.demo();
         System.out.println("opened " + lm);
