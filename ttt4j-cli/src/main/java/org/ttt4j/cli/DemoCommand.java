@@ -41,7 +41,7 @@ public final class DemoCommand implements Callable<Integer> {
     /** The JDK source read when no file is named: 260 KB of one class, names defined far above their use. */
     static final String DEFAULT_ENTRY = "java.base/java/util/concurrent/ConcurrentHashMap.java";
     /** The shipped model, a classpath folder (see docs/demo.md for the command that trains it). */
-    static final String MODEL_RESOURCE = "/org/ttt4j/cli/demo-model/";
+    static final String MODEL_RESOURCE = "/org/ttt4j/lm/demo-model/";
     static final List<String> MODEL_FILES = List.of("config.json", "model.safetensors", "tokenizer/ranks.tiktoken", "tokenizer/tokenizer.json");
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "a text file to read (default: " + DEFAULT_ENTRY + " from src.zip)")

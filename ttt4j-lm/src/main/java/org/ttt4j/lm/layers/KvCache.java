@@ -1,5 +1,6 @@
 package org.ttt4j.lm.layers;
 
+import java.util.Map;
 import org.ttt4j.core.tensor.Tensor;
 
 /**
@@ -50,6 +51,43 @@ public final class KvCache implements MixerCache {
         c.length = s.length();
         c.position = s.position();
         return c;
+    }
+
+    /** Saves keys and values [heads, capacity, d] and the counters capacity, length and position. */
+    @Override
+    public void saveState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta) {
+        tensors.put(prefix + "keys", Tensor.of(keys.clone(), heads, capacity, dim));
+        tensors.put(prefix + "values", Tensor.of(values.clone(), heads, capacity, dim));
+        meta.put(prefix + "capacity", Integer.toString(capacity));
+        meta.put(prefix + "length", Integer.toString(length));
+        meta.put(prefix + "position", Long.toString(position));
+    }
+
+    @Override
+    public void loadState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta, String source) {
+        int cap = (int) CacheFields.counter(meta, prefix + "capacity", 1, Integer.MAX_VALUE, source);
+        if (window > 0 && cap != capacity) {
+            throw new IllegalArgumentException(source + ": field " + prefix + "capacity is " + cap + ", this layer's ring holds " + capacity
+                    + " (window " + window + ", chunk " + maxChunk + ")");
+        }
+        int len = (int) CacheFields.counter(meta, prefix + "length", 0, cap, source);
+        long pos = CacheFields.counter(meta, prefix + "position", len, Long.MAX_VALUE, source);
+        if (window > 0 && len != Math.min(cap, pos)) {
+            throw new IllegalArgumentException(source + ": field " + prefix + "length is " + len + ", a ring of " + cap + " after position " + pos
+                    + " holds " + Math.min(cap, pos));
+        }
+        if (window == 0 && pos != len) {
+            throw new IllegalArgumentException(source + ": field " + prefix + "position is " + pos + ", a full-attention cache holds every position ("
+                    + len + ")");
+        }
+        int[] shape = {heads, cap, dim};
+        float[] k = CacheFields.tensor(tensors, prefix + "keys", shape, source).toFloatArray();
+        float[] v = CacheFields.tensor(tensors, prefix + "values", shape, source).toFloatArray();
+        keys = k;
+        values = v;
+        capacity = cap;
+        length = len;
+        position = pos;
     }
 
     @Override

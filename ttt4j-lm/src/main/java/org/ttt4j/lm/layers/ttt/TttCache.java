@@ -1,6 +1,10 @@
 package org.ttt4j.lm.layers.ttt;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.CacheFields;
 import org.ttt4j.lm.layers.MixerCache;
 
 /**
@@ -13,9 +17,16 @@ public final class TttCache implements MixerCache {
     Tensor qkHistory;
     private Tensor blockConvHistory;
     long position;
+    /** The shape of a convolution history [1, width - 1, D] (Mamba backbone), null without convolutions. */
+    private final int[] historyShape;
 
     TttCache(InnerLoop.State state) {
+        this(state, null);
+    }
+
+    TttCache(InnerLoop.State state, int[] historyShape) {
         this.state = state;
+        this.historyShape = historyShape;
     }
 
     @Override
@@ -40,5 +51,52 @@ public final class TttCache implements MixerCache {
         if (qkHistory != null) n += qkHistory.size();
         if (blockConvHistory != null) n += blockConvHistory.size();
         return n;
+    }
+
+    /**
+     * Saves the inner weights ({@code weights.i}) and gradient sums ({@code sums.i}) of the current
+     * mini-batch, the convolution histories ({@code qk_history}, {@code conv_history}) once they
+     * exist, and the position.
+     */
+    @Override
+    public void saveState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta) {
+        for (int i = 0; i < state.weights().size(); i++) {
+            tensors.put(prefix + "weights." + i, state.weights().get(i).copy());
+            tensors.put(prefix + "sums." + i, state.sums().get(i).copy());
+        }
+        if (qkHistory != null) tensors.put(prefix + "qk_history", qkHistory.copy());
+        if (blockConvHistory != null) tensors.put(prefix + "conv_history", blockConvHistory.copy());
+        meta.put(prefix + "position", Long.toString(position));
+    }
+
+    @Override
+    public void loadState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta, String source) {
+        int n = state.weights().size();
+        if (tensors.containsKey(prefix + "weights." + n)) {
+            throw new IllegalArgumentException(source + ": field " + prefix + "weights." + n + " is unexpected: this layer's inner model has "
+                    + n + " weights");
+        }
+        List<Tensor> weights = new ArrayList<>(), sums = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            weights.add(CacheFields.tensor(tensors, prefix + "weights." + i, state.weights().get(i).shape(), source));
+            sums.add(CacheFields.tensor(tensors, prefix + "sums." + i, state.sums().get(i).shape(), source));
+        }
+        long pos = CacheFields.counter(meta, prefix + "position", 0, Long.MAX_VALUE, source);
+        Tensor qk = history(prefix + "qk_history", tensors, pos, source);
+        Tensor conv = history(prefix + "conv_history", tensors, pos, source);
+        state = new InnerLoop.State(weights, sums);
+        qkHistory = qk;
+        blockConvHistory = conv;
+        position = pos;
+    }
+
+    /** A saved convolution history: present only with the Mamba backbone, and then present after the first token. */
+    private Tensor history(String name, Map<String, Tensor> tensors, long pos, String source) {
+        if (historyShape == null) {
+            if (tensors.containsKey(name)) throw new IllegalArgumentException(source + ": field " + name + " is unexpected: this layer has no convolution");
+            return null;
+        }
+        if (!tensors.containsKey(name) && pos == 0) return null;
+        return CacheFields.tensor(tensors, name, historyShape, source);
     }
 }

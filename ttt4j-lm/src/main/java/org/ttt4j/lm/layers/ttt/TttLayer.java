@@ -99,7 +99,7 @@ public final class TttLayer implements SequenceMixer {
 
     @Override
     public TttCache newCache(int maxChunk) {
-        return new TttCache(InnerLoop.State.fresh(startWeights(1)));
+        return new TttCache(InnerLoop.State.fresh(startWeights(1)), opts.mamba() ? new int[] {1, opts.convWidth() - 1, width} : null);
     }
 
     /** x [B, T, D]; with a cache, continues its sequence and updates it. */
