@@ -2,7 +2,7 @@ package org.ttt4j.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.ttt4j.lm.io.ModelFolders;
+import org.ttt4j.lm.api.ModelFolders;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.train.CheckpointStore;

@@ -39,7 +39,7 @@ final class CacheSession extends Session {
     /** A session that has read nothing; a model of sliding-window blocks only reads at most its window per pass. */
     static CacheSession fresh(LanguageModel model) {
         ModelConfig c = model.config();
-        boolean windowed = c.blockMixers().stream().allMatch(m -> m instanceof Mixer.SlidingWindow);
+        boolean windowed = c.blockMixers().stream().allMatch(Mixer::windowed);
         return new CacheSession(model, windowed ? Math.min(Generator.PREFILL_CHUNK, c.window()) : Generator.PREFILL_CHUNK);
     }
 

@@ -8,6 +8,7 @@ import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.CacheFields;
 import org.ttt4j.lm.methods.e2e.E2eSession;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 
 /**
  * A session of a TTT-E2E model: an {@link E2eSession}, which takes a gradient step on its prime MLPs
@@ -25,7 +26,7 @@ final class E2eStateSession extends Session {
         super(model);
         this.session = session;
         // E2eSession's caches take at most this many new tokens per pass (and never more than a chunk).
-        this.maxChunk = Math.min(maxChunk, model.config().e2e().chunk(model.config()));
+        this.maxChunk = Math.min(maxChunk, E2eSettings.of(model.config()).chunk(model.config()));
         this.last = session.lastLogits();
     }
 

@@ -8,7 +8,9 @@ import java.util.function.Consumer;
 import org.ttt4j.lm.eval.Scorer;
 import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.SamplingOptions;
-import org.ttt4j.lm.io.ModelFolders;
+import org.ttt4j.lm.methods.Method;
+import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
@@ -125,8 +127,9 @@ public final class LanguageModel {
      * @return the method's name
      */
     public String method() {
-        if (model.config().e2e() != null) return "e2e";
-        var names = model.config().blockMixers().stream().map(Mixer::configName).distinct().toList();
+        Method governing = Methods.of(model.config());
+        if (governing.governs(model.config())) return governing.name();
+        var names = model.config().blockMixers().stream().map(Mixer::name).distinct().toList();
         return names.size() == 1 ? names.getFirst() : "hybrid";
     }
 
@@ -193,7 +196,7 @@ public final class LanguageModel {
      * @return a new session of this model
      */
     public Session session() {
-        return model.config().e2e() != null ? E2eStateSession.fresh(this) : CacheSession.fresh(this);
+        return E2eSettings.of(model.config()) != null ? E2eStateSession.fresh(this) : CacheSession.fresh(this);
     }
 
     /**
@@ -207,7 +210,7 @@ public final class LanguageModel {
      */
     public Session loadSession(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        return model.config().e2e() != null ? E2eStateSession.load(this, file) : CacheSession.load(this, file);
+        return E2eSettings.of(model.config()) != null ? E2eStateSession.load(this, file) : CacheSession.load(this, file);
     }
 
     /** Every id must be one of the model's. */

@@ -115,7 +115,7 @@ class LanguageModelTest {
             @Override public Map<String, Object> state() { return Map.of("step", step); }
             @Override public void restore(Map<String, Object> s) { step = ((Number) s.get("step")).longValue(); }
         };
-        var options = new TrainOptions(6, 4, 32, 1, 3e-3, 3e-4, 2, 0.1, 1.0, 0, 0, 3, 2, 1, 7);
+        var options = TrainOptions.builder().steps(6).batch(4).context(32).accumulate(1).lr(3e-3).minLr(3e-4).warmup(2).weightDecay(0.1).clip(1.0).evalEvery(0).evalBatches(0).checkpointEvery(3).keepLast(2).logEvery(1).seed(7).build();
         var result = new Trainer(new Decoder(c, 3), data, List::of, options, run, "bytes", new PrintStream(new ByteArrayOutputStream())).run();
         assertEquals(Trainer.Outcome.FINISHED, result.outcome());
         assertTrue(Files.isDirectory(run.resolve("checkpoints")));

@@ -13,10 +13,10 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.infer.SamplingOptions;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.model.E2eSettings;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
-import org.ttt4j.lm.model.TttSettings;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.tokenizer.ByteTokenizer;
 
 /**
@@ -32,7 +32,7 @@ class SessionStateTest {
         ModelConfig tiny = Presets.byName("tiny");
         ModelConfig c = switch (kind) {
             case "e2e" -> new E2eSettings(1, 4, 1.0, 1.0, null).matched(tiny.withMixers("swa", 8));
-            case "ttt_mlp_mamba" -> tiny.withMixers("ttt_mlp", 8).withTtt(new TttSettings(8, null, "mamba", null, null, null));
+            case "ttt_mlp_mamba" -> tiny.withMixers("ttt_mlp", 8).withSection("ttt", new TttSettings(8, null, "mamba", null, null, null));
             default -> tiny.withMixers(kind, 8);
         };
         return new Decoder(c.validate(), 3);

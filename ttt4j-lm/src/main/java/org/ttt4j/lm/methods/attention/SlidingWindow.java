@@ -2,7 +2,7 @@ package org.ttt4j.lm.methods.attention;
 
 import org.ttt4j.lm.model.ModelConfig;
 
-/** Sliding-window attention (mixer {@code swa}): query i sees keys j with i - window < j <= i; a ring KV cache of the window. */
+/** Sliding-window attention (mixer {@code swa}): query i sees keys j with {@code i - window < j <= i}; a ring KV cache of the window. */
 public final class SlidingWindow extends FullAttention {
     @Override public String name() { return "swa"; }
     @Override public String title() { return "Sliding-window attention"; }

@@ -1,8 +1,10 @@
 package org.ttt4j.lm.methods.toy;
 
 import java.util.List;
+import java.util.Map;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.CacheFields;
 import org.ttt4j.lm.layers.Linear;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.SequenceMixer;
@@ -61,5 +63,19 @@ public final class TokenShift implements Method {
 
         @Override public long position() { return position; }
         @Override public long floats() { return last == null ? 0 : last.size(); }
+
+        @Override
+        public void saveState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta) {
+            meta.put(prefix + "position", Long.toString(position));
+            if (last != null) tensors.put(prefix + "last", last.copy());
+        }
+
+        @Override
+        public void loadState(String prefix, Map<String, Tensor> tensors, Map<String, String> meta, String source) {
+            position = CacheFields.counter(meta, prefix + "position", 0, Long.MAX_VALUE, source);
+            Tensor saved = tensors.get(prefix + "last");
+            if (position > 0 && saved == null) throw new IllegalArgumentException(source + ": field " + prefix + "last is missing");
+            last = saved == null ? null : saved.copy();
+        }
     }
 }

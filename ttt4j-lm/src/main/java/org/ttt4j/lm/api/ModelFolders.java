@@ -1,4 +1,4 @@
-package org.ttt4j.lm.io;
+package org.ttt4j.lm.api;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.BpeTokenizer;
 import org.ttt4j.lm.tokenizer.Tokenizer;
