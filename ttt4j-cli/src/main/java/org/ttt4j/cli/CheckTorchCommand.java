@@ -39,7 +39,7 @@ import picocli.CommandLine.Option;
                 "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors) and",
                 "ttt4j's ModelConfig (model-config.json): the fixtures that TttTorchFixtureTest reads without torch",
                 "(scripts/fixtures/ttt-torch-fixtures.sh regenerates them and copies them into the test resources)."})
-public final class CheckTorchCommand implements Callable<Integer> {
+public final class CheckTorchCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
     @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
     double tolerance;
@@ -66,7 +66,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
         }
         boolean ok = true;
         List<String> lines = new ArrayList<>();
-        System.out.printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
+        stdout().printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
         try {
             for (String mixer : MIXERS) {
                 for (String backbone : BACKBONES) {
@@ -82,7 +82,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
                     double diff = ((Number) result.get("max_abs_diff")).doubleValue(), scale = ((Number) result.get("max_abs_logit")).doubleValue();
                     boolean pass = diff <= tolerance * Math.max(1, scale);
                     ok &= pass;
-                    System.out.printf("%-28s %14.3e %14.3f %10s%n", name, diff, scale, pass ? "same" : "DIFFERENT");
+                    stdout().printf("%-28s %14.3e %14.3f %10s%n", name, diff, scale, pass ? "same" : "DIFFERENT");
                     result.put("bench", "check_torch");
                     result.put("passed", pass);
                     lines.add(new ObjectMapper().writeValueAsString(result));
@@ -93,9 +93,9 @@ public final class CheckTorchCommand implements Callable<Integer> {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        System.out.println();
-        lines.forEach(System.out::println);
-        if (fixtures != null) System.out.println("fixtures (torch's logits in reference.safetensors) in " + fixtures.toAbsolutePath());
+        stdout().println();
+        lines.forEach(stdout()::println);
+        if (fixtures != null) stdout().println("fixtures (torch's logits in reference.safetensors) in " + fixtures.toAbsolutePath());
         return ok ? 0 : 1;
     }
 

@@ -22,7 +22,7 @@ import picocli.CommandLine.Option;
                 "                    (greedy answers, exact match)",
                 "  latency           prefill and decode ms/token and state memory by context",
                 "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
-public final class EvalCommand implements Callable<Integer> {
+public final class EvalCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "run, checkpoint or exported model folder; repeat to compare models")
     List<Path> checkpoints;
     @Option(names = "--label", description = "label per checkpoint (default: the folder name)") List<String> labels;
@@ -73,7 +73,7 @@ public final class EvalCommand implements Callable<Integer> {
             if (models.stream().anyMatch(m -> m.label().equals(label))) throw new IllegalArgumentException("two models labelled \"" + label + "\": use --label");
             models.add(new EvalSuite.Model(label, model, loaded.tokenizer()));
         }
-        var suite = new EvalSuite(out, false);
+        var suite = new EvalSuite(out, false, stdout(), stderr());
         if (run.contains("loss-by-position") || run.contains("loss-delta")) suite.lossByPosition(models, corpus, docs, minTokens, maxTokens);
         if (run.contains("loss-delta")) suite.lossDelta(reference != null ? reference : models.getFirst().label());
         if (run.contains("niah")) {
@@ -87,7 +87,7 @@ public final class EvalCommand implements Callable<Integer> {
             intro.append(String.format("- **%s**: `%s`, %s, %,d parameters%n", m.label(), checkpoints.get(i), describe(m.model().config()),
                     m.model().params().count()));
         }
-        System.out.println("wrote " + suite.writeReport("ttt4j eval: " + String.join(", ", run), intro.toString()) + " (JSON and PNG beside it)");
+        stdout().println("wrote " + suite.writeReport("ttt4j eval: " + String.join(", ", run), intro.toString()) + " (JSON and PNG beside it)");
         return 0;
     }
 

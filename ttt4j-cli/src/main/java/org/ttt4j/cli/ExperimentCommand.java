@@ -41,7 +41,7 @@ import picocli.CommandLine.Parameters;
                 "Re-running the same command resumes where it stopped.",
                 "Presets: smoke (tiny, every method, under a minute) and small (the real",
                 "comparison, 1-2 hours on 2 cores)."})
-public final class ExperimentCommand implements Callable<Integer> {
+public final class ExperimentCommand extends CommandIo implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small") String presetName;
     @Option(names = "--out", description = "folder for the runs and the report (default: runs/experiment-PRESET)") Path out;
     @Option(names = "--report", description = "report folder (default: OUT/report)") Path reportDir;
@@ -91,18 +91,19 @@ public final class ExperimentCommand implements Callable<Integer> {
             Path run = root.resolve("runs").resolve(e.getKey());
             long done = finishedStep(run);
             if (done >= p.steps()) {
-                System.out.printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
+                stdout().printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
                 continue;
             }
-            System.out.printf("[experiment] %s: ttt4j train %s%n", e.getKey(), shell(e.getValue()));
-            int code = new CommandLine(new TrainCommand()).setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
+            stdout().printf("[experiment] %s: ttt4j train %s%n", e.getKey(), shell(e.getValue()));
+            int code = new CommandLine(new TrainCommand()).setOut(stdout()).setErr(stderr())
+                    .setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
                     .execute(e.getValue().toArray(String[]::new));
             if (code != 0) {
-                System.err.printf("[experiment] %s: training stopped with exit code %d; re-run the same command to resume%n", e.getKey(), code);
+                stderr().printf("[experiment] %s: training stopped with exit code %d; re-run the same command to resume%n", e.getKey(), code);
                 return code;
             }
         }
-        System.out.printf("[experiment] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
+        stdout().printf("[experiment] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
 
         List<EvalSuite.Model> models = new ArrayList<>();
         for (String m : chosen) {
@@ -111,7 +112,7 @@ public final class ExperimentCommand implements Callable<Integer> {
             Decoder model = m.equals("naive-ttt") ? EvalCommand.withInnerLr(loaded.model(), 1.0) : loaded.model();
             models.add(new EvalSuite.Model(m, model, loaded.tokenizer()));
         }
-        var suite = new EvalSuite(report, true);
+        var suite = new EvalSuite(report, true, stdout(), stderr());
         if (evals.contains("loss-by-position") || evals.contains("loss-delta")) {
             suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
         }
@@ -125,7 +126,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         for (String m : chosen) curves.add(PlotCommand.curve(root.resolve("runs").resolve(m), m, Math.max(1, p.steps() / 10)));
         Plots.trainingCurves(curves, "training loss (moving average) and validation loss", report.resolve("training.png"));
         Path md = suite.writeReport("ttt4j experiment " + p.name(), intro(p, plan, models, curves));
-        System.out.printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
+        stdout().printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
         return 0;
     }
 

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 /** {@code ttt4j generate}: continue a prompt with a trained model, streaming the text. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Continue a prompt with a trained model; text is printed as it is produced.")
-public final class GenerateCommand implements Callable<Integer> {
+public final class GenerateCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--checkpoint", required = true, description = "a run folder (its latest checkpoint) or a checkpoint folder")
     Path checkpoint;
     @Parameters(arity = "0..*", description = "prompt text") List<String> prompt;
@@ -48,14 +48,14 @@ public final class GenerateCommand implements Callable<Integer> {
         } else if (qtttSteps != null || qtttSpan != null || qtttLr != null) {
             throw new IllegalArgumentException("--qttt-* options need --qttt");
         }
-        System.out.print(text);
+        stdout().print(text);
         var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
-            System.out.print(piece);
-            System.out.flush();
-        }, loadState, saveState, adapt, step -> System.err.printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),
+            stdout().print(piece);
+            stdout().flush();
+        }, loadState, saveState, adapt, step -> stderr().printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),
                 step.loss()));
-        System.out.println();
-        System.err.printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
+        stdout().println();
+        stderr().printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
                 out.stopReason(), out.prefillMsPerToken(), out.decodeMsPerToken());
         return 0;
     }

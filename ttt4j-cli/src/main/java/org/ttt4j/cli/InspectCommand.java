@@ -15,7 +15,7 @@ import picocli.CommandLine.Parameters;
 /** {@code ttt4j inspect}: what a checkpoint or safetensors file holds, without loading weights. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a checkpoint's config, parameter count, trainer state and tensors (or a .safetensors file's header).")
-public final class InspectCommand implements Callable<Integer> {
+public final class InspectCommand extends CommandIo implements Callable<Integer> {
     @Parameters(description = "a run folder, a checkpoint folder, or a .safetensors file") Path path;
 
     @Override
@@ -24,28 +24,28 @@ public final class InspectCommand implements Callable<Integer> {
         if (Files.isDirectory(path)) {
             Path folder = Files.exists(path.resolve("model.safetensors")) ? path
                     : new CheckpointStore(path).latest().orElseThrow(() -> new IllegalArgumentException("no checkpoint in " + path));
-            System.out.println("checkpoint " + folder);
+            stdout().println("checkpoint " + folder);
             var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             // The config is read and validated as a model config, so a damaged one is reported rather than printed.
             org.ttt4j.lm.io.StateFile.read(folder.resolve("config.json"), org.ttt4j.lm.model.ModelConfig.class).validate();
-            System.out.println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
+            stdout().println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
             Path state = folder.resolve("trainer.json");
-            if (Files.exists(state)) System.out.println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));
+            if (Files.exists(state)) stdout().println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));
             file = folder.resolve("model.safetensors");
         }
         var header = SafeTensors.readHeader(file);
         long total = 0;
         // The last column maps each tensor onto the PyTorch TTT reference's state dict: "=" for the
         // same name and shape convention, "-" where the reference has no such tensor.
-        System.out.printf("%-60s %-5s %-16s %s%n", "tensor", "dtype", "shape", "reference");
+        stdout().printf("%-60s %-5s %-16s %s%n", "tensor", "dtype", "shape", "reference");
         int mapped = 0;
         for (var t : header.tensors().values()) {
             boolean ref = ReferenceNames.reference(t.name()) != null;
             if (ref) mapped++;
-            System.out.printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), ref ? "=" : "-");
+            stdout().printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), ref ? "=" : "-");
             total += t.numel();
         }
-        System.out.printf("%d tensors, %,d parameters; %d named as in the PyTorch TTT reference%n", header.tensors().size(), total, mapped);
+        stdout().printf("%d tensors, %,d parameters; %d named as in the PyTorch TTT reference%n", header.tensors().size(), total, mapped);
         return 0;
     }
 }

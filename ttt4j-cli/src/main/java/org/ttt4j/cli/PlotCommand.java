@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "plot", mixinStandardHelpOptions = true,
         description = {"Draw the training and validation loss of one or more run folders into a PNG, or (--positions) the",
                 "loss by token index of results that `eval` wrote, from one or several evaluations, in one plot."})
-public final class PlotCommand implements Callable<Integer> {
+public final class PlotCommand extends CommandIo implements Callable<Integer> {
     @Parameters(arity = "0..*", description = "run folders (each holds metrics.jsonl)") List<Path> runs;
     @Option(names = "--out", defaultValue = "runs/loss.png") Path out;
     @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps") int smooth;
@@ -35,7 +35,7 @@ public final class PlotCommand implements Callable<Integer> {
         List<Plots.Curve> curves = new ArrayList<>();
         for (Path run : runs) curves.add(curve(run, run.getFileName().toString(), smooth));
         Plots.trainingCurves(curves, title != null ? title : "training loss (moving average of " + smooth + " steps) and validation loss", out);
-        System.out.println("wrote " + out);
+        stdout().println("wrote " + out);
         return 0;
     }
 
@@ -61,7 +61,7 @@ public final class PlotCommand implements Callable<Integer> {
         }
         if (curves.isEmpty()) throw new IllegalArgumentException("--only " + only + ": no curve has any of these labels");
         Plots.lossByPosition(curves, title != null ? title : "loss by token index", out);
-        System.out.println("wrote " + out + " (" + curves.size() + " curves)");
+        stdout().println("wrote " + out + " (" + curves.size() + " curves)");
         return 0;
     }
 

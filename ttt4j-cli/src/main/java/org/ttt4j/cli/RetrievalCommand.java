@@ -26,18 +26,16 @@ import picocli.CommandLine.Option;
         description = {"Key-value retrieval (lines 'PUT q 381' and 'GET q 381'): write training documents, or evaluate",
                 "a model's greedy answers in context, after qTTT, and after the same compute spent on generated tokens."},
         subcommands = {RetrievalCommand.Data.class, RetrievalCommand.Eval.class})
-public final class RetrievalCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class RetrievalCommand extends CommandIo implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(stdout());
     }
 
     @Command(name = "data", mixinStandardHelpOptions = true, sortOptions = false,
             description = "Write training documents as one zip archive (a corpus: train --corpus FILE --tokenizer bytes).")
-    static final class Data implements Callable<Integer> {
+    static final class Data extends CommandIo implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "the zip file to write") Path out;
         @Option(names = "--docs", defaultValue = "20000", description = "documents (default: ${DEFAULT-VALUE})") int docs;
         @Option(names = "--bytes", defaultValue = "256", description = "bytes per document, about (default: ${DEFAULT-VALUE})") int bytes;
@@ -57,7 +55,7 @@ public final class RetrievalCommand implements Runnable {
                     }
                 }
             });
-            System.out.printf("wrote %,d documents of about %d bytes to %s%n", docs, bytes, out);
+            stdout().printf("wrote %,d documents of about %d bytes to %s%n", docs, bytes, out);
             return 0;
         }
     }
@@ -67,7 +65,7 @@ public final class RetrievalCommand implements Runnable {
                     "tokens (qTTT's compute spent on decoding); attention mass on the needle per layer before and after qTTT;",
                     "adaptation time against prefill time; optionally a qTTT learning-rate sweep. Writes results.jsonl,",
                     "report.md and accuracy.png to --out."})
-    static final class Eval implements Callable<Integer> {
+    static final class Eval extends CommandIo implements Callable<Integer> {
         @Option(names = "--checkpoint", required = true, description = "a model trained on retrieval data (byte tokenizer)") Path checkpoint;
         @Option(names = "--label", description = "the model's name in the report (default: the folder name)") String label;
         @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes") int[] contexts;
@@ -106,7 +104,7 @@ public final class RetrievalCommand implements Runnable {
                     row.put("mass_after", r.massAfter());
                     String line = json.writeValueAsString(row);
                     lines.add(line);
-                    System.err.printf("  %-10s context %5d lr %.0e: %s (expected %s)%n", r.method(), r.context(), r.lr(), r.answer(), r.expected());
+                    stderr().printf("  %-10s context %5d lr %.0e: %s (expected %s)%n", r.method(), r.context(), r.lr(), r.answer(), r.expected());
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -149,7 +147,7 @@ public final class RetrievalCommand implements Runnable {
             Plots.lines("key-value retrieval: " + name, "context (bytes, log scale)", "exact-match accuracy", true, curves, out.resolve("accuracy.png"));
             md.append("\n![accuracy](accuracy.png)\n");
             AtomicFiles.write(out.resolve("report.md"), md.toString().getBytes(StandardCharsets.UTF_8));
-            System.out.print(md);
+            stdout().print(md);
             return 0;
         }
 

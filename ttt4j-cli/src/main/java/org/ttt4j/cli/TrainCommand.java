@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
         description = {"Train a language model (resumable).",
                 "Re-running with the same --out resumes from its last checkpoint, reproducing exactly the",
                 "losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
-public final class TrainCommand implements Callable<Integer> {
+public final class TrainCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", description = "tiny, demo, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
     String preset;
     @Option(names = "--config", description = "model config JSON (overrides --preset)")
@@ -106,7 +106,7 @@ public final class TrainCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
             }
             init = Checkpoints.load(initFrom);
-            System.out.printf("initial weights: %s (step %d)%n", init.checkpoint().folder(),
+            stdout().printf("initial weights: %s (step %d)%n", init.checkpoint().folder(),
                     init.checkpoint().state() == null ? 0 : init.checkpoint().state().step());
         }
         ModelConfig c = init != null ? init.checkpoint().config() : config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
@@ -125,7 +125,7 @@ public final class TrainCommand implements Callable<Integer> {
             var settings = new E2eSettings(e2eSuffix, e2eChunk != null ? e2eChunk : E2eSettings.defaultChunk(c.window()), e2eInnerLr, null,
                     e2eFirstOrder ? true : null);
             c = settings.matched(c, e2eWidthMultiple);
-            System.out.printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
+            stdout().printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
                     e2eWidthMultiple == 1 ? "so that the model keeps its baseline's parameter count"
                             : "(the matched width rounded up to a multiple of " + e2eWidthMultiple + "; the baseline's count is exceeded)",
                     new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
@@ -163,10 +163,10 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Split split = Split.defaults();
         try (CorpusSource source = Corpus.open(corpus)) {
-            System.out.println("corpus: " + source.description());
-            Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, System.out);
+            stdout().println("corpus: " + source.description());
+            Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, stdoutStream());
             if (tok.vocabSize() != c.vocabSize()) {
-                System.out.printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
+                stdout().printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
                 c = c.withVocab(tok.vocabSize());
             }
             c.validate();
@@ -176,15 +176,16 @@ public final class TrainCommand implements Callable<Integer> {
                     evalEvery != null ? evalEvery : (int) evalDefault, evalBatches,
                     checkpointEvery != null ? checkpointEvery : (int) evalDefault, keep, logEvery, seed,
                     e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1, maskBoundaryTargets, weightDecayOn).validate();
-            try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"))) {
-                System.out.printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
+            try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"),
+                    TokenizedCorpus.Options.defaults().withLog(stream(stderr())))) {
+                stdout().printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
                 var data = new SamplerBatches(tc.sampler(batch, c.context(), seed), tc.documentBoundary());
                 var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
                 String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
                 Decoder model = new Decoder(c, seed);
                 if (init != null) CheckpointStore.copyInto(init.checkpoint().model(), model.params().all(), "checkpoint " + initFrom);
-                var result = new Trainer(model, data, () -> val, opts, run, tokSpec, System.out).run();
-                System.out.printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
+                var result = new Trainer(model, data, () -> val, opts, run, tokSpec, stdoutStream()).run();
+                stdout().printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
                         result.step(), result.lastLoss(), result.lastValLoss() == null ? "" : String.format(", validation %.4f", result.lastValLoss()),
                         result.lastCheckpoint(), run.resolve("metrics.jsonl"));
                 return switch (result.outcome()) {

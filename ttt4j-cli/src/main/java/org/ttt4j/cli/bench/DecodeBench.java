@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,7 +24,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Decode latency (ms/token) and KV-state size vs context length, full attention vs sliding window.")
-public final class DecodeBench implements Callable<Integer> {
+public final class DecodeBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "small") String preset;
     @Option(names = "--contexts", split = ",", defaultValue = "1024,8192,32768", description = "context lengths") int[] contexts;
     @Option(names = "--mixers", split = ";", defaultValue = "full;swa", description = "mixer patterns to compare, ';'-separated")
@@ -34,9 +35,9 @@ public final class DecodeBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        System.out.printf("ttt4j bench decode: preset %s, %d thread(s), %d decoded tokens per point, window %d%n%n", preset,
+        stdout().printf("ttt4j bench decode: preset %s, %d thread(s), %d decoded tokens per point, window %d%n%n", preset,
                 Parallel.threads(), tokens, window);
-        System.out.printf("%-14s %9s %12s %14s %12s%n", "mixers", "context", "decode ms/tok", "prefill tok/s", "KV MiB");
+        stdout().printf("%-14s %9s %12s %14s %12s%n", "mixers", "context", "decode ms/tok", "prefill tok/s", "KV MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         var rng = new SplittableRandom(3);
         for (String m : mixers) {
@@ -57,7 +58,7 @@ public final class DecodeBench implements Callable<Integer> {
                     double ms = (System.nanoTime() - t1) / 1e6 / tokens;
                     long floats = caches.stream().mapToLong(MixerCache::floats).sum();
                     double mib = floats * 4.0 / (1 << 20);
-                    System.out.printf("%-14s %9d %12.2f %14.0f %12.1f%n", m, ctx, ms, prefill, mib);
+                    stdout().printf("%-14s %9d %12.2f %14.0f %12.1f%n", m, ctx, ms, prefill, mib);
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("bench", "decode");
                     row.put("preset", preset);
@@ -72,9 +73,9 @@ public final class DecodeBench implements Callable<Integer> {
                 }
             }
         }
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
-        for (var r : rows) System.out.println(json.writeValueAsString(r));
+        for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
     }
 }
