@@ -33,8 +33,9 @@ import picocli.CommandLine.Option;
  * give the same outputs.
  */
 @Command(name = "check-torch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare TTT-Linear and TTT-MLP models (both backbones, random weights) with an independent PyTorch",
-                "implementation of the reference's conventions, reading the same safetensors file. Needs python3 with torch",
+        description = {"Compare TTT-Linear and TTT-MLP logits with an independent PyTorch implementation.",
+                "Models of both kinds and backbones, random weights, are run by ttt4j and by a PyTorch implementation of",
+                "the reference's conventions reading the same safetensors file. Needs python3 with torch",
                 "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance.",
                 "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors) and",
                 "ttt4j's ModelConfig (model-config.json): the fixtures that TttTorchFixtureTest reads without torch",
@@ -43,7 +44,7 @@ public final class CheckTorchCommand extends CommandIo implements Callable<Integ
     @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
     @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
     double tolerance;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the random weights and tokens (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--write-fixtures", paramLabel = "DIR",
             description = "keep the cases in DIR/<case>/ and have the script write torch's logits to reference.safetensors there: "
                     + "the material of the test fixtures (scripts/fixtures/ttt-torch-fixtures.sh copies model.safetensors, config.json, "

@@ -47,7 +47,7 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
     Path file;
     @Option(names = "--jdk-entry", description = "read this entry of the JDK's src.zip instead (default: ${DEFAULT-VALUE})")
     String entry = DEFAULT_ENTRY;
-    @Option(names = "--model", description = "a TTT-E2E model folder or run (default: the shipped demo model)") Path modelPath;
+    @Option(names = "--model", paramLabel = "MODEL", description = "a TTT-E2E model folder or run (default: the shipped demo model)") Path modelPath;
     @Option(names = "--tokens", defaultValue = "8192", description = "read at most this many tokens of the document (default: ${DEFAULT-VALUE})")
     int tokens;
     @Option(names = "--sections", defaultValue = "16", description = "rows of the loss table (default: ${DEFAULT-VALUE})") int sections;

@@ -94,7 +94,7 @@ final class EvalSuite {
         } else {
             if (docs < 1) throw new IllegalArgumentException("--docs must be >= 1, got " + docs);
             if (minTokens < 2 || maxTokens < minTokens) {
-                throw new IllegalArgumentException("need 2 <= --min-tokens <= --max-tokens, got " + minTokens + " and " + maxTokens);
+                throw new IllegalArgumentException("need 2 <= --min-tokens <= --doc-tokens, got " + minTokens + " and " + maxTokens);
             }
             losses = new ArrayList<>();
             try (CorpusSource source = Corpus.open(corpus)) {

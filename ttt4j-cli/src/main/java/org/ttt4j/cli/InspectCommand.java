@@ -10,13 +10,14 @@ import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.model.ReferenceNames;
 import org.ttt4j.lm.train.CheckpointStore;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Option;
 
 /** {@code ttt4j inspect}: what a checkpoint or safetensors file holds, without loading weights. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a checkpoint's config, parameter count, trainer state and tensors (or a .safetensors file's header).")
+        description = {"Show a model's config, trainer state, tensors and parameter count.",
+                "For a .safetensors file, its header: the tensors' names, types and shapes."})
 public final class InspectCommand extends CommandIo implements Callable<Integer> {
-    @Parameters(description = "a run folder, a checkpoint folder, or a .safetensors file") Path path;
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a run, checkpoint or model folder, or a .safetensors file") Path path;
 
     @Override
     public Integer call() throws Exception {

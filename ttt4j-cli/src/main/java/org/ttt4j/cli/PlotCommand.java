@@ -14,15 +14,18 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ttt4j plot}: training curves of runs from their metrics.jsonl, or loss by token index from eval results. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = {"Draw the training and validation loss of one or more run folders into a PNG, or (--positions) the",
-                "loss by token index of results that `eval` wrote, from one or several evaluations, in one plot."})
+        description = {"Plot training curves of runs, or loss by token index of eval results, into a PNG.",
+                "Draws the training and validation loss of one or more run folders, or (--positions) the loss by",
+                "token index of results that `eval` wrote, from one or several evaluations, in one plot."})
 public final class PlotCommand extends CommandIo implements Callable<Integer> {
-    @Parameters(arity = "0..*", description = "run folders (each holds metrics.jsonl)") List<Path> runs;
-    @Option(names = "--out", defaultValue = "runs/loss.png") Path out;
-    @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps") int smooth;
+    @Parameters(arity = "0..*", paramLabel = "RUN", description = "run folders, each with its metrics.jsonl (not model folders: a plot"
+            + " needs the training log)") List<Path> runs;
+    @Option(names = "--out", defaultValue = "runs/loss.png", description = "the PNG to write (default: ${DEFAULT-VALUE})") Path out;
+    @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps"
+            + " (default: ${DEFAULT-VALUE})") int smooth;
     @Option(names = "--positions", paramLabel = "[NAME=]FILE", description = "a loss_by_position.json written by eval: one curve per"
             + " model in it, labelled 'NAME: label' when NAME is given (repeatable; instead of run folders)") List<String> positions;
-    @Option(names = "--only", split = ",", paramLabel = "LABEL", description = "with --positions: only the curves with these labels")
+    @Option(names = "--only", split = ",", paramLabel = "LABEL", description = "with --positions: only the curves with these labels (default: all)")
     List<String> only;
     @Option(names = "--title", description = "plot title (default: what is plotted)") String title;
 

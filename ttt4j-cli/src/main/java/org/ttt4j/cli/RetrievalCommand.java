@@ -23,7 +23,8 @@ import picocli.CommandLine.Option;
 
 /** {@code ttt4j retrieval}: the synthetic key-value retrieval task: training data, and qTTT's evaluation on it. */
 @Command(name = "retrieval", mixinStandardHelpOptions = true,
-        description = {"Key-value retrieval (lines 'PUT q 381' and 'GET q 381'): write training documents, or evaluate",
+        description = {"Key-value retrieval: write its training documents, or evaluate qTTT on it.",
+                "Lines 'PUT q 381' and 'GET q 381': write training documents, or evaluate",
                 "a model's greedy answers in context, after qTTT, and after the same compute spent on generated tokens."},
         subcommands = {RetrievalCommand.Data.class, RetrievalCommand.Eval.class})
 public final class RetrievalCommand extends CommandIo implements Runnable {
@@ -39,7 +40,7 @@ public final class RetrievalCommand extends CommandIo implements Runnable {
         @Option(names = "--out", required = true, description = "the zip file to write") Path out;
         @Option(names = "--docs", defaultValue = "20000", description = "documents (default: ${DEFAULT-VALUE})") int docs;
         @Option(names = "--bytes", defaultValue = "256", description = "bytes per document, about (default: ${DEFAULT-VALUE})") int bytes;
-        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the keys and values (default: ${DEFAULT-VALUE})") long seed;
 
         @Override
         public Integer call() throws Exception {
@@ -61,22 +62,27 @@ public final class RetrievalCommand extends CommandIo implements Runnable {
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Exact-match accuracy over growing contexts: in context, after qTTT, and after 2 N k generated",
+            description = {"Retrieval accuracy in context, after qTTT, and after as much decoding, by context length.",
+                    "Exact-match accuracy over growing contexts: in context, after qTTT, and after 2 N k generated",
                     "tokens (qTTT's compute spent on decoding); attention mass on the needle per layer before and after qTTT;",
                     "adaptation time against prefill time; optionally a qTTT learning-rate sweep. Writes results.jsonl,",
                     "report.md and accuracy.png to --out."})
     static final class Eval extends CommandIo implements Callable<Integer> {
-        @Option(names = "--checkpoint", required = true, description = "a model trained on retrieval data (byte tokenizer)") Path checkpoint;
+        @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model or run folder trained on retrieval data (byte tokenizer)") Path checkpoint;
         @Option(names = "--label", description = "the model's name in the report (default: the folder name)") String label;
-        @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes") int[] contexts;
-        @Option(names = "--probes", defaultValue = "16", description = "probes per context, needles spread over depth") int probes;
-        @Option(names = "--qttt-steps", defaultValue = "" + QtttOptions.DEFAULT_STEPS) int steps;
-        @Option(names = "--qttt-span", defaultValue = "" + QtttOptions.DEFAULT_SPAN) int span;
-        @Option(names = "--qttt-lr", defaultValue = "" + QtttOptions.DEFAULT_LR) double lr;
-        @Option(names = "--no-thinking", description = "skip the generated-tokens baseline (2 N k tokens per probe)") boolean noThinking;
-        @Option(names = "--sweep-lrs", split = ",", description = "qTTT learning rates to sweep at --sweep-context") double[] sweepLrs;
-        @Option(names = "--sweep-context", defaultValue = "1024") int sweepContext;
-        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes (default: ${DEFAULT-VALUE})") int[] contexts;
+        @Option(names = "--probes", defaultValue = "16", description = "probes per context, needles spread over depth (default: ${DEFAULT-VALUE})") int probes;
+        @Option(names = "--qttt-steps", defaultValue = "" + QtttOptions.DEFAULT_STEPS, description = "qTTT: AdamW steps (default: ${DEFAULT-VALUE})")
+        int steps;
+        @Option(names = "--qttt-span", defaultValue = "" + QtttOptions.DEFAULT_SPAN, description = "qTTT: tokens per sampled span"
+                + " (default: ${DEFAULT-VALUE})") int span;
+        @Option(names = "--qttt-lr", defaultValue = "" + QtttOptions.DEFAULT_LR, description = "qTTT: learning rate (default: ${DEFAULT-VALUE})")
+        double lr;
+        @Option(names = "--no-thinking", description = "skip the generated-tokens baseline (2 N k tokens per probe; default: run)") boolean noThinking;
+        @Option(names = "--sweep-lrs", split = ",", description = "qTTT learning rates to sweep at --sweep-context (default: no sweep)") double[] sweepLrs;
+        @Option(names = "--sweep-context", defaultValue = "1024", description = "context length of the sweep, in bytes (default: ${DEFAULT-VALUE})")
+        int sweepContext;
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the probes and qTTT's spans (default: ${DEFAULT-VALUE})") long seed;
         @Option(names = "--out", defaultValue = "runs/retrieval", description = "results folder (default: ${DEFAULT-VALUE})") Path out;
 
         @Override

@@ -104,10 +104,10 @@ public final class TokenizerCommand extends CommandIo implements Callable<Intege
         @Option(names = "--file", paramLabel = "PATH", description = "Encode this file's bytes instead of the text argument.")
         Path file;
 
-        @Option(names = "--pieces", description = "Also print each token's text.")
+        @Option(names = "--pieces", description = "Also print each token's text (default: ids only).")
         boolean pieces;
 
-        @Parameters(arity = "0..*", paramLabel = "TEXT", description = "The text (several arguments are joined by spaces).")
+        @Parameters(arity = "0..*", paramLabel = "TEXT", description = "The text, several arguments joined by spaces (default: --file).")
         List<String> text = new ArrayList<>();
 
         @Override

@@ -14,10 +14,10 @@ class ExperimentPresetTest {
     void smallPlanMatchesParameterCounts() {
         var p = ExperimentPreset.byName("small");
         long target = MatchedSize.parameters(ExperimentCommand.baseline(p));
-        for (String m : List.of("ttt-linear", "ttt-mlp")) {
+        for (String m : List.of("ttt_linear", "ttt_mlp")) {
             List<String> flags = ExperimentCommand.trainFlags(p, m, Path.of("runs", m));
             int dFf = Integer.parseInt(flags.get(flags.indexOf("--d-ff") + 1));
-            long n = MatchedSize.parameters(Presets.byName("small").withMixers(m.equals("ttt-linear") ? "ttt_linear" : "ttt_mlp", 64).withFeedForward(dFf));
+            long n = MatchedSize.parameters(Presets.byName("small").withMixers(m, 64).withFeedForward(dFf));
             assertTrue(Math.abs(n - target) < 0.001 * target, m + ": " + n + " vs " + target);
             assertTrue(dFf < Presets.byName("small").dFf(), m + " holds more than attention: its MLP must shrink");
         }
@@ -29,7 +29,7 @@ class ExperimentPresetTest {
                 assertEquals(value(full, same), value(flags, same), m + " " + same);
             }
         }
-        assertEquals("0", value(ExperimentCommand.trainFlags(p, "naive-ttt", Path.of("x")), "--e2e-inner-lr"));
+        assertEquals("0", value(ExperimentCommand.trainFlags(p, "naive_ttt", Path.of("x")), "--e2e-inner-lr"));
         assertEquals("swa:5,full:1", value(ExperimentCommand.trainFlags(p, "hybrid", Path.of("x")), "--mixers"));
     }
 

@@ -25,13 +25,14 @@ import picocli.CommandLine.Option;
 @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Decode latency (ms/token) and KV-state size vs context length, full attention vs sliding window.")
 public final class DecodeBench extends CommandIo implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "small") String preset;
-    @Option(names = "--contexts", split = ",", defaultValue = "1024,8192,32768", description = "context lengths") int[] contexts;
-    @Option(names = "--mixers", split = ";", defaultValue = "full;swa", description = "mixer patterns to compare, ';'-separated")
-    List<String> mixers;
-    @Option(names = "--window", defaultValue = "64", description = "sliding window") int window;
-    @Option(names = "--tokens", defaultValue = "32", description = "tokens decoded per measurement") int tokens;
-    @Option(names = "--chunk", defaultValue = "256", description = "prefill chunk") int chunk;
+    @Option(names = "--preset", defaultValue = "small", description = "model size (default: ${DEFAULT-VALUE})") String preset;
+    @Option(names = "--contexts", split = ",", defaultValue = "1024,8192,32768", description = "context lengths (default: ${DEFAULT-VALUE})")
+    int[] contexts;
+    @Option(names = "--mixers", description = "a block pattern to compare; repeat the option for each (a pattern holds commas,"
+            + " e.g. --mixers full --mixers swa:5,full:1; default: full and swa)") List<String> mixers;
+    @Option(names = "--window", defaultValue = "64", description = "sliding window (default: ${DEFAULT-VALUE})") int window;
+    @Option(names = "--tokens", defaultValue = "32", description = "tokens decoded per measurement (default: ${DEFAULT-VALUE})") int tokens;
+    @Option(names = "--chunk", defaultValue = "256", description = "prefill chunk (default: ${DEFAULT-VALUE})") int chunk;
 
     @Override
     public Integer call() throws Exception {
@@ -40,7 +41,7 @@ public final class DecodeBench extends CommandIo implements Callable<Integer> {
         stdout().printf("%-14s %9s %12s %14s %12s%n", "mixers", "context", "decode ms/tok", "prefill tok/s", "KV MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         var rng = new SplittableRandom(3);
-        for (String m : mixers) {
+        for (String m : mixers != null ? mixers : List.of("full", "swa")) {
             ModelConfig c = Presets.byName(preset).withMixers(m, window);
             Decoder model = new Decoder(c, 1);
             for (int ctx : contexts) {

@@ -28,8 +28,8 @@ import picocli.CommandLine.Option;
  * Weights and tokens are random: speed does not depend on what was learned.
  */
 @Command(name = "e2e", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"TTT-E2E vs full attention vs SWA of the same size (whole models, random weights): prefill tokens/s and",
-                "decode ms/token against context length, state memory, the prefill crossover with full attention, and",
+        description = {"TTT-E2E vs full attention vs SWA: speed and state memory against context length.",
+                "Whole models of the same size, random weights: prefill tokens/s and decode ms/token against context length, state memory, the prefill crossover with full attention, and",
                 "the time of one training step at --train-context (TTT-E2E: second-order meta-gradient) relative to full attention."})
 public final class E2eBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "small", description = "model size (default: ${DEFAULT-VALUE})") String preset;

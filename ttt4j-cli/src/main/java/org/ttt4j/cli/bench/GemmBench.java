@@ -46,7 +46,7 @@ public class GemmBench extends CommandIo implements Callable<Integer> {
 
     @Option(names = "--no-model-shapes",
             description = "Skip the model shapes (4096x256 @ 256x768, 4096x768 @ 768x256, "
-                    + "64 x 64x64 @ 64x64).")
+                    + "64 x 64x64 @ 64x64; default: measured).")
     boolean noModelShapes;
 
     @Option(names = "--repeat", paramLabel = "R", defaultValue = "5",
@@ -58,7 +58,7 @@ public class GemmBench extends CommandIo implements Callable<Integer> {
             description = "Minimum length of one timed repetition (default: ${DEFAULT-VALUE}).")
     double minTime;
 
-    @Option(names = "--no-numpy", description = "Do not run numpy.")
+    @Option(names = "--no-numpy", description = "Do not run numpy (default: it runs).")
     boolean noNumpy;
 
     @Option(names = "--python", paramLabel = "EXE", defaultValue = "python3",

@@ -34,22 +34,23 @@ import picocli.CommandLine.Option;
  * no python with torch runs). Weights are random: speed does not depend on what was learned.
  */
 @Command(name = "layer", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
+        description = {"Prefill and decode speed of single TTT-Linear, TTT-MLP, attention and SWA layers.",
+                "Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
                 "at several contexts (contexts interleaved; medians of per-chunk and per-step times), and the fused",
                 "dual-form kernels' GFLOP/s and fraction of the FMA peak, next to their matrix products alone and",
                 "to the same dual form in PyTorch (the peer; scripts/install-peers.sh installs it, --no-torch skips it)."})
 public final class LayerBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--width", defaultValue = "512", description = "layer width D (default: ${DEFAULT-VALUE})") int width;
     @Option(names = "--heads", defaultValue = "8", description = "heads (default: ${DEFAULT-VALUE})") int heads;
-    @Option(names = "--contexts", split = ",", defaultValue = "2048,8192,32768", description = "context lengths") int[] contexts;
+    @Option(names = "--contexts", split = ",", defaultValue = "2048,8192,32768", description = "context lengths (default: ${DEFAULT-VALUE})") int[] contexts;
     @Option(names = "--mixers", split = ",", defaultValue = "ttt_linear,ttt_mlp,full,swa",
             description = "layers to measure: ttt_linear, ttt_mlp, full, swa (default: ${DEFAULT-VALUE})") List<String> mixers;
     @Option(names = "--window", defaultValue = "512", description = "sliding window of swa (default: ${DEFAULT-VALUE})") int window;
     @Option(names = "--mini-batch", defaultValue = "16", description = "TTT mini-batch b (default: ${DEFAULT-VALUE})") int miniBatch;
     @Option(names = "--tokens", defaultValue = "128", description = "decoded tokens per measurement (default: ${DEFAULT-VALUE})") int tokens;
     @Option(names = "--chunk", defaultValue = "2048", description = "prefill chunk (default: ${DEFAULT-VALUE})") int chunk;
-    @Option(names = "--kernel-repeats", defaultValue = "5", description = "timed runs of the fused kernel (median)") int repeats;
-    @Option(names = "--no-torch", description = "skip the PyTorch dual form the kernel rows are compared with") boolean noTorch;
+    @Option(names = "--kernel-repeats", defaultValue = "5", description = "timed runs of the fused kernel, median reported (default: ${DEFAULT-VALUE})") int repeats;
+    @Option(names = "--no-torch", description = "skip the PyTorch dual form the kernel rows are compared with (default: compared when torch is installed)") boolean noTorch;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override

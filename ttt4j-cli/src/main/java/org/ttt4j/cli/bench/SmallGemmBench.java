@@ -41,7 +41,7 @@ public final class SmallGemmBench extends CommandIo implements Callable<Integer>
     @Option(names = "--d", defaultValue = "64", description = "head width d (default: ${DEFAULT-VALUE})") int d;
     @Option(names = "--hidden", defaultValue = "256", description = "TTT-MLP hidden width (default: ${DEFAULT-VALUE})") int hidden;
     @Option(names = "--rounds", defaultValue = "5", description = "timed rounds per shape, best reported (default: ${DEFAULT-VALUE})") int rounds;
-    @Option(names = "--no-openblas", description = "skip the OpenBLAS peer") boolean noOpenblas;
+    @Option(names = "--no-openblas", description = "skip the OpenBLAS peer (default: compared when it is installed)") boolean noOpenblas;
     @Option(names = "--cc", defaultValue = "cc", description = "C compiler for the peer (default: ${DEFAULT-VALUE})") String cc;
     @Option(names = "--openblas", description = "libopenblas to link (default: the first libopenblas.so* ldconfig lists)") String openblas;
 

@@ -32,8 +32,9 @@ import picocli.CommandLine.Option;
  * the same step in PyTorch (train_torch.py, Debian's python3-torch) run in the same invocation.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Training throughput: tokens/s and GFLOP/s of full training steps (forward, backward,",
-                "clip, AdamW) on random tokens, vs the same model and step in PyTorch when it is installed."})
+        description = {"Training throughput: tokens/s and GFLOP/s of whole training steps.",
+                "Full training steps (forward, backward, clip, AdamW) on random tokens, vs the same model and step in",
+                "PyTorch when it is installed."})
 public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "bench", description = "tiny, small or bench (default: ${DEFAULT-VALUE})")
     String preset;
@@ -41,16 +42,16 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--window", description = "sliding window for swa blocks (default: the preset's)") Integer window;
     @Option(names = "--context", description = "tokens per sequence (default: the preset's)") Integer context;
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks, prime MLPs in the suffix (matched size), steps through"
-            + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step") boolean e2e;
+            + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step; default: off") boolean e2e;
     @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window, as in bench e2e and the"
             + " published figures)") Integer e2eChunk;
     @Option(names = "--e2e-batching", defaultValue = "batched", description = "how TTT-E2E runs each sequence's own inner loop:"
             + " batched (fast weights with a batch axis, what training uses) or rows (a Java loop over the sequences); default:"
             + " ${DEFAULT-VALUE}") String e2eBatching;
     @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
-    @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
-    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
-    @Option(names = "--no-torch", description = "skip the PyTorch comparison") boolean noTorch;
+    @Option(names = "--steps", defaultValue = "8", description = "timed steps, median reported (default: ${DEFAULT-VALUE})") int steps;
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first, for the JIT (default: ${DEFAULT-VALUE})") int warmup;
+    @Option(names = "--no-torch", description = "skip the PyTorch comparison (default: compared when torch is installed)") boolean noTorch;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override

@@ -95,6 +95,19 @@ public final class Trainer {
             data.restore(ck.state().data());
             start = ck.state().step();
             tokensSeen = ck.state().tokensSeen();
+            long total = ck.state().options() == null ? options.steps() : ck.state().options().steps();
+            if (total != options.steps()) {
+                // The schedule (warmup, cosine decay) spans the total: another total would silently re-shape it mid-run.
+                throw new IllegalArgumentException("steps " + options.steps() + ": " + runDir + " was started with steps " + total + " (at step "
+                        + start + "), and its learning-rate schedule spans that total; resume it with the same steps, or start a new run"
+                        + " from its weights to train further");
+            }
+            if (start >= options.steps()) {
+                Double val = lastValidationLoss(runDir, start);
+                out.printf("%s already finished at step %d (last loss %.4f%s); nothing to train%n", runDir, start, ck.state().lastLoss(),
+                        val == null ? "" : String.format(", validation %.4f", val));
+                return new Result(Outcome.FINISHED, start, ck.state().lastLoss(), val, latest.get());
+            }
             out.printf("resuming from %s at step %d%n", latest.get(), start);
         }
         out.printf("model: %,d parameters, %d layers, width %d, mixers %s; training %d steps of %d x %d tokens%s%n",
@@ -247,6 +260,24 @@ public final class Trainer {
             for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), 1.0).item();
         }
         return sum / n;
+    }
+
+    /** The last validation loss {@code metrics.jsonl} of a run records at or before {@code upToStep}; null if none. */
+    public static Double lastValidationLoss(Path runDir, long upToStep) throws IOException {
+        Path file = runDir.resolve("metrics.jsonl");
+        if (!java.nio.file.Files.exists(file)) return null;
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Double last = null;
+        for (String line : java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                var row = json.readTree(line);
+                if (row.has("val_loss") && row.path("step").asLong(Long.MAX_VALUE) <= upToStep) last = row.get("val_loss").asDouble();
+            } catch (IOException torn) {
+                // a torn last line of a killed run
+            }
+        }
+        return last;
     }
 
     private Path save(CheckpointStore store, AdamW optimizer, long step, long tokensSeen, double loss) throws IOException {
