@@ -33,6 +33,26 @@ class ExperimentPresetTest {
         assertEquals("swa:5,full:1", value(ExperimentCommand.trainFlags(p, "hybrid", Path.of("x")), "--mixers"));
     }
 
+    /**
+     * The methods go by the config's names on the command line, but what an experiment writes keeps
+     * the published spellings: the run folders and labels of docs/results/experiment-small/plan.json.
+     */
+    @Test
+    void runFoldersAndLabelsKeepThePublishedNames() throws Exception {
+        var plan = new com.fasterxml.jackson.databind.ObjectMapper().readTree(Path.of("..", "docs", "results", "experiment-small", "plan.json").toFile());
+        List<String> published = new java.util.ArrayList<>();
+        plan.get("train_commands").fieldNames().forEachRemaining(published::add);
+        assertEquals(published, ExperimentPreset.METHODS.stream().map(ExperimentPreset::label).toList());
+        var p = ExperimentPreset.byName("small");
+        for (String m : ExperimentPreset.METHODS) {
+            String label = ExperimentPreset.label(m), command = plan.get("train_commands").get(label).asText();
+            Path run = Path.of("runs", "experiment-small", "runs", label);
+            assertTrue(command.contains("--out " + run + " "), command);
+            assertEquals(run.toString(), value(ExperimentCommand.trainFlags(p, m, run), "--out"));
+        }
+        assertEquals(List.of("full", "swa", "hybrid", "ttt_linear", "ttt_mlp", "e2e", "naive_ttt"), ExperimentPreset.METHODS);
+    }
+
     private static String value(List<String> flags, String name) {
         int i = flags.indexOf(name);
         assertTrue(i >= 0, name + " missing from " + flags);
