@@ -95,13 +95,8 @@ public final class Trainer {
             data.restore(ck.state().data());
             start = ck.state().step();
             tokensSeen = ck.state().tokensSeen();
-            long total = ck.state().options() == null ? options.steps() : ck.state().options().steps();
-            if (total != options.steps()) {
-                // The schedule (warmup, cosine decay) spans the total: another total would silently re-shape it mid-run.
-                throw new IllegalArgumentException("steps " + options.steps() + ": " + runDir + " was started with steps " + total + " (at step "
-                        + start + "), and its learning-rate schedule spans that total; resume it with the same steps, or start a new run"
-                        + " from its weights to train further");
-            }
+            // A run that reached its steps is reported as it ended, not re-trained (and not as a NaN loss). The
+            // command line refuses other --steps before this point (TrainCommand), as the schedule spans the total.
             if (start >= options.steps()) {
                 Double val = lastValidationLoss(runDir, start);
                 out.printf("%s already finished at step %d (last loss %.4f%s); nothing to train%n", runDir, start, ck.state().lastLoss(),
