@@ -92,7 +92,7 @@ class ExperimentCommandTest {
     void evalRunsEachTaskOnAnyMethod() throws Exception {
         Path out = tmp.resolve("eval");
         var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "eval", "--task", "all", "--model", exp.resolve("runs/full").toString(), "--checkpoint",
+        assertEquals(0, Cli.run(err, "eval", "--task", "all", "--model", exp.resolve("runs/full").toString(), "--model",
                 exp.resolve("runs/ttt-linear").toString(), "--model", exp.resolve("runs/ttt-e2e").toString(), "--corpus", CORPUS.toString(),
                 "--docs", "1", "--min-tokens", "256", "--doc-tokens", "256", "--contexts", "512", "--depths", "0.5", "--samples", "1",
                 "--niah-tasks", "s-niah-1", "--decode", "4", "--out", out.toString()), err.toString());
@@ -107,7 +107,7 @@ class ExperimentCommandTest {
                 "--corpus", CORPUS.toString(), "--docs", "1", "--min-tokens", "64", "--doc-tokens", "64", "--out", tmp.resolve("e2").toString()));
         assertTrue(noRef.toString().contains("no model labelled \"nobody\""), noRef.toString());
         var badTask = new StringWriter();
-        assertEquals(1, Cli.run(badTask, "experiment", "smoke", "--tasks", "perplexity", "--out", exp.toString()));
+        assertEquals(1, Cli.run(badTask, "experiment", "smoke", "--task", "perplexity", "--out", exp.toString()));
         assertTrue(badTask.toString().contains("unknown task \"perplexity\""), badTask.toString());
         var badPreset = new StringWriter();
         assertEquals(1, Cli.run(badPreset, "experiment", "huge"));
