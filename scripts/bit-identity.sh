@@ -18,11 +18,17 @@ run() { "$java" --add-modules=jdk.incubator.vector -Dttt4j.threads=2 -jar "$jar"
 mkdir -p "$work/corpus"
 git -C "$root" archive 85b2e2f ttt4j-core/src/main | tar -x -C "$work/corpus"
 
-# The option naming a run or model folder: --model (new spelling) or --checkpoint (old).
+# Spellings that changed (issue #18), so that an older build runs the same commands: the option
+# naming a model or run folder (--model, before: --checkpoint), eval's tokens per document
+# (--doc-tokens, before: --max-tokens), and the whole corpus for tiny runs (newer builds sample it).
 model_opt=--model
 run generate --help | grep -q -- '--model' || model_opt=--checkpoint
+doc_tokens=--doc-tokens
+run eval --help | grep -q -- '--doc-tokens' || doc_tokens=--max-tokens
+whole=()
+run train --help | grep -q -- '--corpus-sample' && whole=(--corpus-sample all)
 
-common=(--preset tiny --tokenizer bpe:512 --corpus "$work/corpus" --steps 6 --batch 2 --context 64
+common=(--preset tiny "${whole[@]}" --tokenizer bpe:512 --corpus "$work/corpus" --steps 6 --batch 2 --context 64
         --eval-every 3 --eval-batches 1 --checkpoint-every 3 --log-every 1 --seed 7)
 declare -A mixers=([full]="--mixers full" [hybrid]="--mixers swa:1,full:1 --window 16"
                    [ttt-linear]="--mixers ttt_linear --ttt-mini-batch 8"
@@ -39,7 +45,7 @@ for name in full hybrid ttt-linear ttt-mlp e2e; do
   echo "$name.weights $(hash < "$last/model.safetensors")"
   echo "$name.optimizer $(hash < "$last/optimizer.safetensors")"
   echo "$name.generate $(run generate "$model_opt" "$out" --max-tokens 24 --temperature 0.8 --seed 3 'public static' | hash)"
-  run eval "$model_opt" "$out" --corpus "$work/corpus" --docs 2 --min-tokens 64 --max-tokens 128 \
+  run eval "$model_opt" "$out" --corpus "$work/corpus" --docs 2 --min-tokens 64 "$doc_tokens" 128 \
       --out "$work/eval-$name" >/dev/null
   echo "$name.scores $(find "$work/eval-$name" -name '*.json*' -type f | sort | xargs grep -ho '"mean_loss" : [^,}]*' | hash)"
 done

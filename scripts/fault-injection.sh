@@ -54,30 +54,30 @@ gen=(generate --max-tokens 4 --temperature 0)
 
 # Bad files: each refused with the file (and the tensor or field) named, never a NaN answer with exit 0.
 c=$(probe); truncate -s 1000 "$c/model.safetensors"
-expect_error "truncated weights" "model.safetensors" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "truncated weights" "model.safetensors" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); poke "$c/model.safetensors" model.norm.weight 3 nan
-expect_error "NaN in the weights" "NaN at flat index 3" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "NaN in the weights" "NaN at flat index 3" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); poke "$c/model.safetensors" model.embed_tokens.weight 10 inf
-expect_error "Inf in the weights (eval)" "Infinity at flat index 10" -- "${t4[@]}" eval --checkpoint "$c" --corpus "$work/corpus" --docs 1
+expect_error "Inf in the weights (eval)" "Infinity at flat index 10" -- "${t4[@]}" eval --model "$c" --corpus "$work/corpus" --docs 1
 c=$(probe); poke "$c/model.safetensors" model.norm.weight 0 1e30
-expect_error "absurd weight magnitude" "plausibly" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "absurd weight magnitude" "plausibly" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); echo '{"vocab_size": 257, "d_model": ' > "$c/config.json"
-expect_error "truncated config" "config.json" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "truncated config" "config.json" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d['d_model']=None; json.dump(d, open(p,'w'))" "$c/config.json"
-expect_error "null config field" "field 'd_model'" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "null config field" "field 'd_model'" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); python3 -c "import json,sys; p=sys.argv[1]; d=json.load(open(p)); d['d_model']=None; json.dump(d, open(p,'w'))" "$c/config.json"
-expect_error "inspect validates the config" "field 'd_model'" -- "${t4[@]}" inspect "$c"
+expect_error "inspect validates the config" "field 'd_model'" -- "${t4[@]}" inspect --model "$c"
 c=$(probe); rm "$c/trainer.json"
-expect_error "no tokenizer named" "names no tokenizer" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "no tokenizer named" "names no tokenizer" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); truncate -s 100 "$c/optimizer.safetensors"
-expect_ok "damaged optimizer, intact weights: generate works" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_ok "damaged optimizer, intact weights: generate works" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); rm "$c/model.safetensors"; mkfifo "$c/model.safetensors"
-expect_error "a FIFO as the weights" "is not a regular file" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "a FIFO as the weights" "is not a regular file" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 c=$(probe); rm "$c/model.safetensors"; mkdir "$c/model.safetensors"
-expect_error "a directory as the weights" "is a directory" -- "${t4[@]}" "${gen[@]}" --checkpoint "$c" abc
+expect_error "a directory as the weights" "is a directory" -- "${t4[@]}" "${gen[@]}" --model "$c" abc
 printf 'caf\xe9 au lait' > "$work/latin1.txt"
-expect_error "a prompt that is not UTF-8" "is not UTF-8 text" -- "${t4[@]}" "${gen[@]}" --checkpoint "$good" --prompt-file "$work/latin1.txt"
-expect_error "temperature NaN" "temperature must be a finite number" -- "${t4[@]}" generate --checkpoint "$good" --temperature NaN abc
+expect_error "a prompt that is not UTF-8" "is not UTF-8 text" -- "${t4[@]}" "${gen[@]}" --model "$good" --prompt-file "$work/latin1.txt"
+expect_error "temperature NaN" "temperature must be a finite number" -- "${t4[@]}" generate --model "$good" --temperature NaN abc
 expect_error "inner lr out of bounds" "[0, 1e6)" -- "${t4[@]}" train --preset tiny --tokenizer bytes --corpus "$work/corpus" \
   --mixers swa --window 16 --e2e --e2e-inner-lr 5e6 --steps 1 --out "$work/lr"
 
@@ -119,9 +119,9 @@ if [ $same -eq 1 ]; then pass "same inputs, same checkpoint bytes (an interrupte
 
 # An export that fails leaves nothing that blocks the next one.
 mkdir -p "$work/ro-parent"; touch "$work/ro-parent/model"   # a file where the export's folder should go
-expect_error "export onto a file" "model" -- "${t4[@]}" export "$work/run" --out "$work/ro-parent/model"
+expect_error "export onto a file" "model" -- "${t4[@]}" export --model "$work/run" --out "$work/ro-parent/model"
 rm "$work/ro-parent/model"
-expect_ok "the next export succeeds" -- "${t4[@]}" export "$work/run" --out "$work/ro-parent/model"
+expect_ok "the next export succeeds" -- "${t4[@]}" export --model "$work/run" --out "$work/ro-parent/model"
 
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -46,25 +46,25 @@ for name in "${order[@]}"; do
       base=${name#ext-}
       warm=""; [ "$base" = e2e ] && warm="--e2e-inner-lr-warmup 0.1" # pinned: the published run re-ramped the inner lr
       # shellcheck disable=SC2086
-      train "$name" --init-from "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --lr 3e-4 --eval-every "$ext_steps" \
+      train "$name" --model "runs/e2e-$base" --context 4096 --batch 1 --steps "$ext_steps" --lr 3e-4 --eval-every "$ext_steps" \
         --eval-batches 4 $legacy $warm ;;
     report)
       mkdir -p "$out"/{main,ablations,extension}
-      eval_flags="--docs 8 --min-tokens 4096 --max-tokens 4096"
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-full-norms --checkpoint runs/e2e-swa-norms --checkpoint runs/e2e-e2e \
-        --checkpoint runs/e2e-e2e-first-order --checkpoint runs/e2e-full --checkpoint runs/e2e-swa --label full --label swa-64 --label ttt-e2e \
+      eval_flags="--docs 8 --min-tokens 4096 --doc-tokens 4096"
+      "${ttt4j[@]}" eval --model runs/e2e-full-norms --model runs/e2e-swa-norms --model runs/e2e-e2e \
+        --model runs/e2e-e2e-first-order --model runs/e2e-full --model runs/e2e-swa --label full --label swa-64 --label ttt-e2e \
         --label ttt-e2e-first-order --label "full (no qk/sandwich norms)" --label "swa-64 (no qk/sandwich norms)" $eval_flags \
         --out "$out/main" 2>&1 | grep -v '^WARNING' | tee "$out/main/eval.txt"
       for lr in 0 1; do # naive: trained without meta-learning (inner lr 0), scored with and without test-time updates
-        "${ttt4j[@]}" eval --checkpoint runs/e2e-naive --label "naive-inner-lr-$lr" --e2e-inner-lr $lr $eval_flags --out "$out/naive-$lr" 2>&1 \
+        "${ttt4j[@]}" eval --model runs/e2e-naive --label "naive-inner-lr-$lr" --e2e-inner-lr $lr $eval_flags --out "$out/naive-$lr" 2>&1 \
           | grep -v '^WARNING' | tee "$out/naive-$lr.txt"
       done
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-e2e --label "ttt-e2e-inner-lr-0" --e2e-inner-lr 0 $eval_flags --out "$out/e2e-no-ttt" 2>&1 \
+      "${ttt4j[@]}" eval --model runs/e2e-e2e --label "ttt-e2e-inner-lr-0" --e2e-inner-lr 0 $eval_flags --out "$out/e2e-no-ttt" 2>&1 \
         | grep -v '^WARNING' | tee "$out/e2e-no-ttt.txt"
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-e2e --checkpoint runs/e2e-e2e-suffix-3 --checkpoint runs/e2e-e2e-chunk-32 \
-        --checkpoint runs/e2e-e2e-window-128 --label "suffix-1,chunk-64,window-64" --label suffix-3 --label chunk-32 --label window-128 \
+      "${ttt4j[@]}" eval --model runs/e2e-e2e --model runs/e2e-e2e-suffix-3 --model runs/e2e-e2e-chunk-32 \
+        --model runs/e2e-e2e-window-128 --label "suffix-1,chunk-64,window-64" --label suffix-3 --label chunk-32 --label window-128 \
         $eval_flags --out "$out/ablations" 2>&1 | grep -v '^WARNING' | tee "$out/ablations/eval.txt"
-      "${ttt4j[@]}" eval --checkpoint runs/e2e-ext-full-norms --checkpoint runs/e2e-ext-swa-norms --checkpoint runs/e2e-ext-e2e \
+      "${ttt4j[@]}" eval --model runs/e2e-ext-full-norms --model runs/e2e-ext-swa-norms --model runs/e2e-ext-e2e \
         --label full-ext-4k --label swa-ext-4k --label ttt-e2e-ext-4k $eval_flags --out "$out/extension" 2>&1 | grep -v '^WARNING' \
         | tee "$out/extension/eval.txt"
       {

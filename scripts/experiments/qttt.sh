@@ -18,8 +18,8 @@ common=(--config scripts/experiments/qttt/retrieval-model.json --corpus runs/kv-
 "${ttt4j[@]}" train "${common[@]}" --out runs/kv-full 2>&1 | grep -v '^WARNING' | tail -1
 "${ttt4j[@]}" train "${common[@]}" --mixers swa --window 32 --e2e --e2e-chunk 16 --out runs/kv-e2e 2>&1 | grep -v '^WARNING' | tail -1
 eval=(--contexts 64,128,256,512,1024 --probes 16 --qttt-steps 16 --qttt-span 32 --qttt-lr 1e-3)
-"${ttt4j[@]}" retrieval eval --checkpoint runs/kv-full --label "full attention" "${eval[@]}" \
+"${ttt4j[@]}" retrieval eval --model runs/kv-full --label "full attention" "${eval[@]}" \
   --sweep-lrs 1e-4,3e-4,1e-3,3e-3,1e-2,3e-2,1e-1 --sweep-context 64 --out "$out/full" 2>&1 | grep -v '^WARNING' | tail -40
 # The published TTT-E2E run was stopped (SIGTERM, which saves a checkpoint) at step 615 of 3,000 for lack of time.
-"${ttt4j[@]}" retrieval eval --checkpoint runs/kv-e2e --label "TTT-E2E (615 steps)" "${eval[@]}" --out "$out/e2e" 2>&1 \
+"${ttt4j[@]}" retrieval eval --model runs/kv-e2e --label "TTT-E2E (615 steps)" "${eval[@]}" --out "$out/e2e" 2>&1 \
   | grep -v '^WARNING' | tail -30

@@ -12,10 +12,10 @@ mkdir -p "$out"
 ./ttt4j train --preset small --mixers swa --window 64 --steps "$steps" --out runs/small-swa
 ./ttt4j train --preset small --mixers swa:5,full:1 --window 64 --steps "$steps" --out runs/small-hybrid
 ./ttt4j plot runs/small-full runs/small-swa runs/small-hybrid --out "$out/training_loss.png"
-./ttt4j eval --checkpoint runs/small-full --checkpoint runs/small-swa --checkpoint runs/small-hybrid \
-  --label full --label swa-64 --label hybrid-5:1 --docs 16 --min-tokens 2048 --max-tokens 4096 --out "$out" | tee "$out/eval.txt"
+./ttt4j eval --model runs/small-full --model runs/small-swa --model runs/small-hybrid \
+  --label full --label swa-64 --label hybrid-5:1 --docs 16 --min-tokens 2048 --doc-tokens 4096 --out "$out" | tee "$out/eval.txt"
 for m in full swa hybrid; do
-  ./ttt4j generate --checkpoint "runs/small-$m" --max-tokens 100 --temperature 0.7 --seed 1 \
+  ./ttt4j generate --model "runs/small-$m" --max-tokens 100 --temperature 0.7 --seed 1 \
     "public static int max(int a, int b) {" 2>&1 | grep -v "^WARNING" > "$out/sample-$m.txt"
 done
 echo "results in $out"

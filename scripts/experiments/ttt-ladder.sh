@@ -44,7 +44,7 @@ done
   runs/ladder-4-learnable-eta runs/ladder-5-mamba-backbone runs/ladder-ttt-mlp --out "$out/training_loss.png" 2>&1 | grep -v '^WARNING' || true
 # Loss by token index on the 16 longest held-out files: TTT-Linear (rung 4) and TTT-MLP against the baselines.
 if [ -d runs/ladder-4-learnable-eta ] && [ -d runs/ladder-ttt-mlp ] && [ -d runs/ladder-full ] && [ -d runs/ladder-swa ]; then
-  "${ttt4j[@]}" eval --checkpoint runs/ladder-4-learnable-eta --checkpoint runs/ladder-ttt-mlp --checkpoint runs/ladder-full \
-    --checkpoint runs/ladder-swa --label ttt-linear --label ttt-mlp --label full --label swa-64 \
-    --docs 16 --min-tokens 2048 --max-tokens 4096 --out "$out" 2>&1 | grep -v '^WARNING' | tee "$out/eval.txt"
+  "${ttt4j[@]}" eval --model runs/ladder-4-learnable-eta --model runs/ladder-ttt-mlp --model runs/ladder-full \
+    --model runs/ladder-swa --label ttt-linear --label ttt-mlp --label full --label swa-64 \
+    --docs 16 --min-tokens 2048 --doc-tokens 4096 --out "$out" 2>&1 | grep -v '^WARNING' | tee "$out/eval.txt"
 fi

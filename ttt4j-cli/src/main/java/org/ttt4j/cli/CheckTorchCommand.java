@@ -33,17 +33,18 @@ import picocli.CommandLine.Option;
  * give the same outputs.
  */
 @Command(name = "check-torch", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare TTT-Linear and TTT-MLP models (both backbones, random weights) with an independent PyTorch",
-                "implementation of the reference's conventions, reading the same safetensors file. Needs python3 with torch",
+        description = {"Compare TTT-Linear and TTT-MLP logits with an independent PyTorch implementation.",
+                "Models of both kinds and backbones, random weights, are run by ttt4j and by a PyTorch implementation of",
+                "the reference's conventions reading the same safetensors file. Needs python3 with torch",
                 "(scripts/install-peers.sh). Exit status 1 if any logit differs by more than --tolerance.",
                 "With --write-fixtures DIR it also keeps each case in DIR/<case>/ with torch's logits (reference.safetensors) and",
                 "ttt4j's ModelConfig (model-config.json): the fixtures that TttTorchFixtureTest reads without torch",
                 "(scripts/fixtures/ttt-torch-fixtures.sh regenerates them and copies them into the test resources)."})
-public final class CheckTorchCommand implements Callable<Integer> {
+public final class CheckTorchCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--python", description = "interpreter with torch (default: /usr/bin/python3, then python3)") String python;
     @Option(names = "--tolerance", defaultValue = "1e-3", description = "largest allowed |difference| / max |logit| (default: ${DEFAULT-VALUE})")
     double tolerance;
-    @Option(names = "--seed", defaultValue = "1") long seed;
+    @Option(names = "--seed", defaultValue = "1", description = "seed of the random weights and tokens (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--write-fixtures", paramLabel = "DIR",
             description = "keep the cases in DIR/<case>/ and have the script write torch's logits to reference.safetensors there: "
                     + "the material of the test fixtures (scripts/fixtures/ttt-torch-fixtures.sh copies model.safetensors, config.json, "
@@ -66,7 +67,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
         }
         boolean ok = true;
         List<String> lines = new ArrayList<>();
-        System.out.printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
+        stdout().printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
         try {
             for (String mixer : MIXERS) {
                 for (String backbone : BACKBONES) {
@@ -82,7 +83,7 @@ public final class CheckTorchCommand implements Callable<Integer> {
                     double diff = ((Number) result.get("max_abs_diff")).doubleValue(), scale = ((Number) result.get("max_abs_logit")).doubleValue();
                     boolean pass = diff <= tolerance * Math.max(1, scale);
                     ok &= pass;
-                    System.out.printf("%-28s %14.3e %14.3f %10s%n", name, diff, scale, pass ? "same" : "DIFFERENT");
+                    stdout().printf("%-28s %14.3e %14.3f %10s%n", name, diff, scale, pass ? "same" : "DIFFERENT");
                     result.put("bench", "check_torch");
                     result.put("passed", pass);
                     lines.add(new ObjectMapper().writeValueAsString(result));
@@ -93,9 +94,9 @@ public final class CheckTorchCommand implements Callable<Integer> {
                 files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-        System.out.println();
-        lines.forEach(System.out::println);
-        if (fixtures != null) System.out.println("fixtures (torch's logits in reference.safetensors) in " + fixtures.toAbsolutePath());
+        stdout().println();
+        lines.forEach(stdout()::println);
+        if (fixtures != null) stdout().println("fixtures (torch's logits in reference.safetensors) in " + fixtures.toAbsolutePath());
         return ok ? 0 : 1;
     }
 

@@ -37,7 +37,7 @@ import picocli.CommandLine.Parameters;
                 "The shipped demo model reads FILE (default: a large source file from the",
                 "JDK's src.zip) twice, with and without test-time updates, prints the loss of",
                 "each section of the document for both, then continues the document."})
-public final class DemoCommand implements Callable<Integer> {
+public final class DemoCommand extends CommandIo implements Callable<Integer> {
     /** The JDK source read when no file is named: 260 KB of one class, names defined far above their use. */
     static final String DEFAULT_ENTRY = "java.base/java/util/concurrent/ConcurrentHashMap.java";
     /** The shipped model, a classpath folder (see docs/demo.md for the command that trains it). */
@@ -48,7 +48,7 @@ public final class DemoCommand implements Callable<Integer> {
     Path file;
     @Option(names = "--jdk-entry", description = "read this entry of the JDK's src.zip instead (default: ${DEFAULT-VALUE})")
     String entry = DEFAULT_ENTRY;
-    @Option(names = "--model", description = "a TTT-E2E model folder or run (default: the shipped demo model)") Path modelPath;
+    @Option(names = "--model", paramLabel = "MODEL", description = "a TTT-E2E model folder or run (default: the shipped demo model)") Path modelPath;
     @Option(names = "--tokens", defaultValue = "8192", description = "read at most this many tokens of the document (default: ${DEFAULT-VALUE})")
     int tokens;
     @Option(names = "--sections", defaultValue = "16", description = "rows of the loss table (default: ${DEFAULT-VALUE})") int sections;
@@ -81,9 +81,9 @@ public final class DemoCommand implements Callable<Integer> {
         }
         if (ids.length < 2) throw new IllegalArgumentException(name + " is too short: " + all.length + " token(s)");
         var c = model.config();
-        System.out.printf("model: TTT-E2E, %,d parameters (%d blocks of width %d; the last %d learn at test time), trained on context %d%n",
+        stdout().printf("model: TTT-E2E, %,d parameters (%d blocks of width %d; the last %d learn at test time), trained on context %d%n",
                 model.params().count(), c.layers(), c.dModel(), E2eSettings.of(c).suffixBlocks(c), c.context());
-        System.out.printf("document: %s, %,d tokens; reading the first %,d, learning after every chunk of %d tokens%n%n", name, all.length,
+        stdout().printf("document: %s, %,d tokens; reading the first %,d, learning after every chunk of %d tokens%n%n", name, all.length,
                 ids.length - 1, E2eSettings.of(c).chunk(c));
 
         int n = ids.length - 1;
@@ -92,24 +92,24 @@ public final class DemoCommand implements Callable<Integer> {
         InferenceSession session = reading.session();
 
         int per = Math.max(1, (n + sections - 1) / sections);
-        System.out.println("loss (nats per token) of each section of the document:");
-        System.out.printf("%-15s %14s %14s %9s   %s%n", "tokens", "without TTT", "with TTT", "gain", "gain (each # = 0.05 nats)");
+        stdout().println("loss (nats per token) of each section of the document:");
+        stdout().printf("%-15s %14s %14s %9s   %s%n", "tokens", "without TTT", "with TTT", "gain", "gain (each # = 0.05 nats)");
         for (int from = 0; from < n; from += per) {
             int to = Math.min(n, from + per);
             double a = mean(without, from, to), b = mean(with, from, to);
-            System.out.printf("%-15s %14.3f %14.3f %+9.3f   %s%n", from + "-" + (to - 1), a, b, a - b, "#".repeat((int) Math.max(0, Math.round((a - b) / 0.05))));
+            stdout().printf("%-15s %14.3f %14.3f %+9.3f   %s%n", from + "-" + (to - 1), a, b, a - b, "#".repeat((int) Math.max(0, Math.round((a - b) / 0.05))));
         }
         double a = mean(without, 0, n), b = mean(with, 0, n);
-        System.out.printf("%-15s %14.3f %14.3f %+9.3f%n%n", "all", a, b, a - b);
-        System.out.printf("reading took %.1f s with test-time updates and %.1f s without (%,.0f and %,.0f tokens/s)%n", reading.withSeconds(),
+        stdout().printf("%-15s %14.3f %14.3f %+9.3f%n%n", "all", a, b, a - b);
+        stdout().printf("reading took %.1f s with test-time updates and %.1f s without (%,.0f and %,.0f tokens/s)%n", reading.withSeconds(),
                 reading.withoutSeconds(), n / reading.withSeconds(), n / reading.withoutSeconds());
-        System.out.printf("The model without TTT sees only its %d-token attention window; with TTT, what it read earlier is in its weights.%n",
+        stdout().printf("The model without TTT sees only its %d-token attention window; with TTT, what it read earlier is in its weights.%n",
                 c.window());
 
         if (generate > 0) {
             String read = new String(loaded.tokenizer().decode(ids), StandardCharsets.UTF_8);
             String[] lines = read.split("\n", -1);
-            System.out.printf("%n--- the last lines read ---%n%s%n--- continuation (TTT-E2E, temperature %s) ---%n",
+            stdout().printf("%n--- the last lines read ---%n%s%n--- continuation (TTT-E2E, temperature %s) ---%n",
                     String.join("\n", Arrays.copyOfRange(lines, Math.max(0, lines.length - 4), lines.length)), temperature);
             var options = new SamplingOptions(temperature, 40, 1, repetitionPenalty, seed, generate, List.of());
             Generator.Output out;
@@ -117,13 +117,13 @@ public final class DemoCommand implements Callable<Integer> {
                 // The document's last token was read but not yet scored: feed it, then sample from there.
                 float[] last = InferenceSession.lastRow(session.feed(new int[] {ids[n]}));
                 out = new Generator(model, loaded.tokenizer()).continueFrom(session, last, ids, options, s -> {
-                    System.out.print(s);
-                    System.out.flush();
+                    stdout().print(s);
+                    stdout().flush();
                 });
             }
-            System.out.printf("%n--- %d tokens, %.1f ms/token ---%n", out.tokens().length, out.decodeMsPerToken());
+            stdout().printf("%n--- %d tokens, %.1f ms/token ---%n", out.tokens().length, out.decodeMsPerToken());
         }
-        System.out.printf("%ndemo finished in %.0f s%n", (System.nanoTime() - t0) / 1e9);
+        stdout().printf("%ndemo finished in %.0f s%n", (System.nanoTime() - t0) / 1e9);
         return 0;
     }
 

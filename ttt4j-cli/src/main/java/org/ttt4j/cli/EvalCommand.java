@@ -22,21 +22,21 @@ import picocli.CommandLine.Option;
                 "                    (greedy answers, exact match)",
                 "  latency           prefill and decode ms/token and state memory by context",
                 "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
-public final class EvalCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "run, checkpoint or exported model folder; repeat to compare models")
+public final class EvalCommand extends CommandIo implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model, run or checkpoint folder; repeat to compare models")
     List<Path> checkpoints;
-    @Option(names = "--label", description = "label per checkpoint (default: the folder name)") List<String> labels;
+    @Option(names = "--label", description = "label per --model, in order (repeatable; default: the folder name)") List<String> labels;
     @Option(names = "--task", split = ",", defaultValue = "loss-by-position",
             description = "loss-by-position, loss-delta, niah, latency, or all (default: ${DEFAULT-VALUE})") List<String> tasks;
     @Option(names = "--out", defaultValue = "runs/eval", description = "folder for the results and report.md (default: ${DEFAULT-VALUE})") Path out;
 
-    @Option(names = "--corpus", defaultValue = "default", description = "loss tasks: the corpus whose held-out documents are scored (default: JDK src.zip)")
-    String corpus;
+    @Option(names = "--corpus", defaultValue = "default", description = "loss tasks: the corpus whose held-out documents are scored"
+            + " (default: ${DEFAULT-VALUE}, the JDK's src.zip)") String corpus;
     @Option(names = "--docs", defaultValue = "16", description = "loss tasks: longest held-out documents to score (default: ${DEFAULT-VALUE})") int docs;
     @Option(names = "--min-tokens", defaultValue = "512", description = "loss tasks: shortest document scored (default: ${DEFAULT-VALUE})") int minTokens;
-    @Option(names = "--max-tokens", defaultValue = "4096", description = "loss tasks: tokens scored per document (default: ${DEFAULT-VALUE})")
-    int maxTokens;
-    @Option(names = "--reference", description = "loss-delta: the reference model's label (default: the first checkpoint)") String reference;
+    @Option(names = "--doc-tokens", defaultValue = "4096", description = "loss tasks: tokens scored per document, from its start"
+            + " (default: ${DEFAULT-VALUE})") int maxTokens;
+    @Option(names = "--reference", description = "loss-delta: the reference model's label (default: the first model's)") String reference;
 
     @Option(names = "--niah-tasks", split = ",", defaultValue = "s-niah-1,s-niah-2,s-niah-3", description = "niah: tasks (default: ${DEFAULT-VALUE})")
     List<String> niahTasks;
@@ -51,43 +51,85 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--decode", defaultValue = "64", description = "latency: tokens decoded per context (default: ${DEFAULT-VALUE})") int decode;
 
     @Option(names = "--e2e-inner-lr", description = "TTT-E2E models: evaluate with this inner learning rate instead of the trained one"
-            + " (0: no test-time updates; 1 on a model trained with 0: the naive baseline)") Double e2eInnerLr;
+            + " (0: no test-time updates; 1 on a model trained with 0: the naive baseline; default: the trained one)") Double e2eInnerLr;
 
     static final List<String> TASKS = List.of("loss-by-position", "loss-delta", "niah", "latency");
 
     @Override
     public Integer call() throws Exception {
+        // Every setting of every task to run, and every model, is checked before the first task starts.
         List<String> run = tasks.contains("all") ? TASKS : tasks;
         for (String t : run) {
-            if (!TASKS.contains(t)) throw new IllegalArgumentException("unknown task \"" + t + "\" (known: " + String.join(", ", TASKS) + ", all)");
+            if (!TASKS.contains(t)) throw new IllegalArgumentException("--task: unknown task \"" + t + "\" (known: " + String.join(", ", TASKS) + ", all)");
         }
         if (labels != null && labels.size() > checkpoints.size()) {
-            throw new IllegalArgumentException(labels.size() + " labels for " + checkpoints.size() + " checkpoints");
+            throw new IllegalArgumentException(labels.size() + " --label values for " + checkpoints.size() + " --model folders");
         }
-        List<Niah.Task> needles = niahTasks.stream().map(Niah.Task::byId).toList();
+        boolean loss = run.contains("loss-by-position") || run.contains("loss-delta"), niah = run.contains("niah"), latency = run.contains("latency");
+        if (loss) {
+            if (docs < 1) throw new IllegalArgumentException("--docs must be >= 1, got " + docs);
+            if (minTokens < 2 || maxTokens < minTokens) {
+                throw new IllegalArgumentException("need 2 <= --min-tokens <= --doc-tokens, got " + minTokens + " and " + maxTokens);
+            }
+        }
+        List<Niah.Task> needles = niah ? niahTasks.stream().map(id -> {
+            try {
+                return Niah.Task.byId(id);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--niah-tasks: " + e.getMessage(), e);
+            }
+        }).toList() : List.of();
+        if (niah) {
+            if (samples < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + samples);
+            for (double d : depths) if (!(d >= 0 && d <= 1)) throw new IllegalArgumentException("--depths: expected values in [0, 1], got " + d);
+            if (haystack != null && !java.nio.file.Files.exists(haystack)) throw new IllegalArgumentException("--haystack " + haystack + " does not exist");
+        }
+        if ((niah || latency) && contexts != null) {
+            for (int c : contexts) if (c < 2) throw new IllegalArgumentException("--contexts: expected lengths >= 2 tokens, got " + c);
+        }
+        if (latency && decode < 1) throw new IllegalArgumentException("--decode must be >= 1, got " + decode);
+        if (loss || (niah && haystack == null && !java.nio.file.Files.isDirectory(EvalSuite.SOTU))) {
+            try (var source = org.ttt4j.lm.data.Corpus.open(corpus)) {
+                source.entries(); // the corpus opens and lists its documents
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--corpus: " + e.getMessage(), e);
+            }
+        }
         List<EvalSuite.Model> models = new ArrayList<>();
         for (int i = 0; i < checkpoints.size(); i++) {
-            var loaded = Checkpoints.load(checkpoints.get(i));
+            Checkpoints.Loaded loaded;
+            try {
+                loaded = Checkpoints.load(checkpoints.get(i));
+            } catch (java.io.IOException | RuntimeException e) {
+                String what = e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage();
+                throw new IllegalArgumentException("--model " + checkpoints.get(i) + ": " + what, e);
+            }
             Decoder model = e2eInnerLr == null ? loaded.model() : withInnerLr(loaded.model(), e2eInnerLr);
             String label = labels != null && i < labels.size() ? labels.get(i) : checkpoints.get(i).getFileName().toString();
             if (models.stream().anyMatch(m -> m.label().equals(label))) throw new IllegalArgumentException("two models labelled \"" + label + "\": use --label");
             models.add(new EvalSuite.Model(label, model, loaded.tokenizer()));
         }
-        var suite = new EvalSuite(out, false);
-        if (run.contains("loss-by-position") || run.contains("loss-delta")) suite.lossByPosition(models, corpus, docs, minTokens, maxTokens);
-        if (run.contains("loss-delta")) suite.lossDelta(reference != null ? reference : models.getFirst().label());
-        if (run.contains("niah")) {
+        String ref = reference != null ? reference : models.getFirst().label();
+        if (run.contains("loss-delta") && models.stream().noneMatch(m -> m.label().equals(ref))) {
+            throw new IllegalArgumentException("--reference: no model labelled \"" + ref + "\" (labels: "
+                    + String.join(", ", models.stream().map(EvalSuite.Model::label).toList()) + ")");
+        }
+
+        var suite = new EvalSuite(out, false, stdout(), stderr());
+        if (loss) suite.lossByPosition(models, corpus, docs, minTokens, maxTokens);
+        if (run.contains("loss-delta")) suite.lossDelta(ref);
+        if (niah) {
             suite.niah(models, new EvalSuite.NiahSettings(needles, contexts != null ? contexts : List.of(1024, 2048, 4096), depths, samples, haystack,
                     corpus, seed));
         }
-        if (run.contains("latency")) suite.latency(models, contexts != null ? contexts : List.of(1024, 4096, 16384), decode, 1024);
+        if (latency) suite.latency(models, contexts != null ? contexts : List.of(1024, 4096, 16384), decode, 1024);
         StringBuilder intro = new StringBuilder("Models:\n\n");
         for (int i = 0; i < models.size(); i++) {
             var m = models.get(i);
             intro.append(String.format("- **%s**: `%s`, %s, %,d parameters%n", m.label(), checkpoints.get(i), describe(m.model().config()),
                     m.model().params().count()));
         }
-        System.out.println("wrote " + suite.writeReport("ttt4j eval: " + String.join(", ", run), intro.toString()) + " (JSON and PNG beside it)");
+        stdout().println("wrote " + suite.writeReport("ttt4j eval: " + String.join(", ", run), intro.toString()) + " (JSON and PNG beside it)");
         return 0;
     }
 

@@ -61,8 +61,13 @@ final class EvalSuite {
     private final Map<String, String> sections = new LinkedHashMap<>();
     private List<LossByPosition> losses;
 
-    EvalSuite(Path out, boolean resume) throws IOException {
+    private final java.io.PrintWriter stdout, stderr;
+
+    /** Results into {@code out}; tables and progress to {@code stdout} and {@code stderr}. */
+    EvalSuite(Path out, boolean resume, java.io.PrintWriter stdout, java.io.PrintWriter stderr) throws IOException {
         this.out = out;
+        this.stdout = stdout;
+        this.stderr = stderr;
         this.resume = resume;
         Files.createDirectories(out);
     }
@@ -85,17 +90,18 @@ final class EvalSuite {
         Path json = out.resolve("loss_by_position.json");
         if (reusable(json, models)) {
             losses = JSON.convertValue(JSON.readTree(json.toFile()).get("results"), new TypeReference<List<LossByPosition>>() {});
-            System.out.println("[eval] loss-by-position: done before, read " + json);
+            stdout.println("[eval] loss-by-position: done before, read " + json);
         } else {
             if (docs < 1) throw new IllegalArgumentException("--docs must be >= 1, got " + docs);
             if (minTokens < 2 || maxTokens < minTokens) {
-                throw new IllegalArgumentException("need 2 <= --min-tokens <= --max-tokens, got " + minTokens + " and " + maxTokens);
+                throw new IllegalArgumentException("need 2 <= --min-tokens <= --doc-tokens, got " + minTokens + " and " + maxTokens);
             }
             losses = new ArrayList<>();
             try (CorpusSource source = Corpus.open(corpus)) {
                 for (Model m : models) {
                     List<float[]> perDoc = new ArrayList<>();
-                    try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"))) {
+                    try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"),
+                            TokenizedCorpus.Options.defaults().withLog(CommandIo.stream(stderr)))) {
                         List<TokenDocument> held = tc.longestDocuments(docs, minTokens + 1);
                         if (held.isEmpty()) {
                             throw new IllegalArgumentException("no held-out document of " + corpus + " has " + (minTokens + 1) + " tokens; lower --min-tokens");
@@ -105,11 +111,11 @@ final class EvalSuite {
                             int[] tokens = d.tokens().length > maxTokens + 1 ? Arrays.copyOf(d.tokens(), maxTokens + 1) : d.tokens();
                             perDoc.add(Scorer.tokenLosses(m.model(), tokens, 256));
                             scored += tokens.length - 1;
-                            System.err.printf("  %s: %s (%d tokens)%n", m.label(), d.id(), tokens.length - 1);
+                            stderr.printf("  %s: %s (%d tokens)%n", m.label(), d.id(), tokens.length - 1);
                         }
                         var r = LossByPosition.of(m.label(), perDoc);
                         losses.add(r);
-                        System.out.printf("[eval] %-16s mean loss %.4f over %d documents, %,d tokens (%.0f tokens/s)%n", m.label(), r.meanLoss(),
+                        stdout.printf("[eval] %-16s mean loss %.4f over %d documents, %,d tokens (%.0f tokens/s)%n", m.label(), r.meanLoss(),
                                 held.size(), scored, scored / ((System.nanoTime() - t0) / 1e9));
                     }
                 }
@@ -137,7 +143,7 @@ final class EvalSuite {
         for (var r : losses) md.append(String.format(" **%.3f** |", r.meanLoss()));
         md.append("\n\n![loss by position](loss_by_position.png)\n");
         printTables(md);
-        for (var r : losses) System.out.println(LINE.writeValueAsString(Map.of("eval", "loss_by_position", "label", r.label(), "mean_loss", r.meanLoss(),
+        for (var r : losses) stdout.println(LINE.writeValueAsString(Map.of("eval", "loss_by_position", "label", r.label(), "mean_loss", r.meanLoss(),
                 "documents", r.documents())));
         sections.put("Loss by token position", md.toString());
     }
@@ -182,7 +188,7 @@ final class EvalSuite {
             md.append("| ").append(d.label()).append(" |");
             for (var p : d.byContext()) if (p.to() - 1 >= from) md.append(String.format(" %+.3f |", p.delta()));
             md.append('\n');
-            System.out.println(LINE.writeValueAsString(Map.of("eval", "loss_delta", "label", d.label(), "reference", reference, "mean_delta",
+            stdout.println(LINE.writeValueAsString(Map.of("eval", "loss_delta", "label", d.label(), "reference", reference, "mean_delta",
                     d.meanDelta())));
         }
         md.append("\n![loss delta by context](loss_delta_by_context.png)\n\n![loss delta by position](loss_delta_by_position.png)\n");
@@ -200,7 +206,7 @@ final class EvalSuite {
             var tree = JSON.readTree(json.toFile());
             rows = JSON.convertValue(tree.get("results"), new TypeReference<List<NiahRow>>() {});
             haystackName = tree.get("haystack").asText();
-            System.out.println("[eval] niah: done before, read " + json);
+            stdout.println("[eval] niah: done before, read " + json);
         } else {
             if (s.samples() < 1) throw new IllegalArgumentException("--samples must be >= 1, got " + s.samples());
             Path hay = s.haystack() != null ? s.haystack() : Files.isDirectory(SOTU) ? SOTU : null;
@@ -209,7 +215,7 @@ final class EvalSuite {
             try (CorpusSource src = hay != null ? Corpus.open(hay.toString()) : Corpus.open(s.corpus())) {
                 material = Niah.Material.load(src, 8L << 20, Niah.Material.DICTIONARY);
             }
-            System.out.printf("[eval] niah: essays from %s (%d documents), %d needle keys%n", haystackName, material.essays().size(), material.keys().size());
+            stdout.printf("[eval] niah: essays from %s (%d documents), %d needle keys%n", haystackName, material.essays().size(), material.keys().size());
             rows = new ArrayList<>();
             for (Model m : models) {
                 long t0 = System.nanoTime();
@@ -228,11 +234,11 @@ final class EvalSuite {
                                 rows.add(new NiahRow(m.label(), task.id, context, depth, k, c.prompt().length, c.needleToken(), c.answer(), got, ok));
                             }
                         }
-                        System.err.printf("  %s: %s at %d tokens done (%.0f s)%n", m.label(), task.id, context, (System.nanoTime() - t0) / 1e9);
+                        stderr.printf("  %s: %s at %d tokens done (%.0f s)%n", m.label(), task.id, context, (System.nanoTime() - t0) / 1e9);
                     }
                 }
                 int n = s.tasks().size() * s.contexts().size() * s.depths().size() * s.samples();
-                System.out.printf("[eval] niah %-16s %d/%d correct (%.0f s)%n", m.label(), correct, n, (System.nanoTime() - t0) / 1e9);
+                stdout.printf("[eval] niah %-16s %d/%d correct (%.0f s)%n", m.label(), correct, n, (System.nanoTime() - t0) / 1e9);
             }
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("haystack", haystackName);
@@ -258,7 +264,7 @@ final class EvalSuite {
                 for (int c : contexts) md.append(String.format(" %.2f |", accuracy(rows, label, task, c, null)));
                 double all = accuracy(rows, label, task, null, null);
                 md.append(String.format(" %.2f |%n", all));
-                System.out.println(LINE.writeValueAsString(Map.of("eval", "niah", "label", label, "task", task, "accuracy", all)));
+                stdout.println(LINE.writeValueAsString(Map.of("eval", "niah", "label", label, "task", task, "accuracy", all)));
             }
             double[][] grid = new double[contexts.size()][depths.size()];
             for (int y = 0; y < contexts.size(); y++) {
@@ -293,7 +299,7 @@ final class EvalSuite {
         Map<String, List<Latency.Point>> results;
         if (reusable(json, models)) {
             results = JSON.convertValue(JSON.readTree(json.toFile()).get("results"), new TypeReference<LinkedHashMap<String, List<Latency.Point>>>() {});
-            System.out.println("[eval] latency: done before, read " + json);
+            stdout.println("[eval] latency: done before, read " + json);
         } else {
             results = new LinkedHashMap<>();
             var rng = new SplittableRandom(11);
@@ -304,7 +310,7 @@ final class EvalSuite {
                 for (int c : contexts) {
                     var p = Latency.measure(m.model(), c, decode, piece, rng);
                     points.add(p);
-                    System.out.printf("[eval] latency %-16s context %7d: prefill %8.0f tokens/s, decode %7.2f ms/token, state %8.2f MiB%n", m.label(), c,
+                    stdout.printf("[eval] latency %-16s context %7d: prefill %8.0f tokens/s, decode %7.2f ms/token, state %8.2f MiB%n", m.label(), c,
                             p.prefillTokensPerS(), p.decodeMsPerToken(), p.stateMib());
                 }
                 results.put(m.label(), points);
@@ -340,7 +346,7 @@ final class EvalSuite {
                 row.put("tokens_per_s", p.prefillTokensPerS());
                 row.put("decode_ms_per_token", p.decodeMsPerToken());
                 row.put("state_mib", p.stateMib());
-                System.out.println(LINE.writeValueAsString(row));
+                stdout.println(LINE.writeValueAsString(row));
             }
         }
         md.append("\n![prefill](latency_prefill.png)\n\n![decode](latency_decode.png)\n\n![state](latency_state.png)\n");
@@ -350,8 +356,8 @@ final class EvalSuite {
     // ------------------------------------------------------------------ report
 
     /** A section's text on the console: its tables, without the image lines only the report can show. */
-    private static void printTables(CharSequence md) {
-        System.out.print(md.toString().replaceAll("!\\[.*\\n", ""));
+    private void printTables(CharSequence md) {
+        stdout.print(md.toString().replaceAll("!\\[.*\\n", ""));
     }
 
     /** Writes report.md: the title, an introduction, then every task's section in the order run. */

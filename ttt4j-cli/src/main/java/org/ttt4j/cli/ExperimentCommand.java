@@ -41,7 +41,7 @@ import picocli.CommandLine.Parameters;
                 "Re-running the same command resumes where it stopped.",
                 "Presets: smoke (tiny, every method, under a minute) and small (the real",
                 "comparison, 1-2 hours on 2 cores)."})
-public final class ExperimentCommand implements Callable<Integer> {
+public final class ExperimentCommand extends CommandIo implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small") String presetName;
     @Option(names = "--out", description = "folder for the runs and the report (default: runs/experiment-PRESET)") Path out;
     @Option(names = "--report", description = "report folder (default: OUT/report)") Path reportDir;
@@ -49,9 +49,10 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--haystack", description = "essay text for the needle tasks: a folder, file or .zip (default: data/prose/sotu if"
             + " fetched by scripts/fetch-prose.sh, else the corpus's documents)") Path haystack;
     @Option(names = "--steps", description = "training steps per method (default: the preset's)") Integer steps;
-    @Option(names = "--tasks", split = ",", description = "evaluation tasks to run: loss-by-position, loss-delta, niah, latency"
+    @Option(names = "--task", split = ",", description = "evaluation tasks to run: loss-by-position, loss-delta, niah, latency"
             + " (default: all)") List<String> tasks;
-    @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt-linear, ttt-mlp, ttt-e2e, naive-ttt (default: all)")
+    @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt_linear, ttt_mlp, e2e, naive_ttt (default: all; the"
+            + " runs and report keep the labels ttt-linear, ttt-mlp, ttt-e2e, naive-ttt)")
     List<String> methods;
 
     @Override
@@ -65,12 +66,12 @@ public final class ExperimentCommand implements Callable<Integer> {
         List<String> chosen = methods == null ? ExperimentPreset.METHODS : methods;
         for (String m : chosen) {
             if (!ExperimentPreset.METHODS.contains(m)) {
-                throw new IllegalArgumentException("unknown method \"" + m + "\" (known: " + String.join(", ", ExperimentPreset.METHODS) + ")");
+                throw new IllegalArgumentException("--methods: unknown method \"" + m + "\" (known: " + String.join(", ", ExperimentPreset.METHODS) + ")");
             }
         }
         List<String> evals = tasks == null ? EvalCommand.TASKS : tasks;
         for (String t : evals) {
-            if (!EvalCommand.TASKS.contains(t)) throw new IllegalArgumentException("unknown task \"" + t + "\" (known: " + String.join(", ", EvalCommand.TASKS) + ")");
+            if (!EvalCommand.TASKS.contains(t)) throw new IllegalArgumentException("--task: unknown task \"" + t + "\" (known: " + String.join(", ", EvalCommand.TASKS) + ")");
         }
         Path root = out != null ? out : Path.of("runs", "experiment-" + p.name());
         try (var lock = org.ttt4j.lm.io.FolderLock.acquire(root, "experiment " + p.name())) {
@@ -83,7 +84,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         Path report = reportDir != null ? reportDir : root.resolve("report");
         Files.createDirectories(report);
         Map<String, List<String>> plan = new LinkedHashMap<>();
-        for (String m : chosen) plan.put(m, trainFlags(p, m, root.resolve("runs").resolve(m)));
+        for (String m : chosen) plan.put(ExperimentPreset.label(m), trainFlags(p, m, root.resolve("runs").resolve(ExperimentPreset.label(m))));
         writePlan(p, plan, report.resolve("plan.json"));
 
         long t0 = System.nanoTime();
@@ -91,41 +92,44 @@ public final class ExperimentCommand implements Callable<Integer> {
             Path run = root.resolve("runs").resolve(e.getKey());
             long done = finishedStep(run);
             if (done >= p.steps()) {
-                System.out.printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
+                stdout().printf("[experiment] %s: trained (%d steps), skipped%n", e.getKey(), done);
                 continue;
             }
-            System.out.printf("[experiment] %s: ttt4j train %s%n", e.getKey(), shell(e.getValue()));
-            int code = new CommandLine(new TrainCommand()).setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
+            stdout().printf("[experiment] %s: ttt4j train %s%n", e.getKey(), shell(e.getValue()));
+            int code = new CommandLine(new TrainCommand()).setOut(stdout()).setErr(stderr())
+                    .setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
                     .execute(e.getValue().toArray(String[]::new));
             if (code != 0) {
-                System.err.printf("[experiment] %s: training stopped with exit code %d; re-run the same command to resume%n", e.getKey(), code);
+                stderr().printf("[experiment] %s: training stopped with exit code %d; re-run the same command to resume%n", e.getKey(), code);
                 return code;
             }
         }
-        System.out.printf("[experiment] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
+        stdout().printf("[experiment] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
 
         List<EvalSuite.Model> models = new ArrayList<>();
         for (String m : chosen) {
-            var loaded = Checkpoints.load(root.resolve("runs").resolve(m));
+            var loaded = Checkpoints.load(root.resolve("runs").resolve(ExperimentPreset.label(m)));
             // Naive TTT: trained without the inner loop, scored with it (the baseline meta-learning is measured against).
-            Decoder model = m.equals("naive-ttt") ? EvalCommand.withInnerLr(loaded.model(), 1.0) : loaded.model();
-            models.add(new EvalSuite.Model(m, model, loaded.tokenizer()));
+            Decoder model = m.equals("naive_ttt") ? EvalCommand.withInnerLr(loaded.model(), 1.0) : loaded.model();
+            models.add(new EvalSuite.Model(ExperimentPreset.label(m), model, loaded.tokenizer()));
         }
-        var suite = new EvalSuite(report, true);
+        var suite = new EvalSuite(report, true, stdout(), stderr());
         if (evals.contains("loss-by-position") || evals.contains("loss-delta")) {
             suite.lossByPosition(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens());
         }
-        if (evals.contains("loss-delta")) suite.lossDelta(chosen.contains("full") ? "full" : chosen.getFirst());
+        if (evals.contains("loss-delta")) suite.lossDelta(chosen.contains("full") ? "full" : ExperimentPreset.label(chosen.getFirst()));
         if (evals.contains("niah")) {
             suite.niah(models, new EvalSuite.NiahSettings(List.of(Niah.Task.values()), p.niahContexts(), p.niahDepths(), p.niahSamples(),
                     haystack, p.corpus(), 1234));
         }
         if (evals.contains("latency")) suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
         List<Plots.Curve> curves = new ArrayList<>();
-        for (String m : chosen) curves.add(PlotCommand.curve(root.resolve("runs").resolve(m), m, Math.max(1, p.steps() / 10)));
+        for (String m : chosen) {
+            curves.add(PlotCommand.curve(root.resolve("runs").resolve(ExperimentPreset.label(m)), ExperimentPreset.label(m), Math.max(1, p.steps() / 10)));
+        }
         Plots.trainingCurves(curves, "training loss (moving average) and validation loss", report.resolve("training.png"));
         Path md = suite.writeReport("ttt4j experiment " + p.name(), intro(p, plan, models, curves));
-        System.out.printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
+        stdout().printf("[experiment] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
         return 0;
     }
 
@@ -141,14 +145,14 @@ public final class ExperimentCommand implements Callable<Integer> {
             case "full" -> f.addAll(List.of("--mixers", "full"));
             case "swa" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window()));
             case "hybrid" -> f.addAll(List.of("--mixers", p.hybrid(), "--window", "" + p.window()));
-            case "ttt-linear", "ttt-mlp" -> {
-                String mixer = method.equals("ttt-linear") ? "ttt_linear" : "ttt_mlp";
+            case "ttt_linear", "ttt_mlp" -> {
+                String mixer = method;
                 ModelConfig matched = MatchedSize.feedForwardFor(Presets.byName(p.modelPreset()).withMixers(mixer, p.window()),
                         MatchedSize.parameters(baseline(p)));
                 f.addAll(List.of("--mixers", mixer, "--d-ff", "" + matched.dFf()));
             }
-            case "ttt-e2e" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e"));
-            case "naive-ttt" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e", "--e2e-inner-lr", "0"));
+            case "e2e" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e"));
+            case "naive_ttt" -> f.addAll(List.of("--mixers", "swa", "--window", "" + p.window(), "--e2e", "--e2e-inner-lr", "0"));
             default -> throw new IllegalArgumentException("unknown method " + method);
         }
         if (List.of("full", "swa", "hybrid").contains(method)) f.addAll(norms);
@@ -156,7 +160,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         // so that the presets reproduce them: boundary targets scored, decay on matrices, and for
         // TTT-E2E the presets' RoPE theta and a chunk as long as the window.
         f.addAll(List.of("--mask-boundary-targets", "false", "--weight-decay-on", "matrices"));
-        if (method.equals("ttt-e2e") || method.equals("naive-ttt")) {
+        if (method.equals("e2e") || method.equals("naive_ttt")) {
             f.addAll(List.of("--rope-theta", "" + Presets.byName(p.modelPreset()).ropeTheta(), "--e2e-chunk", "" + p.window()));
         }
         return f;

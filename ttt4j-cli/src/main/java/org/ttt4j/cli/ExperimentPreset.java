@@ -25,8 +25,27 @@ record ExperimentPreset(
         List<Integer> latencyContexts,
         int latencyDecode) {
 
-    /** The methods, in report order; every preset trains all of them. */
-    static final List<String> METHODS = List.of("full", "swa", "hybrid", "ttt-linear", "ttt-mlp", "ttt-e2e", "naive-ttt");
+    /**
+     * The methods, in report order, by the names the rest of the CLI uses (the config's mixers, e2e
+     * for TTT-E2E); hybrid is SWA with full-attention blocks, naive_ttt TTT-E2E trained without its
+     * inner loop. Every preset trains all of them.
+     */
+    static final List<String> METHODS = List.of("full", "swa", "hybrid", "ttt_linear", "ttt_mlp", "e2e", "naive_ttt");
+
+    /**
+     * A method's name in what an experiment writes: its run folder, its label in the report, the
+     * JSON results and the plots. These keep the spellings the published reports under
+     * docs/results were written with (ttt-linear, ttt-e2e, ...), so a re-run writes the same files.
+     */
+    static String label(String method) {
+        return switch (method) {
+            case "ttt_linear" -> "ttt-linear";
+            case "ttt_mlp" -> "ttt-mlp";
+            case "e2e" -> "ttt-e2e";
+            case "naive_ttt" -> "naive-ttt";
+            default -> method;
+        };
+    }
 
     static final List<String> NAMES = List.of("smoke", "small");
 

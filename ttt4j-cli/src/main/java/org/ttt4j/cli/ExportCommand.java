@@ -10,7 +10,6 @@ import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.io.StateFile;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 /**
  * {@code ttt4j export}: a trained run's weights as a self-contained model folder (config.json,
@@ -19,11 +18,11 @@ import picocli.CommandLine.Parameters;
 @Command(name = "export", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Write a run's latest checkpoint as a self-contained model folder (no optimizer state).",
                 "The folder holds config.json, model.safetensors and the tokenizer; every command that takes a",
-                "--checkpoint or --model accepts it."})
-public final class ExportCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "RUN", description = "run or checkpoint folder") Path run;
+                "--model accepts it."})
+public final class ExportCommand extends CommandIo implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "the run (its latest checkpoint), checkpoint or model folder to export") Path run;
     @Option(names = "--out", required = true, description = "model folder to write (must not exist or be empty)") Path out;
-    @Option(names = "--half", description = "store weights as F16 (half the size; they load back as FP32)") boolean half;
+    @Option(names = "--half", description = "store weights as F16 (half the size; they load back as FP32; default: F32)") boolean half;
 
     @Override
     public Integer call() throws Exception {
@@ -63,7 +62,7 @@ public final class ExportCommand implements Callable<Integer> {
         try (var files = Files.walk(out)) {
             bytes = files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
         }
-        System.out.printf("exported %s (step %s, %,d parameters, %s) to %s: %.2f MB%n", loaded.checkpoint().folder(),
+        stdout().printf("exported %s (step %s, %,d parameters, %s) to %s: %.2f MB%n", loaded.checkpoint().folder(),
                 loaded.checkpoint().state() == null ? "?" : loaded.checkpoint().state().step(), loaded.model().params().count(),
                 half ? "F16" : "F32", out, bytes / 1e6);
         return 0;

@@ -13,31 +13,42 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ttt4j generate}: continue a prompt with a trained model, streaming the text. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Continue a prompt with a trained model; text is printed as it is produced.")
-public final class GenerateCommand implements Callable<Integer> {
-    @Option(names = "--checkpoint", required = true, description = "a run folder (its latest checkpoint) or a checkpoint folder")
+        description = {"Continue a prompt with a trained model; text is printed as it is produced.",
+                "The prompt is the PROMPT arguments, else --prompt-file, else standard input (end it with Ctrl-D)."})
+public final class GenerateCommand extends CommandIo implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model folder, a run folder (its latest checkpoint) or a checkpoint folder")
     Path checkpoint;
-    @Parameters(arity = "0..*", description = "prompt text") List<String> prompt;
-    @Option(names = "--prompt-file", description = "read the prompt from a file") Path promptFile;
-    @Option(names = "--max-tokens", defaultValue = "200") int maxTokens;
-    @Option(names = "--temperature", defaultValue = "0.8", description = "0 = greedy") double temperature;
-    @Option(names = "--top-k", defaultValue = "40", description = "0 = off") int topK;
-    @Option(names = "--top-p", defaultValue = "0.95", description = "1 = off") double topP;
-    @Option(names = "--repetition-penalty", defaultValue = "1.0") double repetitionPenalty;
-    @Option(names = "--seed", defaultValue = "1") long seed;
-    @Option(names = "--stop", description = "stop when this string appears (repeatable)") List<String> stop;
-    @Option(names = "--save-state", description = "TTT-E2E: save the session after reading the prompt (KV windows, prime weights)")
-    Path saveState;
-    @Option(names = "--load-state", description = "TTT-E2E: continue a saved session; the prompt extends its sequence") Path loadState;
-    @Option(names = "--qttt", description = "qTTT: adapt the query projections to the prompt before answering (attention models and TTT-E2E)")
-    boolean qttt;
-    @Option(names = "--qttt-steps", description = "qTTT: AdamW steps (default " + QtttOptions.DEFAULT_STEPS + ")") Integer qtttSteps;
-    @Option(names = "--qttt-span", description = "qTTT: tokens per sampled span (default " + QtttOptions.DEFAULT_SPAN + ")") Integer qtttSpan;
-    @Option(names = "--qttt-lr", description = "qTTT: learning rate (default " + QtttOptions.DEFAULT_LR + ")") Double qtttLr;
+    @Parameters(arity = "0..*", paramLabel = "PROMPT", description = "prompt text, several words joined by spaces (default: read from"
+            + " --prompt-file, else from standard input until its end: type the prompt, then Ctrl-D)") List<String> prompt;
+    @Option(names = "--prompt-file", description = "read the prompt from this UTF-8 file (default: none)") Path promptFile;
+    @Option(names = "--max-tokens", defaultValue = "200", description = "tokens to generate (default: ${DEFAULT-VALUE})") int maxTokens;
+    @Option(names = "--temperature", defaultValue = "0.8", description = "sampling temperature, 0 = greedy (default: ${DEFAULT-VALUE})") double temperature;
+    @Option(names = "--top-k", defaultValue = "40", description = "sample among the k likeliest tokens, 0 = off (default: ${DEFAULT-VALUE})") int topK;
+    @Option(names = "--top-p", defaultValue = "0.95", description = "nucleus sampling mass, 1 = off (default: ${DEFAULT-VALUE})") double topP;
+    @Option(names = "--repetition-penalty", defaultValue = "1.0", description = "CTRL-style penalty of tokens already seen, 1 = none"
+            + " (default: ${DEFAULT-VALUE})") double repetitionPenalty;
+    @Option(names = "--seed", defaultValue = "1", description = "sampling seed (default: ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--stop", description = "stop when this string appears (repeatable; default: none)") List<String> stop;
+    @Option(names = "--save-state", description = "TTT-E2E: save the session after reading the prompt (KV windows, prime weights;"
+            + " default: not saved)") Path saveState;
+    @Option(names = "--load-state", description = "TTT-E2E: continue a saved session; the prompt extends its sequence (default: none)")
+    Path loadState;
+    @Option(names = "--qttt", description = "qTTT: adapt the query projections to the prompt before answering (attention models and"
+            + " TTT-E2E; default: off)") boolean qttt;
+    @Option(names = "--qttt-steps", description = "qTTT: AdamW steps (default: " + QtttOptions.DEFAULT_STEPS + ")") Integer qtttSteps;
+    @Option(names = "--qttt-span", description = "qTTT: tokens per sampled span (default: " + QtttOptions.DEFAULT_SPAN + ")") Integer qtttSpan;
+    @Option(names = "--qttt-lr", description = "qTTT: learning rate (default: " + QtttOptions.DEFAULT_LR + ")") Double qtttLr;
+
+    /** Where a prompt given neither as arguments nor as a file is read from; a test may replace it. */
+    java.io.InputStream stdin = System.in;
 
     @Override
     public Integer call() throws Exception {
-        String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile) : prompt == null ? "" : String.join(" ", prompt);
+        if (promptFile != null && prompt != null && !prompt.isEmpty()) {
+            throw new IllegalArgumentException("a prompt both as arguments and as --prompt-file " + promptFile + ": give one");
+        }
+        String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile)
+                : prompt != null && !prompt.isEmpty() ? String.join(" ", prompt) : readStdin();
         var loaded = Checkpoints.load(checkpoint);
         var options = new SamplingOptions(temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop);
         QtttOptions adapt = null;
@@ -48,15 +59,26 @@ public final class GenerateCommand implements Callable<Integer> {
         } else if (qtttSteps != null || qtttSpan != null || qtttLr != null) {
             throw new IllegalArgumentException("--qttt-* options need --qttt");
         }
-        System.out.print(text);
+        stdout().print(text);
         var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
-            System.out.print(piece);
-            System.out.flush();
-        }, loadState, saveState, adapt, step -> System.err.printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),
+            stdout().print(piece);
+            stdout().flush();
+        }, loadState, saveState, adapt, step -> stderr().printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),
                 step.loss()));
-        System.out.println();
-        System.err.printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
+        stdout().println();
+        stderr().printf("[%d tokens, stop: %s, prefill %.2f ms/token, decode %.2f ms/token]%n", out.tokens().length,
                 out.stopReason(), out.prefillMsPerToken(), out.decodeMsPerToken());
         return 0;
+    }
+
+    /** The prompt from standard input, to its end (Ctrl-D on a terminal); invalid UTF-8 is refused. */
+    private String readStdin() throws java.io.IOException {
+        if (stdin == System.in && System.console() != null && System.console().isTerminal()) stderr().println("[reading the prompt from standard input; end it with Ctrl-D]");
+        byte[] bytes = stdin.readAllBytes();
+        try {
+            return java.nio.charset.StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("the prompt on standard input is not valid UTF-8");
+        }
     }
 }

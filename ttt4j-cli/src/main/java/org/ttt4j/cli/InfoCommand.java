@@ -8,14 +8,14 @@ import picocli.CommandLine.Command;
 /** Prints what the engine will use on this machine. */
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = "Show the JVM, thread count and SIMD width the engine uses here.")
-public final class InfoCommand implements Callable<Integer> {
+public final class InfoCommand extends CommandIo implements Callable<Integer> {
     @Override
     public Integer call() {
-        System.out.printf("java       %s (%s)%n", System.getProperty("java.version"), System.getProperty("java.vm.name"));
-        System.out.printf("cores      %d%n", Runtime.getRuntime().availableProcessors());
-        System.out.printf("threads    %d (-Dttt4j.threads)%n", Parallel.threads());
-        System.out.printf("simd       %s, %d fp32 lanes (-Dttt4j.simd)%n", Simd.enabled() ? "on" : "off", Simd.F.length());
-        System.out.printf("max heap   %d MiB%n", Runtime.getRuntime().maxMemory() >> 20);
+        stdout().printf("java       %s (%s)%n", System.getProperty("java.version"), System.getProperty("java.vm.name"));
+        stdout().printf("cores      %d%n", Runtime.getRuntime().availableProcessors());
+        stdout().printf("threads    %d (-Dttt4j.threads)%n", Parallel.threads());
+        stdout().printf("simd       %s, %d fp32 lanes (-Dttt4j.simd)%n", Simd.enabled() ? "on" : "off", Simd.F.length());
+        stdout().printf("max heap   %d MiB%n", Runtime.getRuntime().maxMemory() >> 20);
         return 0;
     }
 }

@@ -10,13 +10,14 @@ import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.model.ReferenceNames;
 import org.ttt4j.lm.train.CheckpointStore;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Option;
 
 /** {@code ttt4j inspect}: what a checkpoint or safetensors file holds, without loading weights. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a checkpoint's config, parameter count, trainer state and tensors (or a .safetensors file's header).")
-public final class InspectCommand implements Callable<Integer> {
-    @Parameters(description = "a run folder, a checkpoint folder, or a .safetensors file") Path path;
+        description = {"Show a model's config, trainer state, tensors and parameter count.",
+                "For a .safetensors file, its header: the tensors' names, types and shapes."})
+public final class InspectCommand extends CommandIo implements Callable<Integer> {
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a run, checkpoint or model folder, or a .safetensors file") Path path;
 
     @Override
     public Integer call() throws Exception {
@@ -24,28 +25,28 @@ public final class InspectCommand implements Callable<Integer> {
         if (Files.isDirectory(path)) {
             Path folder = Files.exists(path.resolve("model.safetensors")) ? path
                     : new CheckpointStore(path).latest().orElseThrow(() -> new IllegalArgumentException("no checkpoint in " + path));
-            System.out.println("checkpoint " + folder);
+            stdout().println("checkpoint " + folder);
             var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
             // The config is read and validated as a model config, so a damaged one is reported rather than printed.
             org.ttt4j.lm.io.StateFile.read(folder.resolve("config.json"), org.ttt4j.lm.model.ModelConfig.class).validate();
-            System.out.println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
+            stdout().println("config: " + json.writeValueAsString(json.readTree(folder.resolve("config.json").toFile())));
             Path state = folder.resolve("trainer.json");
-            if (Files.exists(state)) System.out.println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));
+            if (Files.exists(state)) stdout().println("trainer: " + json.writeValueAsString(json.readTree(state.toFile())));
             file = folder.resolve("model.safetensors");
         }
         var header = SafeTensors.readHeader(file);
         long total = 0;
         // The last column maps each tensor onto the PyTorch TTT reference's state dict: "=" for the
         // same name and shape convention, "-" where the reference has no such tensor.
-        System.out.printf("%-60s %-5s %-16s %s%n", "tensor", "dtype", "shape", "reference");
+        stdout().printf("%-60s %-5s %-16s %s%n", "tensor", "dtype", "shape", "reference");
         int mapped = 0;
         for (var t : header.tensors().values()) {
             boolean ref = ReferenceNames.reference(t.name()) != null;
             if (ref) mapped++;
-            System.out.printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), ref ? "=" : "-");
+            stdout().printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), ref ? "=" : "-");
             total += t.numel();
         }
-        System.out.printf("%d tensors, %,d parameters; %d named as in the PyTorch TTT reference%n", header.tensors().size(), total, mapped);
+        stdout().printf("%d tensors, %,d parameters; %d named as in the PyTorch TTT reference%n", header.tensors().size(), total, mapped);
         return 0;
     }
 }

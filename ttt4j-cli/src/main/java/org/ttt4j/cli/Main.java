@@ -15,13 +15,11 @@ import picocli.CommandLine.Command;
                 "      -Dttt4j.threads=N    engine threads (default: all cores)",
                 "      -Dttt4j.simd=false   scalar reference kernels everywhere",
                 "      -Dttt4j.debug=true   stack traces on errors"})
-public final class Main implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class Main extends CommandIo implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(stdout());
     }
 
     public static void main(String[] args) {

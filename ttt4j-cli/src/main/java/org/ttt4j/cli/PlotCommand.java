@@ -14,15 +14,18 @@ import picocli.CommandLine.Parameters;
 
 /** {@code ttt4j plot}: training curves of runs from their metrics.jsonl, or loss by token index from eval results. */
 @Command(name = "plot", mixinStandardHelpOptions = true,
-        description = {"Draw the training and validation loss of one or more run folders into a PNG, or (--positions) the",
-                "loss by token index of results that `eval` wrote, from one or several evaluations, in one plot."})
-public final class PlotCommand implements Callable<Integer> {
-    @Parameters(arity = "0..*", description = "run folders (each holds metrics.jsonl)") List<Path> runs;
-    @Option(names = "--out", defaultValue = "runs/loss.png") Path out;
-    @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps") int smooth;
+        description = {"Plot training curves of runs, or loss by token index of eval results, into a PNG.",
+                "Draws the training and validation loss of one or more run folders, or (--positions) the loss by",
+                "token index of results that `eval` wrote, from one or several evaluations, in one plot."})
+public final class PlotCommand extends CommandIo implements Callable<Integer> {
+    @Parameters(arity = "0..*", paramLabel = "RUN", description = "run folders, each with its metrics.jsonl (not model folders: a plot"
+            + " needs the training log)") List<Path> runs;
+    @Option(names = "--out", defaultValue = "runs/loss.png", description = "the PNG to write (default: ${DEFAULT-VALUE})") Path out;
+    @Option(names = "--smooth", defaultValue = "20", description = "moving-average window of the training loss, in steps"
+            + " (default: ${DEFAULT-VALUE})") int smooth;
     @Option(names = "--positions", paramLabel = "[NAME=]FILE", description = "a loss_by_position.json written by eval: one curve per"
             + " model in it, labelled 'NAME: label' when NAME is given (repeatable; instead of run folders)") List<String> positions;
-    @Option(names = "--only", split = ",", paramLabel = "LABEL", description = "with --positions: only the curves with these labels")
+    @Option(names = "--only", split = ",", paramLabel = "LABEL", description = "with --positions: only the curves with these labels (default: all)")
     List<String> only;
     @Option(names = "--title", description = "plot title (default: what is plotted)") String title;
 
@@ -35,7 +38,7 @@ public final class PlotCommand implements Callable<Integer> {
         List<Plots.Curve> curves = new ArrayList<>();
         for (Path run : runs) curves.add(curve(run, run.getFileName().toString(), smooth));
         Plots.trainingCurves(curves, title != null ? title : "training loss (moving average of " + smooth + " steps) and validation loss", out);
-        System.out.println("wrote " + out);
+        stdout().println("wrote " + out);
         return 0;
     }
 
@@ -61,7 +64,7 @@ public final class PlotCommand implements Callable<Integer> {
         }
         if (curves.isEmpty()) throw new IllegalArgumentException("--only " + only + ": no curve has any of these labels");
         Plots.lossByPosition(curves, title != null ? title : "loss by token index", out);
-        System.out.println("wrote " + out + " (" + curves.size() + " curves)");
+        stdout().println("wrote " + out + " (" + curves.size() + " curves)");
         return 0;
     }
 

@@ -23,25 +23,24 @@ import picocli.CommandLine.Option;
 
 /** {@code ttt4j retrieval}: the synthetic key-value retrieval task: training data, and qTTT's evaluation on it. */
 @Command(name = "retrieval", mixinStandardHelpOptions = true,
-        description = {"Key-value retrieval (lines 'PUT q 381' and 'GET q 381'): write training documents, or evaluate",
+        description = {"Key-value retrieval: write its training documents, or evaluate qTTT on it.",
+                "Lines 'PUT q 381' and 'GET q 381': write training documents, or evaluate",
                 "a model's greedy answers in context, after qTTT, and after the same compute spent on generated tokens."},
         subcommands = {RetrievalCommand.Data.class, RetrievalCommand.Eval.class})
-public final class RetrievalCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class RetrievalCommand extends CommandIo implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(stdout());
     }
 
     @Command(name = "data", mixinStandardHelpOptions = true, sortOptions = false,
             description = "Write training documents as one zip archive (a corpus: train --corpus FILE --tokenizer bytes).")
-    static final class Data implements Callable<Integer> {
+    static final class Data extends CommandIo implements Callable<Integer> {
         @Option(names = "--out", required = true, description = "the zip file to write") Path out;
         @Option(names = "--docs", defaultValue = "20000", description = "documents (default: ${DEFAULT-VALUE})") int docs;
         @Option(names = "--bytes", defaultValue = "256", description = "bytes per document, about (default: ${DEFAULT-VALUE})") int bytes;
-        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the keys and values (default: ${DEFAULT-VALUE})") long seed;
 
         @Override
         public Integer call() throws Exception {
@@ -57,28 +56,33 @@ public final class RetrievalCommand implements Runnable {
                     }
                 }
             });
-            System.out.printf("wrote %,d documents of about %d bytes to %s%n", docs, bytes, out);
+            stdout().printf("wrote %,d documents of about %d bytes to %s%n", docs, bytes, out);
             return 0;
         }
     }
 
     @Command(name = "eval", mixinStandardHelpOptions = true, sortOptions = false,
-            description = {"Exact-match accuracy over growing contexts: in context, after qTTT, and after 2 N k generated",
+            description = {"Retrieval accuracy in context, after qTTT, and after as much decoding, by context length.",
+                    "Exact-match accuracy over growing contexts: in context, after qTTT, and after 2 N k generated",
                     "tokens (qTTT's compute spent on decoding); attention mass on the needle per layer before and after qTTT;",
                     "adaptation time against prefill time; optionally a qTTT learning-rate sweep. Writes results.jsonl,",
                     "report.md and accuracy.png to --out."})
-    static final class Eval implements Callable<Integer> {
-        @Option(names = "--checkpoint", required = true, description = "a model trained on retrieval data (byte tokenizer)") Path checkpoint;
+    static final class Eval extends CommandIo implements Callable<Integer> {
+        @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model or run folder trained on retrieval data (byte tokenizer)") Path checkpoint;
         @Option(names = "--label", description = "the model's name in the report (default: the folder name)") String label;
-        @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes") int[] contexts;
-        @Option(names = "--probes", defaultValue = "16", description = "probes per context, needles spread over depth") int probes;
-        @Option(names = "--qttt-steps", defaultValue = "" + QtttOptions.DEFAULT_STEPS) int steps;
-        @Option(names = "--qttt-span", defaultValue = "" + QtttOptions.DEFAULT_SPAN) int span;
-        @Option(names = "--qttt-lr", defaultValue = "" + QtttOptions.DEFAULT_LR) double lr;
-        @Option(names = "--no-thinking", description = "skip the generated-tokens baseline (2 N k tokens per probe)") boolean noThinking;
-        @Option(names = "--sweep-lrs", split = ",", description = "qTTT learning rates to sweep at --sweep-context") double[] sweepLrs;
-        @Option(names = "--sweep-context", defaultValue = "1024") int sweepContext;
-        @Option(names = "--seed", defaultValue = "1") long seed;
+        @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes (default: ${DEFAULT-VALUE})") int[] contexts;
+        @Option(names = "--probes", defaultValue = "16", description = "probes per context, needles spread over depth (default: ${DEFAULT-VALUE})") int probes;
+        @Option(names = "--qttt-steps", defaultValue = "" + QtttOptions.DEFAULT_STEPS, description = "qTTT: AdamW steps (default: ${DEFAULT-VALUE})")
+        int steps;
+        @Option(names = "--qttt-span", defaultValue = "" + QtttOptions.DEFAULT_SPAN, description = "qTTT: tokens per sampled span"
+                + " (default: ${DEFAULT-VALUE})") int span;
+        @Option(names = "--qttt-lr", defaultValue = "" + QtttOptions.DEFAULT_LR, description = "qTTT: learning rate (default: ${DEFAULT-VALUE})")
+        double lr;
+        @Option(names = "--no-thinking", description = "skip the generated-tokens baseline (2 N k tokens per probe; default: run)") boolean noThinking;
+        @Option(names = "--sweep-lrs", split = ",", description = "qTTT learning rates to sweep at --sweep-context (default: no sweep)") double[] sweepLrs;
+        @Option(names = "--sweep-context", defaultValue = "1024", description = "context length of the sweep, in bytes (default: ${DEFAULT-VALUE})")
+        int sweepContext;
+        @Option(names = "--seed", defaultValue = "1", description = "seed of the probes and qTTT's spans (default: ${DEFAULT-VALUE})") long seed;
         @Option(names = "--out", defaultValue = "runs/retrieval", description = "results folder (default: ${DEFAULT-VALUE})") Path out;
 
         @Override
@@ -106,7 +110,7 @@ public final class RetrievalCommand implements Runnable {
                     row.put("mass_after", r.massAfter());
                     String line = json.writeValueAsString(row);
                     lines.add(line);
-                    System.err.printf("  %-10s context %5d lr %.0e: %s (expected %s)%n", r.method(), r.context(), r.lr(), r.answer(), r.expected());
+                    stderr().printf("  %-10s context %5d lr %.0e: %s (expected %s)%n", r.method(), r.context(), r.lr(), r.answer(), r.expected());
                 } catch (Exception e) {
                     throw new IllegalStateException(e);
                 }
@@ -149,7 +153,7 @@ public final class RetrievalCommand implements Runnable {
             Plots.lines("key-value retrieval: " + name, "context (bytes, log scale)", "exact-match accuracy", true, curves, out.resolve("accuracy.png"));
             md.append("\n![accuracy](accuracy.png)\n");
             AtomicFiles.write(out.resolve("report.md"), md.toString().getBytes(StandardCharsets.UTF_8));
-            System.out.print(md);
+            stdout().print(md);
             return 0;
         }
 

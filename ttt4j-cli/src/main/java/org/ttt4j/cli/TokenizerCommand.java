@@ -28,20 +28,18 @@ import picocli.CommandLine.Parameters;
 @Command(name = "tokenizer", mixinStandardHelpOptions = true,
         description = "Train a BPE tokenizer or encode text with one.",
         subcommands = {TokenizerCommand.Train.class, TokenizerCommand.Encode.class})
-public final class TokenizerCommand implements Callable<Integer> {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class TokenizerCommand extends CommandIo implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(stdout());
         return 0;
     }
 
     /** Learns a vocabulary and reports how well it compresses its own corpus. */
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = "Learn a byte-level BPE vocabulary (ranks.tiktoken + tokenizer.json) from a corpus.")
-    static final class Train implements Callable<Integer> {
+    static final class Train extends CommandIo implements Callable<Integer> {
         @Option(names = "--corpus", defaultValue = "default", paramLabel = "SPEC",
                 description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz (default: the JDK's lib/src.zip).")
         String corpus;
@@ -71,10 +69,10 @@ public final class TokenizerCommand implements Callable<Integer> {
             }
             long bytes = docs.stream().mapToLong(d -> d.length).sum();
             if (docs.isEmpty() || bytes == 0) {
-                System.err.println("no text found in " + corpus);
+                stderr().println("no text found in " + corpus);
                 return 1;
             }
-            System.err.printf(Locale.ROOT, "read %d documents, %.1f MB from %s in %.1f s%n",
+            stderr().printf(Locale.ROOT, "read %d documents, %.1f MB from %s in %.1f s%n",
                     docs.size(), bytes / 1e6, corpus, (System.nanoTime() - t0) / 1e9);
             long t1 = System.nanoTime();
             BpeVocabulary vocabulary = new BpeTrainer(vocabSize).train(docs);
@@ -85,12 +83,12 @@ public final class TokenizerCommand implements Callable<Integer> {
             for (byte[] d : docs) {
                 tokens += tokenizer.encode(d).length;
             }
-            System.out.printf(Locale.ROOT, "tokenizer  %s -> %s%n", tokenizer.name(), out.toAbsolutePath());
-            System.out.printf(Locale.ROOT, "vocab size %d (256 bytes, %d learned, boundary id %d)%n",
+            stdout().printf(Locale.ROOT, "tokenizer  %s -> %s%n", tokenizer.name(), out.toAbsolutePath());
+            stdout().printf(Locale.ROOT, "vocab size %d (256 bytes, %d learned, boundary id %d)%n",
                     tokenizer.vocabSize(), tokenizer.vocabSize() - 257, tokenizer.documentBoundary());
-            System.out.printf(Locale.ROOT, "corpus     %d documents, %d bytes, %d tokens: %.3f bytes/token%n",
+            stdout().printf(Locale.ROOT, "corpus     %d documents, %d bytes, %d tokens: %.3f bytes/token%n",
                     docs.size(), bytes, tokens, (double) bytes / tokens);
-            System.out.printf(Locale.ROOT, "time       %.1f s training, %.1f s total%n", trainSeconds,
+            stdout().printf(Locale.ROOT, "time       %.1f s training, %.1f s total%n", trainSeconds,
                     (System.nanoTime() - t0) / 1e9);
             return 0;
         }
@@ -98,7 +96,7 @@ public final class TokenizerCommand implements Callable<Integer> {
 
     /** Prints the ids of a text, to see what a tokenizer does with it. */
     @Command(name = "encode", mixinStandardHelpOptions = true, description = "Print the token ids of a text and their count.")
-    static final class Encode implements Callable<Integer> {
+    static final class Encode extends CommandIo implements Callable<Integer> {
         @Option(names = "--tokenizer", defaultValue = "gpt2", paramLabel = "SPEC",
                 description = "bytes, gpt2, r50k_base, cl100k_base, or a trained BPE folder (default: ${DEFAULT-VALUE}).")
         String tokenizer;
@@ -106,34 +104,34 @@ public final class TokenizerCommand implements Callable<Integer> {
         @Option(names = "--file", paramLabel = "PATH", description = "Encode this file's bytes instead of the text argument.")
         Path file;
 
-        @Option(names = "--pieces", description = "Also print each token's text.")
+        @Option(names = "--pieces", description = "Also print each token's text (default: ids only).")
         boolean pieces;
 
-        @Parameters(arity = "0..*", paramLabel = "TEXT", description = "The text (several arguments are joined by spaces).")
+        @Parameters(arity = "0..*", paramLabel = "TEXT", description = "The text, several arguments joined by spaces (default: --file).")
         List<String> text = new ArrayList<>();
 
         @Override
         public Integer call() throws IOException {
             if ((file == null) == text.isEmpty()) {
-                System.err.println("give either a TEXT argument or --file");
+                stderr().println("give either a TEXT argument or --file");
                 return 2;
             }
             Tokenizer t;
             try {
                 t = Tokenizers.byName(tokenizer, Path.of("."));
             } catch (IllegalArgumentException e) {
-                System.err.println(e.getMessage());
+                stderr().println(e.getMessage());
                 return 2;
             }
             byte[] bytes = file != null ? Files.readAllBytes(file) : String.join(" ", text).getBytes(StandardCharsets.UTF_8);
             int[] ids = t.encode(bytes);
-            System.out.println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
+            stdout().println(Arrays.stream(ids).mapToObj(Integer::toString).collect(Collectors.joining(" ")));
             if (pieces) {
                 for (int id : ids) {
-                    System.out.printf(Locale.ROOT, "%8d  %s%n", id, printable(t.decode(new int[] {id})));
+                    stdout().printf(Locale.ROOT, "%8d  %s%n", id, printable(t.decode(new int[] {id})));
                 }
             }
-            System.out.printf(Locale.ROOT, "%d tokens, %d bytes (%.3f bytes/token) with %s%n", ids.length, bytes.length,
+            stdout().printf(Locale.ROOT, "%d tokens, %d bytes (%.3f bytes/token) with %s%n", ids.length, bytes.length,
                     ids.length == 0 ? 0.0 : (double) bytes.length / ids.length, t.name());
             return 0;
         }

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.data.Corpus;
 import org.ttt4j.lm.data.CorpusSource;
+import org.ttt4j.lm.data.SampledSource;
 import org.ttt4j.lm.data.Split;
 import org.ttt4j.lm.data.TokenizedCorpus;
 import org.ttt4j.lm.io.FolderLock;
@@ -20,6 +21,7 @@ import org.ttt4j.lm.train.RunSetup;
 import org.ttt4j.lm.train.SamplerBatches;
 import org.ttt4j.lm.train.TrainOptions;
 import org.ttt4j.lm.train.Trainer;
+import org.ttt4j.lm.train.TrainerState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,37 +30,41 @@ import picocli.CommandLine.Option;
         description = {"Train a language model (resumable).",
                 "Re-running with the same --out resumes from its last checkpoint, reproducing exactly the",
                 "losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
-public final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--preset", description = "tiny, demo, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
+public final class TrainCommand extends CommandIo implements Callable<Integer> {
+    @Option(names = "--preset", description = "model size: tiny, demo, small or bench (default: ${DEFAULT-VALUE})", defaultValue = "small")
     String preset;
-    @Option(names = "--config", description = "model config JSON (overrides --preset)")
+    @Option(names = "--config", description = "model config JSON (overrides --preset; default: none)")
     Path config;
-    @Option(names = "--mixers", description = "block pattern: full, swa, ttt_linear, ttt_mlp, or e.g. swa:5,full:1")
+    @Option(names = "--model", paramLabel = "MODEL", description = "start from the weights, config and tokenizer of this model or run folder (e.g. an extension"
+            + " fine-tune with a longer --context); model options other than --context are refused (default: none, fresh weights)")
+    Path initFrom;
+    @Option(names = "--mixers", description = "block pattern: full, swa, ttt_linear, ttt_mlp, or e.g. swa:5,full:1 (default: the preset's)")
     String mixers;
-    @Option(names = "--window", description = "sliding-window size for swa blocks")
+    @Option(names = "--window", description = "sliding-window size of swa blocks (default: the preset's)")
     Integer window;
     @Option(names = "--d-ff", description = "MLP (SwiGLU) width of every block (default: the preset's)")
     Integer dFf;
-    @Option(names = "--ttt-mini-batch", description = "TTT layers: tokens per inner step b (default 16)")
+    @Option(names = "--ttt-mini-batch", description = "TTT layers: tokens per inner step b (default: 16)")
     Integer tttMiniBatch;
-    @Option(names = "--ttt-backbone", description = "TTT layers: transformer or mamba (default transformer)")
+    @Option(names = "--ttt-backbone", description = "TTT layers: transformer or mamba (default: transformer)")
     String tttBackbone;
-    @Option(names = "--ttt-base-lr", description = "TTT layers: eta_base (default 1.0 for ttt_linear, 0.1 for ttt_mlp)")
+    @Option(names = "--ttt-base-lr", description = "TTT layers: eta_base (default: 1.0 for ttt_linear, 0.1 for ttt_mlp)")
     Double tttBaseLr;
-    @Option(names = "--ttt-inner-norm", arity = "1", description = "TTT layers: inner LayerNorm and residual, true or false (default true)")
+    @Option(names = "--ttt-inner-norm", arity = "1", description = "TTT layers: inner LayerNorm and residual, true or false (default: true)")
     Boolean tttInnerNorm;
-    @Option(names = "--ttt-learnable-lr", arity = "1", description = "TTT layers: learnable token-dependent eta, true or false (default true)")
+    @Option(names = "--ttt-learnable-lr", arity = "1", description = "TTT layers: learnable token-dependent eta, true or false (default: true)")
     Boolean tttLearnableLr;
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks with qk_norm and sandwich norms, prime MLPs in the suffix"
-            + " blocks, trained through the inner loop (needs --mixers swa)") boolean e2e;
-    @Option(names = "--e2e-suffix-blocks", description = "TTT-E2E: blocks with a prime MLP (default layers / 4)") Integer e2eSuffix;
+            + " blocks, trained through the inner loop (needs --mixers swa; default: off)") boolean e2e;
+    @Option(names = "--e2e-suffix-blocks", description = "TTT-E2E: blocks with a prime MLP (default: layers / 4)") Integer e2eSuffix;
     @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: window / 8, the official k = 8b)") Integer e2eChunk;
-    @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default 1.0)") Double e2eInnerLr;
-    @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning)") boolean e2eFirstOrder;
+    @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default: 1.0)") Double e2eInnerLr;
+    @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning;"
+            + " default: off, second order)") boolean e2eFirstOrder;
     @Option(names = "--e2e-width-multiple", defaultValue = "1", description = "TTT-E2E: round the matched MLP width up to a multiple of"
-            + " this (the official code uses 128; the default 1 keeps the parameter count matched at small widths)") int e2eWidthMultiple;
+            + " this (the official code uses 128; the default ${DEFAULT-VALUE} keeps the parameter count matched at small widths)") int e2eWidthMultiple;
     @Option(names = "--e2e-inner-lr-warmup", description = "TTT-E2E: fraction of the steps over which the inner-LR multiplier ramps"
-            + " from 0.1 to 1 (default 0.1; 0 with --init-from, as the official fine-tuning keeps it at 1)") Double e2eInnerLrWarmup;
+            + " from 0.1 to 1 (default: 0.1; 0 with --model, as the official fine-tuning keeps it at 1)") Double e2eInnerLrWarmup;
     @Option(names = "--rope-theta", description = "RoPE base frequency (default: the config's; 500000 with --e2e, the official"
             + " TTT-E2E value)") Double ropeTheta;
     @Option(names = "--qk-norm", arity = "1", description = "RMSNorm of each head's queries and keys, true or false (default: the config's)")
@@ -66,35 +72,37 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--post-norm", arity = "1", description = "sandwich norms: RMSNorm of each sub-layer's output, true or false (default: the config's)")
     Boolean postNorm;
     @Option(names = "--corpus", defaultValue = "default",
-            description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz; default: the JDK's lib/src.zip")
+            description = "PATH[;include=GLOB,..][;exclude=GLOB,..]: a file, folder, .zip or .gz (default: ${DEFAULT-VALUE}, the JDK's lib/src.zip)")
     String corpus;
+    @Option(names = "--corpus-sample", paramLabel = "auto|all", description = "auto: read only as many training documents as the run"
+            + " can consume (" + SampledSource.BYTES_PER_TOKEN + " bytes of text per token it trains on), picked by a hash of their names,"
+            + " plus every validation document; all: the whole corpus (default: auto with --preset tiny, else all)")
+    String corpusSample;
     @Option(names = "--tokenizer", defaultValue = "bpe:8192",
             description = "bytes, gpt2, cl100k_base, a BPE folder, or bpe:N to learn one of N ids (default: ${DEFAULT-VALUE})")
     String tokenizer;
     @Option(names = "--out", description = "run folder (default: runs/<preset>-<mixers>)")
     Path out;
-    @Option(names = "--steps", defaultValue = "2000") long steps;
-    @Option(names = "--batch", defaultValue = "8") int batch;
+    @Option(names = "--steps", defaultValue = "2000", description = "optimizer steps; the cosine schedule spans them (default: ${DEFAULT-VALUE})") long steps;
+    @Option(names = "--batch", defaultValue = "8", description = "sequences per micro-batch (default: ${DEFAULT-VALUE})") int batch;
     @Option(names = "--context", description = "tokens per sequence (default: the config's context)") Integer context;
-    @Option(names = "--lr", defaultValue = "3e-3") double lr;
+    @Option(names = "--lr", defaultValue = "3e-3", description = "peak learning rate (default: ${DEFAULT-VALUE})") double lr;
     @Option(names = "--min-lr", description = "final learning rate (default: lr / 10)") Double minLr;
     @Option(names = "--warmup", description = "warmup steps (default: steps / 10)") Long warmup;
-    @Option(names = "--weight-decay", defaultValue = "0.1") double weightDecay;
+    @Option(names = "--weight-decay", defaultValue = "0.1", description = "AdamW weight decay (default: ${DEFAULT-VALUE})") double weightDecay;
     @Option(names = "--weight-decay-on", defaultValue = "all", description = "parameters that decay: all (the official TTT-E2E"
             + " recipe) or matrices (not norm scales or biases); default: ${DEFAULT-VALUE}") String weightDecayOn;
     @Option(names = "--mask-boundary-targets", arity = "1", defaultValue = "true", description = "leave targets that are the"
             + " document-boundary token out of the loss, true or false (default: ${DEFAULT-VALUE}, as the official code masks them)")
     boolean maskBoundaryTargets;
-    @Option(names = "--clip", defaultValue = "1.0") double clip;
-    @Option(names = "--accumulate", defaultValue = "1", description = "micro-batches per optimizer step") int accumulate;
+    @Option(names = "--clip", defaultValue = "1.0", description = "global gradient-norm clip (default: ${DEFAULT-VALUE})") double clip;
+    @Option(names = "--accumulate", defaultValue = "1", description = "micro-batches per optimizer step (default: ${DEFAULT-VALUE})") int accumulate;
     @Option(names = "--eval-every", description = "steps between validation (default: steps / 10)") Integer evalEvery;
-    @Option(names = "--eval-batches", defaultValue = "8") int evalBatches;
+    @Option(names = "--eval-batches", defaultValue = "8", description = "validation batches, 0 for none (default: ${DEFAULT-VALUE})") int evalBatches;
     @Option(names = "--checkpoint-every", description = "steps between checkpoints (default: steps / 10)") Integer checkpointEvery;
-    @Option(names = "--keep", defaultValue = "3", description = "checkpoints to keep") int keep;
-    @Option(names = "--log-every", defaultValue = "10") int logEvery;
-    @Option(names = "--seed", defaultValue = "1234") long seed;
-    @Option(names = "--init-from", description = "start from the weights, config and tokenizer of a trained run or checkpoint"
-            + " (e.g. an extension fine-tune with a longer --context); model options other than --context are refused") Path initFrom;
+    @Option(names = "--keep", defaultValue = "3", description = "checkpoints to keep (default: ${DEFAULT-VALUE})") int keep;
+    @Option(names = "--log-every", defaultValue = "10", description = "steps between progress lines (default: ${DEFAULT-VALUE})") int logEvery;
+    @Option(names = "--seed", defaultValue = "1234", description = "seed of the initial weights and the batch order (default: ${DEFAULT-VALUE})") long seed;
 
     @Override
     public Integer call() throws Exception {
@@ -103,10 +111,10 @@ public final class TrainCommand implements Callable<Integer> {
             if (config != null || mixers != null || dFf != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
                     || e2eFirstOrder || e2eWidthMultiple != 1 || ropeTheta != null || tttMiniBatch != null || tttBackbone != null
                     || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null || qkNorm != null || postNorm != null) {
-                throw new IllegalArgumentException("--init-from takes the model from the checkpoint: only --context may change it");
+                throw new IllegalArgumentException("--model takes the model (config, weights, tokenizer) from " + initFrom + ": only --context may change it");
             }
             init = Checkpoints.load(initFrom);
-            System.out.printf("initial weights: %s (step %d)%n", init.checkpoint().folder(),
+            stdout().printf("initial weights: %s (step %d)%n", init.checkpoint().folder(),
                     init.checkpoint().state() == null ? 0 : init.checkpoint().state().step());
         }
         ModelConfig c = init != null ? init.checkpoint().config() : config != null ? StateFile.read(config, ModelConfig.class) : Presets.byName(preset);
@@ -125,7 +133,7 @@ public final class TrainCommand implements Callable<Integer> {
             var settings = new E2eSettings(e2eSuffix, e2eChunk != null ? e2eChunk : E2eSettings.defaultChunk(c.window()), e2eInnerLr, null,
                     e2eFirstOrder ? true : null);
             c = settings.matched(c, e2eWidthMultiple);
-            System.out.printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
+            stdout().printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
                     e2eWidthMultiple == 1 ? "so that the model keeps its baseline's parameter count"
                             : "(the matched width rounded up to a multiple of " + e2eWidthMultiple + "; the baseline's count is exceeded)",
                     new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
@@ -133,7 +141,7 @@ public final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--e2e-* options need --e2e");
         }
         if (e2eInnerLrWarmup != null && E2eSettings.of(c) == null) {
-            throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a TTT-E2E model (--e2e, or --init-from one)");
+            throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a TTT-E2E model (--e2e, or --model one)");
         }
         if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
             TttSettings t = TttSettings.of(c);
@@ -141,14 +149,53 @@ public final class TrainCommand implements Callable<Integer> {
                     tttBackbone != null ? tttBackbone : t.backbone(), tttInnerNorm != null ? tttInnerNorm : t.innerNorm(),
                     tttLearnableLr != null ? tttLearnableLr : t.learnableLr(), t.convWidth()));
         }
+        // Everything that can be checked without the corpus is checked before a folder is made or a tokenizer trained.
+        try {
+            c.validate();
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(mixers != null && e.getMessage().contains("mixers") ? "--mixers " + mixers + ": " + e.getMessage() : e.getMessage(), e);
+        }
+        String sample = corpusSample != null ? corpusSample : preset.equals("tiny") && config == null && init == null ? "auto" : "all";
+        if (!sample.equals("auto") && !sample.equals("all")) {
+            throw new IllegalArgumentException("--corpus-sample: expected auto or all, got \"" + corpusSample + "\"");
+        }
         Path run = out != null ? out : Path.of("runs", (config != null ? "custom" : preset) + "-" + c.mixers().replace(':', 'x').replace(',', '_'));
+        if (finishedOrRefused(run)) return 0;
         try (var lock = FolderLock.acquire(run, "train")) {
-            return train(c, init, run);
+            return train(c, init, run, sample.equals("auto"));
         }
     }
 
+    /**
+     * A run folder that holds a checkpoint: true (after saying so) when it finished these --steps;
+     * refused when it was started with other --steps, as the cosine schedule spans the total (a
+     * larger --steps would silently restart it). False when there is nothing to check.
+     */
+    private boolean finishedOrRefused(Path run) throws java.io.IOException {
+        var latest = new CheckpointStore(run).latest();
+        if (latest.isEmpty() || !Files.exists(latest.get().resolve("trainer.json"))) return false;
+        TrainerState state;
+        try {
+            state = StateFile.read(latest.get().resolve("trainer.json"), TrainerState.class);
+        } catch (java.io.IOException | RuntimeException damaged) {
+            return false; // the trainer resumes past a damaged checkpoint and says so
+        }
+        long total = state.options().steps(), at = state.step();
+        if (total != steps) {
+            throw new IllegalArgumentException(String.format("--steps %d: %s was %s with --steps %d, and its learning-rate schedule (warmup and"
+                    + " cosine decay) spans that total; %s, or to train further start a new run from it: ttt4j train --model %s --out NEW_FOLDER"
+                    + " --steps %d", steps, run, at >= total ? "trained to the end (step " + at + ")" : "started (now at step " + at + ")", total,
+                    at >= total ? "re-run with --steps " + total + " to see its result" : "resume it with --steps " + total, run, steps));
+        }
+        if (at < total) return false;
+        Double val = Trainer.lastValidationLoss(run, at);
+        stdout().printf("%s already finished at step %d (last loss %.4f%s); nothing to train. Checkpoint %s%n", run, at, state.lastLoss(),
+                val == null ? "" : String.format(", validation %.4f", val), latest.get());
+        return true;
+    }
+
     /** Training, with the run folder locked. */
-    private int train(ModelConfig c, Checkpoints.Loaded init, Path run) throws Exception {
+    private int train(ModelConfig c, Checkpoints.Loaded init, Path run, boolean sample) throws Exception {
         String tokenizer = this.tokenizer;
         if (init != null) {
             // The same ids as the initial weights: reuse their tokenizer (a run's own BPE is copied into the new run).
@@ -162,25 +209,36 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         Split split = Split.defaults();
-        try (CorpusSource source = Corpus.open(corpus)) {
-            System.out.println("corpus: " + source.description());
-            Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, System.out);
+        try (CorpusSource whole = Corpus.open(corpus)) {
+            // A short run reads a sample: as many training documents as it can consume, and the whole corpus's validation documents.
+            CorpusSource source = sample
+                    ? SampledSource.of(whole, split, steps * batch * accumulate * (c.context() + 1L) * SampledSource.BYTES_PER_TOKEN) : whole;
+            stdout().println("corpus: " + source.description());
+            Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, stdoutStream());
             if (tok.vocabSize() != c.vocabSize()) {
-                System.out.printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
+                stdout().printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
                 c = c.withVocab(tok.vocabSize());
             }
             c.validate();
-            long evalDefault = Math.max(1, steps / 10);
-            var opts = TrainOptions.builder().steps(steps).batch(batch).context(c.context()).accumulate(accumulate).lr(lr).minLr(minLr != null ? minLr : lr / 10).warmup(warmup != null ? warmup : Math.max(1, steps / 10)).weightDecay(weightDecay).clip(clip).evalEvery(evalEvery != null ? evalEvery : (int) evalDefault).evalBatches(evalBatches).checkpointEvery(checkpointEvery != null ? checkpointEvery : (int) evalDefault).keepLast(keep).logEvery(logEvery).seed(seed).innerLrWarmup(e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1).maskBoundaryTargets(maskBoundaryTargets).weightDecayOn(weightDecayOn).build().validate();
-            try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"))) {
-                System.out.printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
+            var builder = TrainOptions.builder().steps(steps).batch(batch).context(c.context()).accumulate(accumulate).lr(lr)
+                    .weightDecay(weightDecay).weightDecayOn(weightDecayOn).clip(clip).evalBatches(evalBatches).keepLast(keep).logEvery(logEvery)
+                    .seed(seed).innerLrWarmup(e2eInnerLrWarmup != null ? e2eInnerLrWarmup : init != null ? 0.0 : 0.1)
+                    .maskBoundaryTargets(maskBoundaryTargets);
+            if (minLr != null) builder.minLr(minLr);
+            if (warmup != null) builder.warmup(warmup);
+            if (evalEvery != null) builder.evalEvery(evalEvery);
+            if (checkpointEvery != null) builder.checkpointEvery(checkpointEvery);
+            var opts = builder.build().validate();
+            try (TokenizedCorpus tc = TokenizedCorpus.open(source, tok, split, RunSetup.cacheRoot().resolve("tokens"),
+                    TokenizedCorpus.Options.defaults().withLog(stream(stderr())))) {
+                stdout().printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
                 var data = new SamplerBatches(tc.sampler(batch, c.context(), seed), tc.documentBoundary());
                 var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
                 String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
                 Decoder model = new Decoder(c, seed);
-                if (init != null) CheckpointStore.copyInto(init.checkpoint().model(), model.params().all(), "checkpoint " + initFrom);
-                var result = new Trainer(model, data, () -> val, opts, run, tokSpec, System.out).run();
-                System.out.printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
+                if (init != null) CheckpointStore.copyInto(init.checkpoint().model(), model.params().all(), "model " + initFrom);
+                var result = new Trainer(model, data, () -> val, opts, run, tokSpec, stdoutStream()).run();
+                stdout().printf("%s at step %d: loss %.4f%s; checkpoint %s; metrics %s%n", result.outcome().name().toLowerCase(),
                         result.step(), result.lastLoss(), result.lastValLoss() == null ? "" : String.format(", validation %.4f", result.lastValLoss()),
                         result.lastCheckpoint(), run.resolve("metrics.jsonl"));
                 return switch (result.outcome()) {

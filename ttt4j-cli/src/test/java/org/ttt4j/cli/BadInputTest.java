@@ -22,17 +22,17 @@ class BadInputTest {
         Path fifo = tmp.resolve("model-fifo");
         assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
         var err = new StringWriter();
-        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertEquals(1, Cli.run(err, "inspect", fifo.toString())));
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> assertEquals(1, Cli.run(err, "inspect", "--model", fifo.toString())));
         assertTrue(err.toString().contains(fifo + " is not a regular file"), err.toString());
 
         var dirErr = new StringWriter();
-        assertEquals(1, Cli.run(dirErr, "generate", "--checkpoint", run.toString(), "--prompt-file", tmp.toString()));
+        assertEquals(1, Cli.run(dirErr, "generate", "--model", run.toString(), "--prompt-file", tmp.toString()));
         assertTrue(dirErr.toString().contains(tmp + " is a directory, expected a file"), dirErr.toString());
 
         Path latin1 = tmp.resolve("prompt.txt");
         Files.write(latin1, new byte[] {'c', 'a', 'f', (byte) 0xE9, ' ', 'x'});
         var utfErr = new StringWriter();
-        assertEquals(1, Cli.run(utfErr, "generate", "--checkpoint", run.toString(), "--prompt-file", latin1.toString()));
+        assertEquals(1, Cli.run(utfErr, "generate", "--model", run.toString(), "--prompt-file", latin1.toString()));
         assertTrue(utfErr.toString().contains(latin1 + " is not UTF-8 text") && utfErr.toString().contains("offset 3"), utfErr.toString());
     }
 
@@ -44,11 +44,11 @@ class BadInputTest {
         Path fault = Files.createDirectories(run.resolve("tokenizer").resolve("zz-not-a-file"));
         Path out = tmp.resolve("model");
         err = new StringWriter();
-        assertEquals(1, Cli.run(err, "export", run.toString(), "--out", out.toString()));
+        assertEquals(1, Cli.run(err, "export", "--model", run.toString(), "--out", out.toString()));
         assertFalse(Files.exists(out), "nothing half-written is left: " + err);
         Files.delete(fault);
         err = new StringWriter();
-        assertEquals(0, Cli.run(err, "export", run.toString(), "--out", out.toString()), err.toString());
+        assertEquals(0, Cli.run(err, "export", "--model", run.toString(), "--out", out.toString()), err.toString());
         assertTrue(Files.exists(out.resolve("model.safetensors")) && Files.isDirectory(out.resolve("tokenizer")));
         try (var leftovers = Files.list(tmp)) {
             assertTrue(leftovers.noneMatch(p -> p.getFileName().toString().startsWith("model") && !p.equals(out)), "no temporary siblings");

@@ -24,6 +24,23 @@ final class Cli {
         return run;
     }
 
+    /** What a command printed, and its exit status. */
+    record Printed(int status, String out, String err) {}
+
+    /** Runs the command line in-process, collecting what it prints on both writers. */
+    static Printed printed(String... args) {
+        return printed(Main.commandLine(), args);
+    }
+
+    static Printed printed(picocli.CommandLine cl, String... args) {
+        var out = new StringWriter();
+        var err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int status = cl.execute(args);
+        return new Printed(status, out.toString(), err.toString());
+    }
+
     static int run(StringWriter err, String... args) {
         var cl = Main.commandLine();
         cl.setErr(new PrintWriter(err));

@@ -26,12 +26,12 @@ class CommandLineErrorsTest {
         var r = run("train", "--preset", "huge", "--out", tmp.toString());
         assertEquals(1, r.status());
         assertTrue(r.err().startsWith("train: unknown preset \"huge\""), r.err());
-        r = run("inspect", tmp.resolve("nothing.safetensors").toString());
+        r = run("inspect", "--model", tmp.resolve("nothing.safetensors").toString());
         assertEquals(1, r.status());
         assertTrue(r.err().contains("no such file"), r.err());
         Path bad = tmp.resolve("bad.safetensors");
         Files.write(bad, new byte[] {1, 2, 3});
-        r = run("inspect", bad.toString());
+        r = run("inspect", "--model", bad.toString());
         assertEquals(1, r.status());
         assertTrue(r.err().contains("shorter than the 8-byte header"), r.err());
         assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
@@ -69,6 +69,6 @@ class CommandLineErrorsTest {
     void usageErrorsExitWithTwo() {
         var r = run("generate");
         assertEquals(2, r.status());
-        assertTrue(r.err().contains("--checkpoint"), r.err());
+        assertTrue(r.err().contains("--model"), r.err());
     }
 }

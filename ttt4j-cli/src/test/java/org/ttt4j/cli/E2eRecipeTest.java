@@ -45,7 +45,7 @@ class E2eRecipeTest {
         assertEquals(E2eSettings.matchedWidth(base, 1, true), c.dFf());
 
         Path tuned = tmp.resolve("tuned");
-        assertEquals(0, train(text, err, "--init-from", run.toString(), "--context", "32", "--steps", "1", "--out", tuned.toString()), err.toString());
+        assertEquals(0, train(text, err, "--model", run.toString(), "--context", "32", "--steps", "1", "--out", tuned.toString()), err.toString());
         assertEquals(0.0, CheckpointStore.load(tuned).state().options().innerLrWarmupFraction(), "fine-tuning: the multiplier is 1 from step 0");
 
         Path pinned = tmp.resolve("pinned");

@@ -37,7 +37,7 @@ class ExperimentCommandTest {
     void everyMethodIsTrainedAtTheSameSizeAndReported() throws Exception {
         long full = Checkpoints.load(exp.resolve("runs/full")).model().params().count();
         for (String m : ExperimentPreset.METHODS) {
-            Path run = exp.resolve("runs").resolve(m);
+            Path run = exp.resolve("runs").resolve(ExperimentPreset.label(m));
             assertEquals(30, ExperimentCommand.finishedStep(run), m);
             long n = Checkpoints.load(run).model().params().count();
             assertTrue(Math.abs(n - full) < 0.02 * full, m + ": " + n + " parameters vs full attention's " + full);
@@ -46,7 +46,7 @@ class ExperimentCommandTest {
         for (String section : List.of("## Loss by token position", "## Loss delta vs full", "## Needle in a haystack", "## Latency and memory")) {
             assertTrue(md.contains(section), section);
         }
-        for (String m : ExperimentPreset.METHODS) assertTrue(md.contains("| " + m + " |"), m);
+        for (String m : ExperimentPreset.METHODS) assertTrue(md.contains("| " + ExperimentPreset.label(m) + " |"), m);
         var loss = JSON.readTree(report.resolve("loss_by_position.json").toFile()).get("results");
         assertEquals(7, loss.size());
         var delta = JSON.readTree(report.resolve("loss_delta.json").toFile()).get("results");
@@ -83,7 +83,7 @@ class ExperimentCommandTest {
         assertArrayEquals(before, Files.readAllBytes(niah), "the needle task is deterministic");
         // --tasks runs only the tasks named: the report then has only their sections.
         assertEquals(0, Cli.run(err, "experiment", "smoke", "--corpus", CORPUS.toString(), "--out", exp.toString(), "--report",
-                tmp.resolve("losses-only").toString(), "--tasks", "loss-delta"), err.toString());
+                tmp.resolve("losses-only").toString(), "--task", "loss-delta"), err.toString());
         String md = Files.readString(tmp.resolve("losses-only/report.md"));
         assertTrue(md.contains("## Loss delta vs full") && md.contains("## Loss by token position") && !md.contains("## Needle"), md);
     }
@@ -92,22 +92,22 @@ class ExperimentCommandTest {
     void evalRunsEachTaskOnAnyMethod() throws Exception {
         Path out = tmp.resolve("eval");
         var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "eval", "--task", "all", "--checkpoint", exp.resolve("runs/full").toString(), "--checkpoint",
-                exp.resolve("runs/ttt-linear").toString(), "--checkpoint", exp.resolve("runs/ttt-e2e").toString(), "--corpus", CORPUS.toString(),
-                "--docs", "1", "--min-tokens", "256", "--max-tokens", "256", "--contexts", "512", "--depths", "0.5", "--samples", "1",
+        assertEquals(0, Cli.run(err, "eval", "--task", "all", "--model", exp.resolve("runs/full").toString(), "--model",
+                exp.resolve("runs/ttt-linear").toString(), "--model", exp.resolve("runs/ttt-e2e").toString(), "--corpus", CORPUS.toString(),
+                "--docs", "1", "--min-tokens", "256", "--doc-tokens", "256", "--contexts", "512", "--depths", "0.5", "--samples", "1",
                 "--niah-tasks", "s-niah-1", "--decode", "4", "--out", out.toString()), err.toString());
         String md = Files.readString(out.resolve("report.md"));
         assertTrue(md.contains("Loss delta vs full") && md.contains("TTT-E2E (swa-16") && md.contains("mixers ttt_linear"), md);
         assertEquals(3, JSON.readTree(out.resolve("niah.json").toFile()).get("results").size());
         var bad = new StringWriter();
-        assertEquals(1, Cli.run(bad, "eval", "--task", "perplexity", "--checkpoint", exp.resolve("runs/full").toString()));
+        assertEquals(1, Cli.run(bad, "eval", "--task", "perplexity", "--model", exp.resolve("runs/full").toString()));
         assertTrue(bad.toString().contains("unknown task \"perplexity\""), bad.toString());
         var noRef = new StringWriter();
-        assertEquals(1, Cli.run(noRef, "eval", "--task", "loss-delta", "--reference", "nobody", "--checkpoint", exp.resolve("runs/full").toString(),
-                "--corpus", CORPUS.toString(), "--docs", "1", "--min-tokens", "64", "--max-tokens", "64", "--out", tmp.resolve("e2").toString()));
+        assertEquals(1, Cli.run(noRef, "eval", "--task", "loss-delta", "--reference", "nobody", "--model", exp.resolve("runs/full").toString(),
+                "--corpus", CORPUS.toString(), "--docs", "1", "--min-tokens", "64", "--doc-tokens", "64", "--out", tmp.resolve("e2").toString()));
         assertTrue(noRef.toString().contains("no model labelled \"nobody\""), noRef.toString());
         var badTask = new StringWriter();
-        assertEquals(1, Cli.run(badTask, "experiment", "smoke", "--tasks", "perplexity", "--out", exp.toString()));
+        assertEquals(1, Cli.run(badTask, "experiment", "smoke", "--task", "perplexity", "--out", exp.toString()));
         assertTrue(badTask.toString().contains("unknown task \"perplexity\""), badTask.toString());
         var badPreset = new StringWriter();
         assertEquals(1, Cli.run(badPreset, "experiment", "huge"));
@@ -118,7 +118,7 @@ class ExperimentCommandTest {
     void exportedModelsLoadAndTheDemoReadsWithAndWithoutTtt() throws Exception {
         Path model = tmp.resolve("model");
         var err = new StringWriter();
-        assertEquals(0, Cli.run(err, "export", exp.resolve("runs/ttt-e2e").toString(), "--out", model.toString(), "--half"), err.toString());
+        assertEquals(0, Cli.run(err, "export", "--model", exp.resolve("runs/ttt-e2e").toString(), "--out", model.toString(), "--half"), err.toString());
         var original = Checkpoints.load(exp.resolve("runs/ttt-e2e"));
         var exported = Checkpoints.load(model);
         assertEquals(original.checkpoint().config(), exported.checkpoint().config());
@@ -128,7 +128,7 @@ class ExperimentCommandTest {
             for (int i = 0; i < a.length; i++) assertEquals(Float.float16ToFloat(Float.floatToFloat16(a[i])), b[i], 0f, e.getKey());
         }
         var again = new StringWriter();
-        assertEquals(1, Cli.run(again, "export", exp.resolve("runs/ttt-e2e").toString(), "--out", model.toString()));
+        assertEquals(1, Cli.run(again, "export", "--model", exp.resolve("runs/ttt-e2e").toString(), "--out", model.toString()));
         assertTrue(again.toString().contains("not empty"), again.toString());
 
         Path doc = CORPUS.resolve("org/ttt4j/lm/methods/e2e/E2eLoop.java");

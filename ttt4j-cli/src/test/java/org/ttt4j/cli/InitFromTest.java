@@ -26,7 +26,7 @@ class InitFromTest {
         assertEquals(0, Cli.run(err, concat(new String[] {"train", "--preset", "tiny", "--context", "16", "--steps", "3", "--out",
                 tmp.resolve("a").toString()}, common)), err.toString());
         // One step at a learning rate of 1e-9: the weights move by about 1e-9, so they must be the source's.
-        assertEquals(0, Cli.run(err, "train", "--init-from", tmp.resolve("a").toString(), "--context", "32", "--steps", "1", "--lr", "1e-9",
+        assertEquals(0, Cli.run(err, "train", "--model", tmp.resolve("a").toString(), "--context", "32", "--steps", "1", "--lr", "1e-9",
                 "--corpus", text.toString(), "--batch", "2", "--eval-batches", "1", "--out", tmp.resolve("b").toString()), err.toString());
         var a = CheckpointStore.load(tmp.resolve("a")).model();
         var b = CheckpointStore.load(tmp.resolve("b"));
@@ -43,7 +43,7 @@ class InitFromTest {
         assertTrue(moved < 1e-6, "weights moved by " + moved);
         assertTrue(fresh > 1e-3, "a freshly initialised model would differ: " + fresh);
         var refused = new StringWriter();
-        assertEquals(1, Cli.run(refused, "train", "--init-from", tmp.resolve("a").toString(), "--mixers", "swa", "--out", tmp.resolve("c").toString()));
+        assertEquals(1, Cli.run(refused, "train", "--model", tmp.resolve("a").toString(), "--mixers", "swa", "--out", tmp.resolve("c").toString()));
         assertTrue(refused.toString().contains("only --context may change it"), refused.toString());
     }
 

@@ -41,7 +41,7 @@ class NoSilentFallbackTest {
         Files.write(opt, java.util.Arrays.copyOf(Files.readAllBytes(opt), 100)); // truncated
         assertNull(Checkpoints.load(run).checkpoint().optimizer(), "inference does not read the optimizer state");
         err = new StringWriter();
-        assertEquals(0, Cli.run(err, "generate", "--checkpoint", run.toString(), "--max-tokens", "3", "abc"), err.toString());
+        assertEquals(0, Cli.run(err, "generate", "--model", run.toString(), "--max-tokens", "3", "abc"), err.toString());
         assertThrows(IOException.class, () -> CheckpointStore.load(run), "training needs it, and says so");
     }
 }

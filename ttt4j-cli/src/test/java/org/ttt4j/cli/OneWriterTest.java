@@ -39,10 +39,10 @@ class OneWriterTest {
         Path model = tmp.resolve("model");
         try (var held = FolderLock.acquireSibling(model, "another export")) {
             var refused = new StringWriter();
-            assertEquals(1, Cli.run(refused, "export", run.toString(), "--out", model.toString()));
+            assertEquals(1, Cli.run(refused, "export", "--model", run.toString(), "--out", model.toString()));
             assertTrue(refused.toString().contains("another export"), refused.toString());
             assertFalse(Files.exists(model), "nothing exported");
         }
-        assertEquals(0, Cli.run(err, "export", run.toString(), "--out", model.toString()), err.toString());
+        assertEquals(0, Cli.run(err, "export", "--model", run.toString(), "--out", model.toString()), err.toString());
     }
 }

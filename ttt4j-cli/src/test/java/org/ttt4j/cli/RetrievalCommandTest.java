@@ -22,7 +22,7 @@ class RetrievalCommandTest {
         assertEquals(0, Cli.run(err, "train", "--preset", "tiny", "--corpus", zip.toString(), "--tokenizer", "bytes", "--context", "64",
                 "--steps", "2", "--batch", "2", "--eval-batches", "1", "--out", tmp.resolve("run").toString()), err.toString());
         Path out = tmp.resolve("eval");
-        assertEquals(0, Cli.run(err, "retrieval", "eval", "--checkpoint", tmp.resolve("run").toString(), "--contexts", "64", "--probes", "2",
+        assertEquals(0, Cli.run(err, "retrieval", "eval", "--model", tmp.resolve("run").toString(), "--contexts", "64", "--probes", "2",
                 "--qttt-steps", "2", "--qttt-span", "16", "--sweep-lrs", "0,1e-2", "--sweep-context", "64", "--out", out.toString()),
                 err.toString());
         assertEquals(2 * 3 + 2 * 2, Files.readAllLines(out.resolve("results.jsonl")).size());

@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -7,12 +8,10 @@ import picocli.CommandLine.Command;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Benchmarks: a readable table, then one JSON object per measurement.",
         subcommands = {GemmBench.class, SmallGemmBench.class, TrainBench.class, DecodeBench.class, LayerBench.class, E2eBench.class})
-public final class BenchCommand implements Runnable {
-    @CommandLine.Spec
-    CommandLine.Model.CommandSpec spec;
+public final class BenchCommand extends CommandIo implements Runnable {
 
     @Override
     public void run() {
-        spec.commandLine().usage(System.out);
+        spec.commandLine().usage(stdout());
     }
 }

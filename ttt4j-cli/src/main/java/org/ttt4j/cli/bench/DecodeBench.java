@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,23 +24,24 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "decode", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Decode latency (ms/token) and KV-state size vs context length, full attention vs sliding window.")
-public final class DecodeBench implements Callable<Integer> {
-    @Option(names = "--preset", defaultValue = "small") String preset;
-    @Option(names = "--contexts", split = ",", defaultValue = "1024,8192,32768", description = "context lengths") int[] contexts;
-    @Option(names = "--mixers", split = ";", defaultValue = "full;swa", description = "mixer patterns to compare, ';'-separated")
-    List<String> mixers;
-    @Option(names = "--window", defaultValue = "64", description = "sliding window") int window;
-    @Option(names = "--tokens", defaultValue = "32", description = "tokens decoded per measurement") int tokens;
-    @Option(names = "--chunk", defaultValue = "256", description = "prefill chunk") int chunk;
+public final class DecodeBench extends CommandIo implements Callable<Integer> {
+    @Option(names = "--preset", defaultValue = "small", description = "model size (default: ${DEFAULT-VALUE})") String preset;
+    @Option(names = "--contexts", split = ",", defaultValue = "1024,8192,32768", description = "context lengths (default: ${DEFAULT-VALUE})")
+    int[] contexts;
+    @Option(names = "--mixers", description = "a block pattern to compare; repeat the option for each (a pattern holds commas,"
+            + " e.g. --mixers full --mixers swa:5,full:1; default: full and swa)") List<String> mixers;
+    @Option(names = "--window", defaultValue = "64", description = "sliding window (default: ${DEFAULT-VALUE})") int window;
+    @Option(names = "--tokens", defaultValue = "32", description = "tokens decoded per measurement (default: ${DEFAULT-VALUE})") int tokens;
+    @Option(names = "--chunk", defaultValue = "256", description = "prefill chunk (default: ${DEFAULT-VALUE})") int chunk;
 
     @Override
     public Integer call() throws Exception {
-        System.out.printf("ttt4j bench decode: preset %s, %d thread(s), %d decoded tokens per point, window %d%n%n", preset,
+        stdout().printf("ttt4j bench decode: preset %s, %d thread(s), %d decoded tokens per point, window %d%n%n", preset,
                 Parallel.threads(), tokens, window);
-        System.out.printf("%-14s %9s %12s %14s %12s%n", "mixers", "context", "decode ms/tok", "prefill tok/s", "KV MiB");
+        stdout().printf("%-14s %9s %12s %14s %12s%n", "mixers", "context", "decode ms/tok", "prefill tok/s", "KV MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         var rng = new SplittableRandom(3);
-        for (String m : mixers) {
+        for (String m : mixers != null ? mixers : List.of("full", "swa")) {
             ModelConfig c = Presets.byName(preset).withMixers(m, window);
             Decoder model = new Decoder(c, 1);
             for (int ctx : contexts) {
@@ -57,7 +59,7 @@ public final class DecodeBench implements Callable<Integer> {
                     double ms = (System.nanoTime() - t1) / 1e6 / tokens;
                     long floats = caches.stream().mapToLong(MixerCache::floats).sum();
                     double mib = floats * 4.0 / (1 << 20);
-                    System.out.printf("%-14s %9d %12.2f %14.0f %12.1f%n", m, ctx, ms, prefill, mib);
+                    stdout().printf("%-14s %9d %12.2f %14.0f %12.1f%n", m, ctx, ms, prefill, mib);
                     Map<String, Object> row = new LinkedHashMap<>();
                     row.put("bench", "decode");
                     row.put("preset", preset);
@@ -72,9 +74,9 @@ public final class DecodeBench implements Callable<Integer> {
                 }
             }
         }
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
-        for (var r : rows) System.out.println(json.writeValueAsString(r));
+        for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
     }
 }

@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -29,10 +30,10 @@ import picocli.CommandLine.Option;
  * Weights and tokens are random: speed does not depend on what was learned.
  */
 @Command(name = "e2e", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"TTT-E2E vs full attention vs SWA of the same size (whole models, random weights): prefill tokens/s and",
-                "decode ms/token against context length, state memory, the prefill crossover with full attention, and",
+        description = {"TTT-E2E vs full attention vs SWA: speed and state memory against context length.",
+                "Whole models of the same size, random weights: prefill tokens/s and decode ms/token against context length, state memory, the prefill crossover with full attention, and",
                 "the time of one training step at --train-context (TTT-E2E: second-order meta-gradient) relative to full attention."})
-public final class E2eBench implements Callable<Integer> {
+public final class E2eBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "small", description = "model size (default: ${DEFAULT-VALUE})") String preset;
     @Option(names = "--contexts", split = ",", defaultValue = "1024,2048,8192,32768,131072", description = "context lengths (default: ${DEFAULT-VALUE})")
     int[] contexts;
@@ -54,14 +55,14 @@ public final class E2eBench implements Callable<Integer> {
         if (piece < 1) throw new IllegalArgumentException("--piece must be >= 1, got " + piece);
         for (String m : methods) model(m);
         int threads = Parallel.threads();
-        System.out.printf("ttt4j bench e2e: preset %s, window %d (TTT-E2E chunk %d), %d decoded tokens per context, %d thread(s)%n", preset,
+        stdout().printf("ttt4j bench e2e: preset %s, window %d (TTT-E2E chunk %d), %d decoded tokens per context, %d thread(s)%n", preset,
                 window, window, tokens, threads);
         for (String m : methods) {
             ModelConfig c = model(m).config();
-            System.out.printf("  %-5s %s, SwiGLU %d, %,d parameters%n", m, describe(c), c.dFf(), model(m).params().count());
+            stdout().printf("  %-5s %s, SwiGLU %d, %,d parameters%n", m, describe(c), c.dFf(), model(m).params().count());
         }
-        System.out.println();
-        System.out.printf("%-6s %9s %14s %15s %15s %10s%n", "method", "context", "prefill tok/s", "decode ms/tok", "(median step)", "state MiB");
+        stdout().println();
+        stdout().printf("%-6s %9s %14s %15s %15s %10s%n", "method", "context", "prefill tok/s", "decode ms/tok", "(median step)", "state MiB");
         List<Map<String, Object>> rows = new ArrayList<>();
         Map<String, Map<Integer, Double>> prefill = new LinkedHashMap<>();
         var rng = new SplittableRandom(11);
@@ -73,12 +74,12 @@ public final class E2eBench implements Callable<Integer> {
             prefill.put(m, new LinkedHashMap<>());
             for (int ctx : contexts) {
                 if (m.equals("full") && ctx > fullMax) {
-                    System.out.printf("%-6s %9d %14s %15s %15s %10s%n", m, ctx, "(skipped: > --full-max-context)", "", "", "");
+                    stdout().printf("%-6s %9d %14s %15s %15s %10s%n", m, ctx, "(skipped: > --full-max-context)", "", "", "");
                     continue;
                 }
                 Latency.Point r = Latency.measure(model, ctx, tokens, piece, rng);
                 prefill.get(m).put(ctx, r.prefillTokensPerS());
-                System.out.printf("%-6s %9d %14.0f %15.3f %15.3f %10.2f%n", m, ctx, r.prefillTokensPerS(), r.decodeMsPerToken(),
+                stdout().printf("%-6s %9d %14.0f %15.3f %15.3f %10.2f%n", m, ctx, r.prefillTokensPerS(), r.decodeMsPerToken(),
                         r.decodeMedianMs(), r.stateMib());
                 Map<String, Object> row = row("e2e_inference", m, ctx);
                 row.put("prefill_tokens_per_s", r.prefillTokensPerS());
@@ -97,25 +98,25 @@ public final class E2eBench implements Callable<Integer> {
                     break;
                 }
             }
-            System.out.printf("%nprefill crossover: TTT-E2E is faster than full attention from context %s on%n",
+            stdout().printf("%nprefill crossover: TTT-E2E is faster than full attention from context %s on%n",
                     crossover == null ? "(none measured)" : crossover);
             Map<String, Object> row = row("e2e_prefill_crossover", "e2e", crossover == null ? -1 : crossover);
             row.put("crossover_context", crossover);
             rows.add(row);
         }
         if (trainContext > 0 && methods.contains("e2e") && methods.contains("full")) {
-            System.out.printf("%ntraining step at context %d, batch 1 (forward + backward; TTT-E2E second order, checkpointed):%n", trainContext);
+            stdout().printf("%ntraining step at context %d, batch 1 (forward + backward; TTT-E2E second order, checkpointed):%n", trainContext);
             double e2e = trainStep("e2e", rng), full = trainStep("full", rng);
-            System.out.printf("  TTT-E2E %.2f s, full attention %.2f s: ratio %.2fx (the paper's: 3.4x; target <= 3x)%n", e2e, full, e2e / full);
+            stdout().printf("  TTT-E2E %.2f s, full attention %.2f s: ratio %.2fx (the paper's: 3.4x; target <= 3x)%n", e2e, full, e2e / full);
             Map<String, Object> row = row("e2e_train_step", "e2e", trainContext);
             row.put("e2e_step_s", e2e);
             row.put("full_step_s", full);
             row.put("ratio_vs_full", e2e / full);
             rows.add(row);
         }
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
-        for (var r : rows) System.out.println(json.writeValueAsString(r));
+        for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
     }
 
@@ -154,7 +155,7 @@ public final class E2eBench implements Callable<Integer> {
             Tensor loss = Methods.of(model.config()).trainingLoss(model, in, target, 1, t, TrainingStep.FINISHED);
             Autograd.grad(new Tensor[] {loss}, params, null, false);
             seconds = (System.nanoTime() - t0) / 1e9;
-            System.err.printf("  %s step at context %d: %.2f s%n", method, t, seconds);
+            stderr().printf("  %s step at context %d: %.2f s%n", method, t, seconds);
         }
         return seconds;
     }

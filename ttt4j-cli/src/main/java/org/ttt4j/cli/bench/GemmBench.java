@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -37,7 +38,7 @@ import picocli.CommandLine.Option;
         description = {"fp32 matrix multiply: ttt4j GFLOP/s vs numpy (OpenBLAS) and the FMA peak.",
                 "Threads come from -Dttt4j.threads (numpy gets the same count through "
                         + "OPENBLAS_NUM_THREADS). Prints a table, then one JSON object per line."})
-public class GemmBench implements Callable<Integer> {
+public class GemmBench extends CommandIo implements Callable<Integer> {
 
     @Option(names = "--sizes", split = ",", paramLabel = "N",
             description = "Square sizes (default: ${DEFAULT-VALUE}).", defaultValue = "256,512,1024,2048")
@@ -45,7 +46,7 @@ public class GemmBench implements Callable<Integer> {
 
     @Option(names = "--no-model-shapes",
             description = "Skip the model shapes (4096x256 @ 256x768, 4096x768 @ 768x256, "
-                    + "64 x 64x64 @ 64x64).")
+                    + "64 x 64x64 @ 64x64; default: measured).")
     boolean noModelShapes;
 
     @Option(names = "--repeat", paramLabel = "R", defaultValue = "5",
@@ -57,7 +58,7 @@ public class GemmBench implements Callable<Integer> {
             description = "Minimum length of one timed repetition (default: ${DEFAULT-VALUE}).")
     double minTime;
 
-    @Option(names = "--no-numpy", description = "Do not run numpy.")
+    @Option(names = "--no-numpy", description = "Do not run numpy (default: it runs).")
     boolean noNumpy;
 
     @Option(names = "--python", paramLabel = "EXE", defaultValue = "python3",
@@ -83,9 +84,9 @@ public class GemmBench implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintStream out = System.out;
+        PrintStream out = stdoutStream();
         if (repeat < 1 || minTime <= 0) {
-            System.err.println("--repeat must be >= 1 and --min-time > 0");
+            stderr().println("--repeat must be >= 1 and --min-time > 0");
             return 2;
         }
         int threads = Parallel.threads();

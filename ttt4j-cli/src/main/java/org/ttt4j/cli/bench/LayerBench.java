@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,34 +34,35 @@ import picocli.CommandLine.Option;
  * no python with torch runs). Weights are random: speed does not depend on what was learned.
  */
 @Command(name = "layer", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
+        description = {"Prefill and decode speed of single TTT-Linear, TTT-MLP, attention and SWA layers.",
+                "Prefill tokens/s and decode ms/token of single TTT-Linear, TTT-MLP, full-attention and SWA layers",
                 "at several contexts (contexts interleaved; medians of per-chunk and per-step times), and the fused",
                 "dual-form kernels' GFLOP/s and fraction of the FMA peak, next to their matrix products alone and",
                 "to the same dual form in PyTorch (the peer; scripts/install-peers.sh installs it, --no-torch skips it)."})
-public final class LayerBench implements Callable<Integer> {
+public final class LayerBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--width", defaultValue = "512", description = "layer width D (default: ${DEFAULT-VALUE})") int width;
     @Option(names = "--heads", defaultValue = "8", description = "heads (default: ${DEFAULT-VALUE})") int heads;
-    @Option(names = "--contexts", split = ",", defaultValue = "2048,8192,32768", description = "context lengths") int[] contexts;
+    @Option(names = "--contexts", split = ",", defaultValue = "2048,8192,32768", description = "context lengths (default: ${DEFAULT-VALUE})") int[] contexts;
     @Option(names = "--mixers", split = ",", defaultValue = "ttt_linear,ttt_mlp,full,swa",
             description = "layers to measure: ttt_linear, ttt_mlp, full, swa (default: ${DEFAULT-VALUE})") List<String> mixers;
     @Option(names = "--window", defaultValue = "512", description = "sliding window of swa (default: ${DEFAULT-VALUE})") int window;
     @Option(names = "--mini-batch", defaultValue = "16", description = "TTT mini-batch b (default: ${DEFAULT-VALUE})") int miniBatch;
     @Option(names = "--tokens", defaultValue = "128", description = "decoded tokens per measurement (default: ${DEFAULT-VALUE})") int tokens;
     @Option(names = "--chunk", defaultValue = "2048", description = "prefill chunk (default: ${DEFAULT-VALUE})") int chunk;
-    @Option(names = "--kernel-repeats", defaultValue = "5", description = "timed runs of the fused kernel (median)") int repeats;
-    @Option(names = "--no-torch", description = "skip the PyTorch dual form the kernel rows are compared with") boolean noTorch;
+    @Option(names = "--kernel-repeats", defaultValue = "5", description = "timed runs of the fused kernel, median reported (default: ${DEFAULT-VALUE})") int repeats;
+    @Option(names = "--no-torch", description = "skip the PyTorch dual form the kernel rows are compared with (default: compared when torch is installed)") boolean noTorch;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
     public Integer call() throws Exception {
         if (width % heads != 0) throw new IllegalArgumentException("--width " + width + " is not divisible by --heads " + heads);
-        System.out.printf("ttt4j bench layer: width %d, %d heads, %d thread(s), mini-batch %d, window %d, %d decoded tokens%n%n",
+        stdout().printf("ttt4j bench layer: width %d, %d heads, %d thread(s), mini-batch %d, window %d, %d decoded tokens%n%n",
                 width, heads, Parallel.threads(), miniBatch, window, tokens);
         List<Map<String, Object>> rows = new ArrayList<>();
         double peak = FmaPeak.measure(Parallel.threads());
-        System.out.printf("FMA peak (%d threads) at the start: %.0f GFLOP/s (the kernel rows use the peak measured beside each)%n%n",
+        stdout().printf("FMA peak (%d threads) at the start: %.0f GFLOP/s (the kernel rows use the peak measured beside each)%n%n",
                 Parallel.threads(), peak);
-        System.out.printf("%-11s %8s %14s %14s %10s%n", "layer", "context", "prefill tok/s", "decode ms/tok", "state MiB");
+        stdout().printf("%-11s %8s %14s %14s %10s%n", "layer", "context", "prefill tok/s", "decode ms/tok", "state MiB");
         for (String m : mixers) {
             // Warm-up before any context is timed: four rounds of four prefill chunks and 2,000 decoding steps
             // on throwaway caches, so C2 has compiled both paths (it takes thousands of calls) for every context alike.
@@ -123,7 +125,7 @@ public final class LayerBench implements Callable<Integer> {
                 for (int c = 0; c < nc; c++) {
                     double prefill = 1 / median(chunkSeconds.get(c)), ms = median(steps.get(c));
                     double mib = caches[c].floats() * 4.0 / (1 << 20);
-                    System.out.printf("%-11s %8d %14.0f %14.3f %10.2f%n", m, contexts[c], prefill, ms, mib);
+                    stdout().printf("%-11s %8d %14.0f %14.3f %10.2f%n", m, contexts[c], prefill, ms, mib);
                     Map<String, Object> row = base("layer", m, contexts[c]);
                     row.put("prefill_tokens_per_s", prefill);
                     row.put("decode_ms_per_token", ms);
@@ -132,10 +134,10 @@ public final class LayerBench implements Callable<Integer> {
                 }
             }
         }
-        System.out.println();
+        stdout().println();
         // This VM's FMA peak swings within minutes (285-477 GFLOP/s on 2 threads on 2026-11-23), so each row is
         // divided by the peak measured just before and just after it, the higher of the two.
-        System.out.printf("%-30s %8s %10s %10s %10s %16s%n", "fused dual-form kernel", "context", "ms", "GFLOP/s", "peak", "fraction of peak");
+        stdout().printf("%-30s %8s %10s %10s %10s %16s%n", "fused dual-form kernel", "context", "ms", "GFLOP/s", "peak", "fraction of peak");
         for (var kind : InnerLoop.Kind.values()) {
             for (int ctx : contexts) {
                 double before = FmaPeak.measure(Parallel.threads());
@@ -153,9 +155,9 @@ public final class LayerBench implements Callable<Integer> {
             Map<String, Object> row = productsAlone(kind, contexts[0]);
             rows.add(printKernelRow(row, " its products alone", Math.max(before, FmaPeak.measure(Parallel.threads()))));
         }
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
-        for (var r : rows) System.out.println(json.writeValueAsString(r));
+        for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
     }
 
@@ -258,11 +260,11 @@ public final class LayerBench implements Callable<Integer> {
     }
 
     /** Adds the peak measured beside a kernel row and its fraction, prints the row, returns it. */
-    private static Map<String, Object> printKernelRow(Map<String, Object> row, String what, double peak) {
+    private Map<String, Object> printKernelRow(Map<String, Object> row, String what, double peak) {
         double gflops = (Double) row.get("gflops");
         row.put("fma_peak_gflops", peak);
         row.put("fraction_of_peak", gflops / peak);
-        System.out.printf("%-30s %8d %10.1f %10.1f %10.0f %16.2f%n", row.get("layer") + what, row.get("context"), row.get("ms"), gflops, peak,
+        stdout().printf("%-30s %8d %10.1f %10.1f %10.0f %16.2f%n", row.get("layer") + what, row.get("context"), row.get("ms"), gflops, peak,
                 gflops / peak);
         return row;
     }
@@ -279,7 +281,7 @@ public final class LayerBench implements Callable<Integer> {
                 List.of("--bench-kernel", kind == InnerLoop.Kind.LINEAR ? "linear" : "mlp", "--heads", "" + heads, "--d", "" + d,
                         "--hidden", "" + d * kind.expansion, "--context", "" + t, "--mini-batch", "" + miniBatch, "--repeats", "" + repeats,
                         "--threads", "" + threads),
-                threads);
+                threads, stdout());
         if (answer == null) {
             noTorch = true; // said once; the remaining rows go without it
             return null;

@@ -29,7 +29,7 @@ final class PythonPeer {
      * the BLAS under it on {@code threads} threads; returns its JSON answer, or null (saying so) when
      * no interpreter could run it.
      */
-    static Map<String, Object> run(String resource, List<String> interpreters, List<String> args, int threads)
+    static Map<String, Object> run(String resource, List<String> interpreters, List<String> args, int threads, java.io.PrintWriter log)
             throws IOException, InterruptedException {
         Path script = Files.createTempFile("ttt4j-peer", ".py");
         try (InputStream in = PythonPeer.class.getResourceAsStream(resource)) {
@@ -59,7 +59,7 @@ final class PythonPeer {
                     return m;
                 }
             }
-            System.out.println("PyTorch not available (tried " + interpreters + "): scripts/install-peers.sh installs"
+            log.println("PyTorch not available (tried " + interpreters + "): scripts/install-peers.sh installs"
                     + " Debian's python3-torch with OpenBLAS; skipping the comparison.");
             return null;
         } finally {

@@ -1,5 +1,6 @@
 package org.ttt4j.cli.bench;
 
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -35,12 +36,12 @@ import picocli.CommandLine.Option;
                 "Then each inner model's whole mini-batch of products back to back, and the share of a fused kernel's time that its "
                         + "other work may take for the kernel to reach half the peak with those products.",
                 "The OpenBLAS peer is compiled with the system C compiler (cc) against libopenblas (scripts/install-peers.sh)."})
-public final class SmallGemmBench implements Callable<Integer> {
+public final class SmallGemmBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--b", defaultValue = "16", description = "mini-batch b (default: ${DEFAULT-VALUE})") int b;
     @Option(names = "--d", defaultValue = "64", description = "head width d (default: ${DEFAULT-VALUE})") int d;
     @Option(names = "--hidden", defaultValue = "256", description = "TTT-MLP hidden width (default: ${DEFAULT-VALUE})") int hidden;
     @Option(names = "--rounds", defaultValue = "5", description = "timed rounds per shape, best reported (default: ${DEFAULT-VALUE})") int rounds;
-    @Option(names = "--no-openblas", description = "skip the OpenBLAS peer") boolean noOpenblas;
+    @Option(names = "--no-openblas", description = "skip the OpenBLAS peer (default: compared when it is installed)") boolean noOpenblas;
     @Option(names = "--cc", defaultValue = "cc", description = "C compiler for the peer (default: ${DEFAULT-VALUE})") String cc;
     @Option(names = "--openblas", description = "libopenblas to link (default: the first libopenblas.so* ldconfig lists)") String openblas;
 
@@ -97,10 +98,10 @@ public final class SmallGemmBench implements Callable<Integer> {
         }
         List<Shape> shapes = shapes();
         Map<String, Timing> ours = new LinkedHashMap<>(), theirs = new LinkedHashMap<>();
-        System.out.printf("ttt4j bench small-gemm: the TTT mini-batch's products, b %d, d %d, hidden %d; one thread; best of %d alternating rounds%n",
+        stdout().printf("ttt4j bench small-gemm: the TTT mini-batch's products, b %d, d %d, hidden %d; one thread; best of %d alternating rounds%n",
                 b, d, hidden, rounds);
         Path peer = noOpenblas ? null : buildPeer();
-        System.out.printf("%n%-28s %-18s %9s %8s %9s %8s %7s%n", "product", "m x k x n", "ttt4j", "of peak", "OpenBLAS", "of peak", "ratio");
+        stdout().printf("%n%-28s %-18s %9s %8s %9s %8s %7s%n", "product", "m x k x n", "ttt4j", "of peak", "OpenBLAS", "of peak", "ratio");
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Shape s : shapes) {
             long calls = Math.max(100, (long) (2e9 / s.flops())); // about 20 ms a round at 100 GFLOP/s
@@ -136,13 +137,13 @@ public final class SmallGemmBench implements Callable<Integer> {
                 blasFrac = String.format("%.2f", og / peak);
                 ratio = String.format("%.2f", gflops / og);
             }
-            System.out.printf("%-28s %-18s %9.1f %8.2f %9s %8s %7s%n", s.what(), s.dims(), gflops, gflops / peak, blas, blasFrac, ratio);
+            stdout().printf("%-28s %-18s %9.1f %8.2f %9s %8s %7s%n", s.what(), s.dims(), gflops, gflops / peak, blas, blasFrac, ratio);
             rows.add(row);
         }
         miniBatchRows(ours, peer != null ? theirs : null, rows);
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
-        for (var r : rows) System.out.println(json.writeValueAsString(r));
+        for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
     }
 
@@ -153,8 +154,8 @@ public final class SmallGemmBench implements Callable<Integer> {
      * kernel to reach half the peak.
      */
     private void miniBatchRows(Map<String, Timing> ours, Map<String, Timing> theirs, List<Map<String, Object>> rows) {
-        System.out.printf("%nOne mini-batch's products back to back (b %d, d %d, hidden %d), at the best times above:%n", b, d, hidden);
-        System.out.printf("%-12s %9s %14s %9s %14s%n", "inner", "ttt4j", "rest at 0.5", "OpenBLAS", "rest at 0.5");
+        stdout().printf("%nOne mini-batch's products back to back (b %d, d %d, hidden %d), at the best times above:%n", b, d, hidden);
+        stdout().printf("%-12s %9s %14s %9s %14s%n", "inner", "ttt4j", "rest at 0.5", "OpenBLAS", "rest at 0.5");
         for (MiniBatch mb : miniBatches()) {
             double f = fractionOfPeak(mb, ours);
             Map<String, Object> row = new LinkedHashMap<>();
@@ -173,10 +174,10 @@ public final class SmallGemmBench implements Callable<Integer> {
                 blas = String.format("%.2f", o);
                 blasRest = String.format("%.0f%%", 100 * restShareAt(0.5, o));
             }
-            System.out.printf("%-12s %9.2f %14s %9s %14s%n", mb.inner(), f, String.format("%.0f%%", 100 * restShareAt(0.5, f)), blas, blasRest);
+            stdout().printf("%-12s %9.2f %14s %9s %14s%n", mb.inner(), f, String.format("%.0f%%", 100 * restShareAt(0.5, f)), blas, blasRest);
             rows.add(row);
         }
-        System.out.println("(\"rest at 0.5\": the largest share of the kernel's time that its non-product work may take for the kernel to reach half the peak)");
+        stdout().println("(\"rest at 0.5\": the largest share of the kernel's time that its non-product work may take for the kernel to reach half the peak)");
     }
 
     /** The products of one TTT-Linear and one TTT-MLP mini-batch, as TttFusedKernel's forward makes them (its forwardFlops counts the same). */
@@ -239,7 +240,7 @@ public final class SmallGemmBench implements Callable<Integer> {
     private Path buildPeer() throws IOException, InterruptedException {
         String lib = openblas != null ? openblas : findOpenblas();
         if (lib == null) {
-            System.out.println("OpenBLAS peer skipped: no libopenblas.so* found (scripts/install-peers.sh installs libopenblas0-pthread; --openblas PATH names one)");
+            stdout().println("OpenBLAS peer skipped: no libopenblas.so* found (scripts/install-peers.sh installs libopenblas0-pthread; --openblas PATH names one)");
             return null;
         }
         Path dir = Files.createTempDirectory("ttt4j-small-gemm");
@@ -259,14 +260,14 @@ public final class SmallGemmBench implements Callable<Integer> {
             out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             status = p.waitFor(5, TimeUnit.MINUTES) ? p.exitValue() : -1;
         } catch (IOException e) {
-            System.out.println("OpenBLAS peer skipped: cannot run the C compiler \"" + cc + "\" (" + e.getMessage() + ")");
+            stdout().println("OpenBLAS peer skipped: cannot run the C compiler \"" + cc + "\" (" + e.getMessage() + ")");
             return null;
         }
         if (status != 0) {
-            System.out.println("OpenBLAS peer skipped: " + String.join(" ", cmd) + " failed:\n" + out.strip());
+            stdout().println("OpenBLAS peer skipped: " + String.join(" ", cmd) + " failed:\n" + out.strip());
             return null;
         }
-        System.out.println("OpenBLAS peer: " + lib + ", built with " + cc + " -O2 -march=native");
+        stdout().println("OpenBLAS peer: " + lib + ", built with " + cc + " -O2 -march=native");
         return exe;
     }
 

@@ -1,6 +1,7 @@
 package org.ttt4j.cli.bench;
 
 import org.ttt4j.lm.methods.ttt.TttSettings;
+import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -33,25 +34,26 @@ import picocli.CommandLine.Option;
  * the same step in PyTorch (train_torch.py, Debian's python3-torch) run in the same invocation.
  */
 @Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Training throughput: tokens/s and GFLOP/s of full training steps (forward, backward,",
-                "clip, AdamW) on random tokens, vs the same model and step in PyTorch when it is installed."})
-public final class TrainBench implements Callable<Integer> {
+        description = {"Training throughput: tokens/s and GFLOP/s of whole training steps.",
+                "Full training steps (forward, backward, clip, AdamW) on random tokens, vs the same model and step in",
+                "PyTorch when it is installed."})
+public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "bench", description = "tiny, small or bench (default: ${DEFAULT-VALUE})")
     String preset;
     @Option(names = "--mixers", description = "block pattern instead of the preset's (full, swa, ttt_linear, ttt_mlp, hybrids)") String mixers;
     @Option(names = "--window", description = "sliding window for swa blocks (default: the preset's)") Integer window;
     @Option(names = "--context", description = "tokens per sequence (default: the preset's)") Integer context;
     @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks, prime MLPs in the suffix (matched size), steps through"
-            + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step") boolean e2e;
+            + " the inner loop (second order, checkpointed chunks); reports the peak heap of a step; default: off") boolean e2e;
     @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: the window, as in bench e2e and the"
             + " published figures)") Integer e2eChunk;
     @Option(names = "--e2e-batching", defaultValue = "batched", description = "how TTT-E2E runs each sequence's own inner loop:"
             + " batched (fast weights with a batch axis, what training uses) or rows (a Java loop over the sequences); default:"
             + " ${DEFAULT-VALUE}") String e2eBatching;
     @Option(names = "--batch", description = "sequences per step (default: 4 for bench, else 8)") Integer batch;
-    @Option(names = "--steps", defaultValue = "8", description = "timed steps (median reported)") int steps;
-    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first (JIT)") int warmup;
-    @Option(names = "--no-torch", description = "skip the PyTorch comparison") boolean noTorch;
+    @Option(names = "--steps", defaultValue = "8", description = "timed steps, median reported (default: ${DEFAULT-VALUE})") int steps;
+    @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first, for the JIT (default: ${DEFAULT-VALUE})") int warmup;
+    @Option(names = "--no-torch", description = "skip the PyTorch comparison (default: compared when torch is installed)") boolean noTorch;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
@@ -68,9 +70,9 @@ public final class TrainBench implements Callable<Integer> {
         boolean ttt = e2e || c.blockMixers().stream().anyMatch(m -> TttMethod.kindOf(m.name()) != null);
         int b = batch != null ? batch : preset.equals("bench") ? 4 : 8, t = c.context();
         int threads = Parallel.threads();
-        System.out.printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d, mixers %s), batch %d x %d tokens, %d thread(s)%n",
+        stdout().printf("ttt4j bench train: preset %s (width %d, %d layers, %d heads, SwiGLU %d, vocab %d, mixers %s), batch %d x %d tokens, %d thread(s)%n",
                 preset, c.dModel(), c.layers(), c.heads(), c.dFf(), c.vocabSize(), c.mixers(), b, t, threads);
-        if (ttt && !noTorch) System.out.println("(no PyTorch peer for TTT mixers: the comparison is skipped)");
+        if (ttt && !noTorch) stdout().println("(no PyTorch peer for TTT mixers: the comparison is skipped)");
         double peak = FmaPeak.measure(threads);
         Decoder model = new Decoder(c, 1);
         var params = model.params().all();
@@ -118,7 +120,7 @@ public final class TrainBench implements Callable<Integer> {
                 times.add(dt / 1e9);
                 peakHeap = Math.max(peakHeap, heap);
             }
-            System.err.printf("  step %d: %.3f s, loss %.4f%n", s + 1, dt / 1e9, loss);
+            stderr().printf("  step %d: %.3f s, loss %.4f%n", s + 1, dt / 1e9, loss);
         }
         double sec = median(times);
         double tokens = (double) b * t;
@@ -127,18 +129,18 @@ public final class TrainBench implements Callable<Integer> {
         Map<String, Object> torch = noTorch || ttt ? null : runTorch(c, b, threads);
         Double torchTps = torch == null ? null : ((Number) torch.get("tokens_per_s")).doubleValue();
 
-        System.out.printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
-        System.out.printf("model FLOPs per step: %.1f GFLOP (matmuls and attention, forward + backward = 3x forward)%n%n", flops / 1e9);
-        System.out.printf("%-10s %12s %12s %10s %10s%n", "", "step (ms)", "tokens/s", "GFLOP/s", "of peak");
-        System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   peak heap %.0f MiB%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak,
+        stdout().printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
+        stdout().printf("model FLOPs per step: %.1f GFLOP (matmuls and attention, forward + backward = 3x forward)%n%n", flops / 1e9);
+        stdout().printf("%-10s %12s %12s %10s %10s%n", "", "step (ms)", "tokens/s", "GFLOP/s", "of peak");
+        stdout().printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   peak heap %.0f MiB%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak,
                 peakHeap / 1048576.0);
         if (torchTps != null) {
             double tsec = tokens / torchTps;
-            System.out.printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   (torch %s)%n", "pytorch", tsec * 1e3, torchTps, flops / tsec / 1e9,
+            stdout().printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   (torch %s)%n", "pytorch", tsec * 1e3, torchTps, flops / tsec / 1e9,
                     100 * flops / tsec / 1e9 / peak, torch.get("version"));
-            System.out.printf("ratio ttt4j / pytorch: %.2fx%n", tps / torchTps);
+            stdout().printf("ratio ttt4j / pytorch: %.2fx%n", tps / torchTps);
         }
-        System.out.println();
+        stdout().println();
         var json = new ObjectMapper();
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("bench", "train");
@@ -157,7 +159,7 @@ public final class TrainBench implements Callable<Integer> {
         row.put("fraction_of_peak", gflops / peak);
         row.put("torch_tokens_per_s", torchTps);
         row.put("ratio_vs_torch", torchTps == null ? null : tps / torchTps);
-        System.out.println(json.writeValueAsString(row));
+        stdout().println(json.writeValueAsString(row));
         return 0;
     }
 
@@ -196,6 +198,6 @@ public final class TrainBench implements Callable<Integer> {
                 List.of("--vocab", "" + c.vocabSize(), "--d", "" + c.dModel(), "--layers", "" + c.layers(), "--heads", "" + c.heads(),
                         "--ff", "" + c.dFf(), "--context", "" + c.context(), "--batch", "" + b, "--threads", "" + threads,
                         "--steps", "" + Math.max(3, steps / 2), "--warmup", "2"),
-                threads);
+                threads, stdout());
     }
 }

@@ -99,6 +99,14 @@ public final class Trainer {
             data.restore(ck.state().data());
             start = ck.state().step();
             tokensSeen = ck.state().tokensSeen();
+            // A run that reached its steps is reported as it ended, not re-trained (and not as a NaN loss). The
+            // command line refuses other --steps before this point (TrainCommand), as the schedule spans the total.
+            if (start >= options.steps()) {
+                Double val = lastValidationLoss(runDir, start);
+                out.printf("%s already finished at step %d (last loss %.4f%s); nothing to train%n", runDir, start, ck.state().lastLoss(),
+                        val == null ? "" : String.format(", validation %.4f", val));
+                return new Result(Outcome.FINISHED, start, ck.state().lastLoss(), val, latest.get());
+            }
             out.printf("resuming from %s at step %d%n", latest.get(), start);
         }
         out.printf("model: %,d parameters, %d layers, width %d, mixers %s; training %d steps of %d x %d tokens%s%n",
@@ -251,6 +259,24 @@ public final class Trainer {
             for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), TrainingStep.FINISHED).item();
         }
         return sum / n;
+    }
+
+    /** The last validation loss {@code metrics.jsonl} of a run records at or before {@code upToStep}; null if none. */
+    public static Double lastValidationLoss(Path runDir, long upToStep) throws IOException {
+        Path file = runDir.resolve("metrics.jsonl");
+        if (!java.nio.file.Files.exists(file)) return null;
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Double last = null;
+        for (String line : java.nio.file.Files.readAllLines(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            if (line.isBlank()) continue;
+            try {
+                var row = json.readTree(line);
+                if (row.has("val_loss") && row.path("step").asLong(Long.MAX_VALUE) <= upToStep) last = row.get("val_loss").asDouble();
+            } catch (IOException torn) {
+                // a torn last line of a killed run
+            }
+        }
+        return last;
     }
 
     private Path save(CheckpointStore store, AdamW optimizer, long step, long tokensSeen, double loss) throws IOException {
