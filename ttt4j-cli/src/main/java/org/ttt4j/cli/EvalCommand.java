@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
                 "  latency           prefill and decode ms/token and state memory by context",
                 "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
 public final class EvalCommand extends CommandIo implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model, run or checkpoint folder; repeat to compare models")
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model, run or checkpoint folder, or demo (the shipped demo model); repeat to compare models")
     List<Path> checkpoints;
     @Option(names = "--label", description = "label per --model, in order (repeatable; default: the folder name)") List<String> labels;
     @Option(names = "--task", split = ",", defaultValue = "loss-by-position",

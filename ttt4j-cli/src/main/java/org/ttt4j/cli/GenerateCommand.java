@@ -16,7 +16,7 @@ import picocli.CommandLine.Parameters;
         description = {"Continue a prompt with a trained model; text is printed as it is produced.",
                 "The prompt is the PROMPT arguments, else --prompt-file, else standard input (end it with Ctrl-D)."})
 public final class GenerateCommand extends CommandIo implements Callable<Integer> {
-    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model folder, a run folder (its latest checkpoint) or a checkpoint folder")
+    @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model folder, a run folder (its latest checkpoint), a checkpoint folder, or demo: the shipped TTT-E2E demo model")
     Path checkpoint;
     @Parameters(arity = "0..*", paramLabel = "PROMPT", description = "prompt text, several words joined by spaces (default: read from"
             + " --prompt-file, else from standard input until its end: type the prompt, then Ctrl-D)") List<String> prompt;
@@ -29,9 +29,9 @@ public final class GenerateCommand extends CommandIo implements Callable<Integer
             + " (default: ${DEFAULT-VALUE})") double repetitionPenalty;
     @Option(names = "--seed", defaultValue = "1", description = "sampling seed (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--stop", description = "stop when this string appears (repeatable; default: none)") List<String> stop;
-    @Option(names = "--save-state", description = "TTT-E2E: save the session after reading the prompt (KV windows, prime weights;"
+    @Option(names = "--save-state", description = "save the session after reading the prompt (its caches: KV windows, TTT fast weights, TTT-E2E prime weights;"
             + " default: not saved)") Path saveState;
-    @Option(names = "--load-state", description = "TTT-E2E: continue a saved session; the prompt extends its sequence (default: none)")
+    @Option(names = "--load-state", description = "continue a session saved by --save-state; the prompt extends its sequence (default: none)")
     Path loadState;
     @Option(names = "--qttt", description = "qTTT: adapt the query projections to the prompt before answering (attention models and"
             + " TTT-E2E; default: off)") boolean qttt;

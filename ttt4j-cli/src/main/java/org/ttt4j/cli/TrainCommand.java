@@ -10,11 +10,12 @@ import org.ttt4j.lm.data.Split;
 import org.ttt4j.lm.data.TokenizedCorpus;
 import org.ttt4j.lm.io.FolderLock;
 import org.ttt4j.lm.io.StateFile;
+import org.ttt4j.lm.methods.Method;
+import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.methods.OptionValues;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
-import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.train.CheckpointStore;
 import org.ttt4j.lm.train.RunSetup;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** {@code ttt4j train}: a model from a preset or config on a corpus, resumable. */
-@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "train", mixinStandardHelpOptions = true, sortOptions = false, modelTransformer = MethodOptions.class,
         description = {"Train a language model (resumable).",
                 "Re-running with the same --out resumes from its last checkpoint, reproducing exactly the",
                 "losses of an uninterrupted run. Ctrl-C saves a checkpoint and exits."})
@@ -38,31 +39,12 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", description = "start from the weights, config and tokenizer of this model or run folder (e.g. an extension"
             + " fine-tune with a longer --context); model options other than --context are refused (default: none, fresh weights)")
     Path initFrom;
-    @Option(names = "--mixers", description = "block pattern: full, swa, ttt_linear, ttt_mlp, or e.g. swa:5,full:1 (default: the preset's)")
+    @Option(names = "--mixers", description = "block pattern of mixers, e.g. full, swa, ttt_linear or swa:5,full:1 (every registered mixer: ttt4j info; default: the preset's)")
     String mixers;
     @Option(names = "--window", description = "sliding-window size of swa blocks (default: the preset's)")
     Integer window;
     @Option(names = "--d-ff", description = "MLP (SwiGLU) width of every block (default: the preset's)")
     Integer dFf;
-    @Option(names = "--ttt-mini-batch", description = "TTT layers: tokens per inner step b (default: 16)")
-    Integer tttMiniBatch;
-    @Option(names = "--ttt-backbone", description = "TTT layers: transformer or mamba (default: transformer)")
-    String tttBackbone;
-    @Option(names = "--ttt-base-lr", description = "TTT layers: eta_base (default: 1.0 for ttt_linear, 0.1 for ttt_mlp)")
-    Double tttBaseLr;
-    @Option(names = "--ttt-inner-norm", arity = "1", description = "TTT layers: inner LayerNorm and residual, true or false (default: true)")
-    Boolean tttInnerNorm;
-    @Option(names = "--ttt-learnable-lr", arity = "1", description = "TTT layers: learnable token-dependent eta, true or false (default: true)")
-    Boolean tttLearnableLr;
-    @Option(names = "--e2e", description = "TTT-E2E: sliding-window blocks with qk_norm and sandwich norms, prime MLPs in the suffix"
-            + " blocks, trained through the inner loop (needs --mixers swa; default: off)") boolean e2e;
-    @Option(names = "--e2e-suffix-blocks", description = "TTT-E2E: blocks with a prime MLP (default: layers / 4)") Integer e2eSuffix;
-    @Option(names = "--e2e-chunk", description = "TTT-E2E: tokens per inner step (default: window / 8, the official k = 8b)") Integer e2eChunk;
-    @Option(names = "--e2e-inner-lr", description = "TTT-E2E: inner SGD learning rate (default: 1.0)") Double e2eInnerLr;
-    @Option(names = "--e2e-first-order", description = "TTT-E2E: treat inner gradients as constants (first-order meta-learning;"
-            + " default: off, second order)") boolean e2eFirstOrder;
-    @Option(names = "--e2e-width-multiple", defaultValue = "1", description = "TTT-E2E: round the matched MLP width up to a multiple of"
-            + " this (the official code uses 128; the default ${DEFAULT-VALUE} keeps the parameter count matched at small widths)") int e2eWidthMultiple;
     @Option(names = "--e2e-inner-lr-warmup", description = "TTT-E2E: fraction of the steps over which the inner-LR multiplier ramps"
             + " from 0.1 to 1 (default: 0.1; 0 with --model, as the official fine-tuning keeps it at 1)") Double e2eInnerLrWarmup;
     @Option(names = "--rope-theta", description = "RoPE base frequency (default: the config's; 500000 with --e2e, the official"
@@ -107,10 +89,10 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Checkpoints.Loaded init = null;
+        OptionValues values = MethodOptions.values(spec);
         if (initFrom != null) {
-            if (config != null || mixers != null || dFf != null || window != null || e2e || e2eSuffix != null || e2eChunk != null || e2eInnerLr != null
-                    || e2eFirstOrder || e2eWidthMultiple != 1 || ropeTheta != null || tttMiniBatch != null || tttBackbone != null
-                    || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null || qkNorm != null || postNorm != null) {
+            if (config != null || mixers != null || dFf != null || window != null || ropeTheta != null || qkNorm != null || postNorm != null
+                    || MethodOptions.all().stream().anyMatch(o -> values.given(o.name()))) {
                 throw new IllegalArgumentException("--model takes the model (config, weights, tokenizer) from " + initFrom + ": only --context may change it");
             }
             init = Checkpoints.load(initFrom);
@@ -125,29 +107,10 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
             c = c.withNorms(qkNorm != null ? qkNorm : c.qkNorm(), postNorm != null ? postNorm : c.postNorm());
         }
         if (ropeTheta != null) c = c.withRopeTheta(ropeTheta);
-        else if (e2e && config == null) c = c.withRopeTheta(E2eSettings.ROPE_THETA);
-        if (e2e) {
-            // Same parameter count as the baseline: shrink every MLP to make room for the prime MLPs.
-            ModelConfig baseline = c.withNorms(true, true);
-            // The chunk is written into the config, so the file says what the model was trained with.
-            var settings = new E2eSettings(e2eSuffix, e2eChunk != null ? e2eChunk : E2eSettings.defaultChunk(c.window()), e2eInnerLr, null,
-                    e2eFirstOrder ? true : null);
-            c = settings.matched(c, e2eWidthMultiple);
-            stdout().printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), c.dFf(),
-                    e2eWidthMultiple == 1 ? "so that the model keeps its baseline's parameter count"
-                            : "(the matched width rounded up to a multiple of " + e2eWidthMultiple + "; the baseline's count is exceeded)",
-                    new Decoder(c.validate(), 0).params().count(), new Decoder(baseline.validate(), 0).params().count());
-        } else if (e2eSuffix != null || e2eChunk != null || e2eInnerLr != null || e2eFirstOrder || e2eWidthMultiple != 1) {
-            throw new IllegalArgumentException("--e2e-* options need --e2e");
-        }
-        if (e2eInnerLrWarmup != null && E2eSettings.of(c) == null) {
-            throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a TTT-E2E model (--e2e, or --model one)");
-        }
-        if (tttMiniBatch != null || tttBackbone != null || tttBaseLr != null || tttInnerNorm != null || tttLearnableLr != null) {
-            TttSettings t = TttSettings.of(c);
-            c = c.withSection("ttt", new TttSettings(tttMiniBatch != null ? tttMiniBatch : t.miniBatch(), tttBaseLr != null ? tttBaseLr : t.baseLr(),
-                    tttBackbone != null ? tttBackbone : t.backbone(), tttInnerNorm != null ? tttInnerNorm : t.innerNorm(),
-                    tttLearnableLr != null ? tttLearnableLr : t.learnableLr(), t.convWidth()));
+        // Each method applies its own options (TTT layers their section, TTT-E2E its matched model).
+        for (Method m : Methods.all()) c = m.configure(c, values, config != null, stream(stdout()));
+        if (e2eInnerLrWarmup != null && !Methods.of(c).governs(c)) {
+            throw new IllegalArgumentException("--e2e-inner-lr-warmup needs a model with an inner learning rate (TTT-E2E: --e2e, or --model one)");
         }
         // Everything that can be checked without the corpus is checked before a folder is made or a tokenizer trained.
         try {

@@ -66,7 +66,7 @@ class E2eRecipeTest {
         Files.writeString(text, "abc ".repeat(300));
         var err = new StringWriter();
         assertEquals(1, train(text, err, "--preset", "tiny", "--steps", "1", "--e2e-inner-lr-warmup", "0", "--out", tmp.resolve("a").toString()));
-        assertTrue(err.toString().contains("--e2e-inner-lr-warmup needs a TTT-E2E model"), err.toString());
+        assertTrue(err.toString().contains("--e2e-inner-lr-warmup needs a model with an inner learning rate"), err.toString());
         err = new StringWriter();
         assertEquals(1, train(text, err, "--preset", "tiny", "--steps", "1", "--weight-decay-on", "norms", "--out", tmp.resolve("b").toString()));
         assertTrue(err.toString().contains("weight_decay_on") && err.toString().contains("all or matrices"), err.toString());

@@ -10,7 +10,6 @@ import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.SamplingOptions;
 import org.ttt4j.lm.methods.Method;
 import org.ttt4j.lm.methods.Methods;
-import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
@@ -196,7 +195,7 @@ public final class LanguageModel {
      * @return a new session of this model
      */
     public Session session() {
-        return E2eSettings.of(model.config()) != null ? E2eStateSession.fresh(this) : CacheSession.fresh(this);
+        return Session.open(this);
     }
 
     /**
@@ -210,7 +209,7 @@ public final class LanguageModel {
      */
     public Session loadSession(Path file) throws IOException {
         Objects.requireNonNull(file, "file");
-        return E2eSettings.of(model.config()) != null ? E2eStateSession.load(this, file) : CacheSession.load(this, file);
+        return Session.load(this, file);
     }
 
     /** Every id must be one of the model's. */

@@ -26,6 +26,9 @@ public final class ModelFolders {
     /** An exported model folder's tokenizer spec file (when its tokenizer is not a BPE folder). */
     public static final String TOKENIZER_SPEC = "tokenizer.spec";
 
+    /** The name that stands for the shipped demo model where a model folder is asked for (unless a folder of that name exists). */
+    public static final String DEMO = "demo";
+
     /** The classpath folder of the shipped demo model (a TTT-E2E model, see docs/demo.md). */
     public static final String DEMO_RESOURCE = "/org/ttt4j/lm/demo-model/";
 
@@ -67,6 +70,7 @@ public final class ModelFolders {
      * @throws IllegalArgumentException when the tokenizer has more ids than the model's vocabulary
      */
     public static Loaded load(Path path) throws IOException {
+        if (path.toString().equals(DEMO) && !Files.exists(path)) path = demoFolder();
         var ck = CheckpointStore.loadWeights(path);
         Decoder model = new Decoder(ck.config(), 0);
         CheckpointStore.copyInto(ck.model(), model.params().all(), "checkpoint " + ck.folder());

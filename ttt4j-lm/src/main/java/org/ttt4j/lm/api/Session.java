@@ -10,6 +10,10 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.InferenceSession;
 import org.ttt4j.lm.infer.SamplingOptions;
+import org.ttt4j.lm.methods.MethodSession;
+import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.model.Mixer;
+import org.ttt4j.lm.model.ModelConfig;
 
 /**
  * One model reading one text, keeping what it has read as state, whatever the model's method:
@@ -22,26 +26,36 @@ import org.ttt4j.lm.infer.SamplingOptions;
  * <p>Get one from {@link LanguageModel#session()} or {@link LanguageModel#loadSession}. A session is
  * not thread-safe; forks are independent of each other and of the original.
  */
-public abstract sealed class Session permits CacheSession, E2eStateSession {
-    final LanguageModel model;
-    /** The logits after the last token read (null before any). */
-    float[] last;
+public final class Session {
+    private final LanguageModel model;
+    private final MethodSession state;
+    private float[] last;
 
-    Session(LanguageModel model) {
+    Session(LanguageModel model, MethodSession state) {
         this.model = model;
+        this.state = state;
+        this.last = state.lastLogits();
     }
 
-    /** The most tokens one forward pass reads. */
-    abstract int maxChunk();
+    /** A fresh session of {@code model}, read the way its method reads. */
+    static Session open(LanguageModel model) {
+        ModelConfig c = model.config();
+        boolean windowed = c.blockMixers().stream().allMatch(Mixer::windowed);
+        int maxChunk = windowed ? Math.min(Generator.PREFILL_CHUNK, c.window()) : Generator.PREFILL_CHUNK;
+        return new Session(model, Methods.of(c).openSession(model.decoder(), maxChunk));
+    }
 
-    /** Reads {@code ids} (at most {@link #maxChunk()} of them) in one pass: logits [1, n, V]. Called with gradients off. */
-    abstract Tensor forward(int[] ids);
+    /** The session whose state {@link #save} wrote to {@code file}. */
+    static Session load(LanguageModel model, Path file) throws IOException {
+        return new Session(model, Methods.of(model.config()).loadSession(model.decoder(), file));
+    }
 
-    /** Writes the state; see {@link #save}. */
-    abstract void write(Path file) throws IOException;
+    /** Tokens handed to the method per call when reading (it splits them further as its caches need). */
+    private static final int PIECE = Generator.PREFILL_CHUNK;
 
-    /** An independent copy; see {@link #fork}. */
-    abstract Session copy();
+    private int maxChunk() {
+        return state.maxChunk();
+    }
 
     /**
      * The model this session reads with.
@@ -57,14 +71,18 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
      *
      * @return the position of the next token
      */
-    public abstract long position();
+    public long position() {
+        return state.position();
+    }
 
     /**
      * The size of the state the session holds now (caches, fast weights): its memory beyond the model's own.
      *
      * @return the number of floats
      */
-    public abstract long stateFloats();
+    public long stateFloats() {
+        return state.stateFloats();
+    }
 
     /**
      * Reads {@code text}. Texts fed one after the other are tokenized separately: at a piece
@@ -104,9 +122,10 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
         int v = model.config().vocabSize();
         float[][] rows = keep ? new float[ids.length][] : null;
         try (var off = GradMode.disabled()) {
-            for (int at = 0; at < ids.length; at += maxChunk()) {
-                int n = Math.min(maxChunk(), ids.length - at);
-                Tensor logits = forward(Arrays.copyOfRange(ids, at, at + n));
+            // Pieces of a fixed size, whatever the method: a loaded or forked session is fed exactly as the original.
+            for (int at = 0; at < ids.length; at += PIECE) {
+                int n = Math.min(PIECE, ids.length - at);
+                Tensor logits = state.feed(Arrays.copyOfRange(ids, at, at + n));
                 if (keep) {
                     float[] all = logits.toFloatArray();
                     for (int i = 0; i < n; i++) rows[at + i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
@@ -176,7 +195,7 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
      * @throws org.ttt4j.lm.io.SafeTensors.FormatException when the state holds NaN or an infinity
      */
     public void save(Path file) throws IOException {
-        write(Objects.requireNonNull(file, "file"));
+        state.save(Objects.requireNonNull(file, "file"));
     }
 
     /**
@@ -186,11 +205,13 @@ public abstract sealed class Session permits CacheSession, E2eStateSession {
      * @return the copy
      */
     public Session fork() {
-        return copy();
+        Session copy = new Session(model, state.fork());
+        copy.last = last == null ? null : last.clone();
+        return copy;
     }
 
     @Override
     public String toString() {
-        return getClass().getSimpleName() + "[" + model.method() + ", position " + position() + "]";
+        return "Session[" + model.method() + ", position " + position() + "]";
     }
 }

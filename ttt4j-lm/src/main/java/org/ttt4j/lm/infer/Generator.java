@@ -9,8 +9,9 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.methods.e2e.E2eSession;
-import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.methods.Method;
+import org.ttt4j.lm.methods.MethodSession;
+import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.methods.qttt.QtttOptions;
 import org.ttt4j.lm.methods.qttt.QtttSession;
 import org.ttt4j.lm.model.Decoder;
@@ -67,9 +68,6 @@ public final class Generator {
         if (qttt != null && (loadState != null || saveState != null)) {
             throw new IllegalArgumentException("qTTT adapts to one prompt: it does not combine with saving or loading a session state");
         }
-        if ((loadState != null || saveState != null) && E2eSettings.of(model.config()) == null) {
-            throw new IllegalArgumentException("saving and loading a session state needs a TTT-E2E model (config section e2e)");
-        }
         int[] promptIds = tokenizer.encode(prompt);
         // An empty prompt starts a document, unless it continues a saved session exactly where it stopped.
         if (promptIds.length == 0 && loadState == null) promptIds = new int[] {tokenizer.documentBoundary()};
@@ -77,18 +75,19 @@ public final class Generator {
             // TTT-E2E models learn while they read (a session with its inner loop); others decode with caches.
             long t0 = System.nanoTime(); // reading the prompt (with qTTT, adapting to it too)
             java.util.function.Function<int[], Tensor> feed;
-            E2eSession session = null;
+            MethodSession session = null;
             QtttSession adapted = null;
             if (qttt != null) {
                 adapted = QtttSession.prefill(model, promptIds.length >= 2 ? promptIds : new int[] {tokenizer.documentBoundary(), promptIds[0]},
                         PREFILL_CHUNK);
                 adapted.adapt(qttt, onStep);
                 feed = adapted::feed;
-            } else if (E2eSettings.of(model.config()) != null) {
-                session = loadState != null ? E2eSession.load(model, loadState) : new E2eSession(model, PREFILL_CHUNK);
-                feed = session::feed;
             } else {
-                feed = InferenceSession.open(model, PREFILL_CHUNK)::feed;
+                // Each method reads its way (TTT-E2E models learn while they read); any session can be saved and continued.
+                Method method = Methods.of(model.config());
+                session = loadState != null ? method.loadSession(model, loadState)
+                        : method.openSession(model, InferenceSession.maxChunk(model, PREFILL_CHUNK));
+                feed = session::feed;
             }
             boolean[] seen = new boolean[model.config().vocabSize()];
             for (int id : promptIds) seen[id] = true;

@@ -30,15 +30,22 @@ public interface InferenceSession {
      */
     static InferenceSession open(Decoder model, int requestedChunk) {
         if (requestedChunk < 1) throw new IllegalArgumentException("maxChunk must be >= 1, got " + requestedChunk);
-        boolean windowed = model.config().blockMixers().stream().allMatch(Mixer::windowed);
-        int maxChunk = windowed ? Math.min(requestedChunk, model.config().window()) : requestedChunk;
-        MethodSession s = Methods.of(model.config()).openSession(model, maxChunk);
+        MethodSession s = Methods.of(model.config()).openSession(model, maxChunk(model, requestedChunk));
         return new InferenceSession() {
             @Override public Tensor feed(int[] ids) { return s.feed(ids); }
             @Override public long position() { return s.position(); }
             @Override public long stateFloats() { return s.stateFloats(); }
             @Override public int maxChunk() { return s.maxChunk(); }
         };
+    }
+
+    /**
+     * The most tokens a pass of {@code model} reads when {@code requested} are asked for: a model of
+     * sliding-window blocks only reads at most its window per pass.
+     */
+    static int maxChunk(Decoder model, int requested) {
+        boolean windowed = model.config().blockMixers().stream().allMatch(Mixer::windowed);
+        return windowed ? Math.min(requested, model.config().window()) : requested;
     }
 
     /** Most tokens one forward pass reads. */

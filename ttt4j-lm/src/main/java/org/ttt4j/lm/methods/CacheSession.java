@@ -1,18 +1,36 @@
 package org.ttt4j.lm.methods;
 
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.layers.CacheFields;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
 
-/** The plain decoder's session (longer inputs read in passes of maxChunk tokens): every block carries its cache (a KV cache or ring, a TTT layer's fast weights). */
+/**
+ * The plain decoder's session: every block carries its cache (a KV cache or ring, a TTT layer's
+ * fast weights and convolution histories); longer inputs are read in passes of maxChunk tokens.
+ * Its state file ({@value #FORMAT}) holds every cache's tensors and counters, the model's config
+ * and the last logits.
+ */
 final class CacheSession implements MethodSession {
+    /** The format tag state files carry. */
+    static final String FORMAT = "ttt4j-cache-session/1";
+
     private final Decoder model;
     private final int maxChunk;
     private final List<MixerCache> caches;
+    private float[] last;
 
     CacheSession(Decoder model, int maxChunk) {
         this.model = model;
@@ -22,13 +40,20 @@ final class CacheSession implements MethodSession {
 
     @Override
     public Tensor feed(int[] ids) {
-        if (ids.length <= maxChunk) return model.logits(ids, caches);
-        // Caches have room for maxChunk new tokens per pass (a sliding window's ring too).
-        List<Tensor> outs = new ArrayList<>();
-        for (int at = 0; at < ids.length; at += maxChunk) {
-            outs.add(model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk)), caches));
+        Tensor logits;
+        if (ids.length <= maxChunk) {
+            logits = model.logits(ids, caches);
+        } else {
+            // Caches have room for maxChunk new tokens per pass (a sliding window's ring too).
+            List<Tensor> outs = new ArrayList<>();
+            for (int at = 0; at < ids.length; at += maxChunk) {
+                outs.add(model.logits(Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk)), caches));
+            }
+            logits = Layout.concat(outs, 1);
         }
-        return Layout.concat(outs, 1);
+        int v = logits.dim(-1), t = logits.dim(-2);
+        if (t > 0) last = Arrays.copyOfRange(logits.f32(), logits.offset() + (t - 1) * v, logits.offset() + t * v);
+        return logits;
     }
 
     @Override
@@ -44,5 +69,83 @@ final class CacheSession implements MethodSession {
     @Override
     public int maxChunk() {
         return maxChunk;
+    }
+
+    @Override
+    public float[] lastLogits() {
+        return last == null ? null : last.clone();
+    }
+
+    @Override
+    public void save(Path file) throws IOException {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        state(tensors, meta);
+        SafeTensors.requireFinite(file, tensors);
+        SafeTensors.write(file, tensors, meta);
+    }
+
+    @Override
+    public MethodSession fork() {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        state(tensors, meta);
+        return restore(model, tensors, meta, "the forked session");
+    }
+
+    private void state(Map<String, Tensor> tensors, Map<String, String> meta) {
+        meta.put("format", FORMAT);
+        try {
+            meta.put("config", new ObjectMapper().writeValueAsString(model.config()));
+        } catch (JacksonException e) {
+            throw new IllegalStateException("cannot write the model's config as JSON: " + e.getOriginalMessage(), e);
+        }
+        meta.put("max_chunk", Integer.toString(maxChunk));
+        meta.put("position", Long.toString(position()));
+        for (int j = 0; j < caches.size(); j++) caches.get(j).saveState("cache." + j + ".", tensors, meta);
+        if (last != null) tensors.put("last_logits", Tensor.of(last.clone(), last.length));
+    }
+
+    /** The session saved in {@code file}, for {@code model}. */
+    static CacheSession load(Decoder model, Path file) throws IOException {
+        SafeTensors.Contents in = SafeTensors.read(file);
+        SafeTensors.requireFinite(file, in.tensors());
+        return restore(model, in.tensors(), in.metadata() == null ? Map.of() : in.metadata(), file.toString());
+    }
+
+    private static CacheSession restore(Decoder model, Map<String, Tensor> tensors, Map<String, String> meta, String source) {
+        String format = meta.get("format");
+        if (!FORMAT.equals(format)) {
+            throw new IllegalArgumentException(source + ": field format is " + (format == null ? "missing" : "\"" + format + "\"")
+                    + ", not the session state of this model's method, " + Methods.of(model.config()).name() + " (" + FORMAT + ")");
+        }
+        String json = meta.get("config");
+        if (json == null) throw new IllegalArgumentException(source + ": field config is missing");
+        ModelConfig saved;
+        try {
+            saved = new ObjectMapper().readValue(json, ModelConfig.class);
+        } catch (JacksonException e) {
+            throw new IllegalArgumentException(source + ": field config is not a model config: " + e.getOriginalMessage(), e);
+        }
+        if (!saved.equals(model.config())) {
+            throw new IllegalArgumentException(source + ": state saved for a different model (field config differs: "
+                    + String.join("; ", model.config().differences(saved)) + ")");
+        }
+        int maxChunk = (int) CacheFields.counter(meta, "max_chunk", 1, 1 << 20, source);
+        long position = CacheFields.counter(meta, "position", 0, Long.MAX_VALUE, source);
+        CacheSession s = new CacheSession(model, maxChunk);
+        for (int j = 0; j < s.caches.size(); j++) {
+            MixerCache c = s.caches.get(j);
+            c.loadState("cache." + j + ".", tensors, meta, source);
+            if (c.position() != position) {
+                throw new IllegalArgumentException(source + ": field cache." + j + ".position is " + c.position() + ", the session's position " + position);
+            }
+        }
+        if (tensors.containsKey("last_logits")) {
+            s.last = CacheFields.tensor(tensors, "last_logits", new int[] {model.config().vocabSize()}, source).toFloatArray();
+        } else if (position > 0) {
+            throw new IllegalArgumentException(source + ": field last_logits is missing (the state has read " + position + " tokens)");
+        }
+        return s;
     }
 }

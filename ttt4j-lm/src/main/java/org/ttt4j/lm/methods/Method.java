@@ -1,6 +1,8 @@
 package org.ttt4j.lm.methods;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.ttt4j.core.ops.Layout;
@@ -77,5 +79,13 @@ public interface Method extends ModelPart {
     /** A fresh session reading one sequence in passes of at most {@code maxChunk} tokens. */
     default MethodSession openSession(Decoder model, int maxChunk) {
         return new CacheSession(model, maxChunk);
+    }
+
+    /**
+     * The session whose state {@link MethodSession#save} wrote to {@code file}; refuses, naming the
+     * file and field, a state of another model or method or a damaged one.
+     */
+    default MethodSession loadSession(Decoder model, Path file) throws IOException {
+        return CacheSession.load(model, file);
     }
 }

@@ -1,10 +1,15 @@
 package org.ttt4j.lm.methods;
 
+import java.io.IOException;
+import java.nio.file.Path;
 import org.ttt4j.core.tensor.Tensor;
 
-/** One model reading one sequence the way its method reads (caches, fast weights). Run under {@code GradMode.disabled()}. */
+/**
+ * One model reading one sequence the way its method reads (caches, fast weights): a value that can
+ * be saved, loaded ({@link Method#loadSession}) and forked. Run under {@code GradMode.disabled()}.
+ */
 public interface MethodSession {
-    /** Logits [1, n, V] for the next n tokens, n at most {@link #maxChunk()}. */
+    /** Logits [1, n, V] for the next n tokens (longer inputs are read in passes of {@link #maxChunk()}). */
     Tensor feed(int[] ids);
 
     /** Tokens read so far. */
@@ -15,4 +20,16 @@ public interface MethodSession {
 
     /** Most tokens one pass reads. */
     int maxChunk();
+
+    /** The logits after the last token read (null before any): what decoding samples from next. */
+    float[] lastLogits();
+
+    /**
+     * Saves the whole state to {@code file} (atomically, finite values only, with the model's config)
+     * so that {@link Method#loadSession} continues it bit for bit.
+     */
+    void save(Path file) throws IOException;
+
+    /** An independent session in this one's state: both continue alike, bit for bit. */
+    MethodSession fork();
 }

@@ -22,9 +22,14 @@ class GeneratorStateTest {
         var whole = new Generator(new Decoder(c, 4), tok).generate("int max(int a, int b)", greedy, null, null, state);
         var resumed = new Generator(new Decoder(c, 4), tok).generate("", greedy, null, state, null);
         assertArrayEquals(whole.tokens(), resumed.tokens());
+        // Any model's session saves and continues (here full attention: its KV caches)...
+        Path plain = dir.resolve("t.safetensors");
+        var attention = new Generator(new Decoder(Presets(), 4), tok).generate("int max(int a, int b)", greedy, null, null, plain);
+        assertArrayEquals(attention.tokens(), new Generator(new Decoder(Presets(), 4), tok).generate("", greedy, null, plain, null).tokens());
+        // ...and a state is refused by a model of another method, naming the file.
         var e = assertThrows(IllegalArgumentException.class, () -> new Generator(new Decoder(Presets(), 4), tok)
-                .generate("x", greedy, null, null, dir.resolve("t.safetensors")));
-        assertTrue(e.getMessage().contains("TTT-E2E"), e.getMessage());
+                .generate("", greedy, null, state, null));
+        assertTrue(e.getMessage().contains(state.toString()) && e.getMessage().contains("format"), e.getMessage());
     }
 
     private static ModelConfig Presets() {

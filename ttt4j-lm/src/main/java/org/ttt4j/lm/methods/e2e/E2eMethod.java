@@ -1,6 +1,8 @@
 package org.ttt4j.lm.methods.e2e;
 
+import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.List;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.methods.Method;
@@ -28,13 +30,13 @@ public final class E2eMethod implements Method {
 
     static final List<MethodOption> OPTIONS = List.of(
             MethodOption.flag("--e2e", "TTT-E2E: sliding-window blocks with qk_norm and sandwich norms, prime MLPs in the suffix"
-                    + " blocks, trained through the inner loop (needs --mixers swa; RoPE theta 500000 unless --rope-theta or --config)"),
-            MethodOption.of("--e2e-suffix-blocks", Integer.class, "TTT-E2E: blocks with a prime MLP (default layers / 4)"),
+                    + " blocks, trained through the inner loop (needs --mixers swa; RoPE theta 500000 unless --rope-theta or --config; default: off)"),
+            MethodOption.of("--e2e-suffix-blocks", Integer.class, "TTT-E2E: blocks with a prime MLP (default: layers / 4)"),
             MethodOption.of("--e2e-chunk", Integer.class, "TTT-E2E: tokens per inner step (default: window / 8, the official k = 8b)"),
-            MethodOption.of("--e2e-inner-lr", Double.class, "TTT-E2E: inner SGD learning rate (default 1.0)"),
-            MethodOption.flag("--e2e-first-order", "TTT-E2E: treat inner gradients as constants (first-order meta-learning)"),
+            MethodOption.of("--e2e-inner-lr", Double.class, "TTT-E2E: inner SGD learning rate (default: 1.0)"),
+            MethodOption.flag("--e2e-first-order", "TTT-E2E: treat inner gradients as constants (first-order meta-learning; default: off, second order)"),
             MethodOption.of("--e2e-width-multiple", Integer.class, "TTT-E2E: round the matched MLP width up to a multiple of this"
-                    + " (the official code uses 128; default 1, which keeps the parameter count matched at small widths)"));
+                    + " (the official code uses 128; default: 1, which keeps the parameter count matched at small widths)"));
 
     @Override
     public List<MethodOption> trainOptions() {
@@ -103,12 +105,24 @@ public final class E2eMethod implements Method {
 
     @Override
     public MethodSession openSession(Decoder model, int maxChunk) {
-        E2eSession s = new E2eSession(model, maxChunk);
+        return session(new E2eSession(model, maxChunk), maxChunk);
+    }
+
+    @Override
+    public MethodSession loadSession(Decoder model, Path file) throws IOException {
+        E2eSession s = E2eSession.load(model, file);
+        return session(s, s.maxChunk());
+    }
+
+    private static MethodSession session(E2eSession s, int maxChunk) {
         return new MethodSession() {
             @Override public Tensor feed(int[] ids) { return s.feed(ids); }
             @Override public long position() { return s.position(); }
             @Override public long stateFloats() { return s.stateFloats(); }
             @Override public int maxChunk() { return maxChunk; }
+            @Override public float[] lastLogits() { return s.lastLogits(); }
+            @Override public void save(Path file) throws IOException { s.save(file); }
+            @Override public MethodSession fork() { return session(s.fork(), maxChunk); }
         };
     }
 }

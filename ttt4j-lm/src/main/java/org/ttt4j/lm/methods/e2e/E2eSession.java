@@ -76,6 +76,11 @@ public final class E2eSession {
         return position;
     }
 
+    /** Most tokens one pass of the blocks reads (at most a chunk). */
+    public int maxChunk() {
+        return maxChunk;
+    }
+
     /** Block {@code j}'s KV cache. */
     public KvCache cache(int j) {
         return (KvCache) caches.get(j);
@@ -140,9 +145,28 @@ public final class E2eSession {
      * a load into another model is refused.
      */
     public void save(Path file) throws IOException {
-        if (fullHistory) throw new IllegalStateException("a session keeping the full history (qTTT) is not saved as a state");
         Map<String, Tensor> t = new LinkedHashMap<>();
         Map<String, String> meta = new LinkedHashMap<>();
+        state(t, meta);
+        SafeTensors.requireFinite(file, t);
+        SafeTensors.write(file, t, meta);
+    }
+
+    /** An independent session in this one's state: both continue alike, bit for bit. */
+    public E2eSession fork() {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        Map<String, String> meta = new LinkedHashMap<>();
+        try {
+            state(t, meta);
+            return restore(model, t, meta, "the forked session");
+        } catch (IOException e) {
+            throw new IllegalStateException("a session's own state did not restore: " + e.getMessage(), e);
+        }
+    }
+
+    /** The whole state as named tensors (copies where the session changes them) and metadata. */
+    private void state(Map<String, Tensor> t, Map<String, String> meta) throws com.fasterxml.jackson.core.JsonProcessingException {
+        if (fullHistory) throw new IllegalStateException("a session keeping the full history (qTTT) is not saved as a state");
         meta.put("format", FORMAT);
         meta.put("config", new ObjectMapper().writeValueAsString(model.config()));
         meta.put("position", Long.toString(position));
@@ -167,15 +191,17 @@ public final class E2eSession {
         }
         float[] last = lastLogits();
         if (last != null) t.put("last_logits", Tensor.of(last, last.length));
-        SafeTensors.requireFinite(file, t);
-        SafeTensors.write(file, t, meta);
     }
 
     /** A session continuing the state saved in {@code file}; refuses a state of another model or a damaged file. */
     public static E2eSession load(Decoder model, Path file) throws IOException {
-        SafeTensors.Contents in = SafeTensors.read(file);
-        SafeTensors.requirePlausibleWeights(file, in.tensors()); // fast weights, caches, logits: finite and far below 1e8
-        Map<String, String> meta = in.metadata() == null ? Map.of() : in.metadata();
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        SafeTensors.requirePlausibleWeights(file, contents.tensors()); // fast weights, caches, logits: finite and far below 1e8
+        return restore(model, contents.tensors(), contents.metadata() == null ? Map.of() : contents.metadata(), file.toString());
+    }
+
+    /** A session in the state {@link #state} wrote; {@code file} names the source in errors. */
+    private static E2eSession restore(Decoder model, Map<String, Tensor> in, Map<String, String> meta, String file) throws IOException {
         if (!FORMAT.equals(meta.get("format"))) {
             throw new IllegalArgumentException(file + ": not a TTT-E2E session state (format " + meta.get("format") + ")");
         }
@@ -195,17 +221,17 @@ public final class E2eSession {
         }
         for (int i = 0; i < s.fast.size(); i++) s.fast.set(i, shaped(tensor(in, "fast." + i, file), s.fast.get(i).shape(), file));
         for (int j = 0; j < s.chunkStart.length; j++) {
-            if (in.tensors().containsKey("window." + j + ".keys")) {
+            if (in.containsKey("window." + j + ".keys")) {
                 s.chunkStart[j] = new SelfAttention.Window(tensor(in, "window." + j + ".keys", file), tensor(in, "window." + j + ".values", file));
             }
         }
-        if (in.tensors().containsKey("pending.tokens")) {
+        if (in.containsKey("pending.tokens")) {
             float[] ids = tensor(in, "pending.tokens", file).toFloatArray();
             s.pendingTokens = new int[ids.length];
             for (int i = 0; i < ids.length; i++) s.pendingTokens[i] = (int) ids[i];
             s.pendingInputs.add(shaped(tensor(in, "pending.inputs", file), new int[] {1, ids.length, c.dModel()}, file));
         }
-        if (in.tensors().containsKey("last_logits")) {
+        if (in.containsKey("last_logits")) {
             s.lastLogits = shaped(tensor(in, "last_logits", file), new int[] {c.vocabSize()}, file).toFloatArray();
         }
         if (s.pendingTokens.length != s.position % s.options.chunk() && !(s.pendingTokens.length == s.options.chunk() && s.position > 0)) {
@@ -214,19 +240,19 @@ public final class E2eSession {
         return s;
     }
 
-    private static String required(Map<String, String> meta, String key, Path file) {
+    private static String required(Map<String, String> meta, String key, String file) {
         String v = meta.get(key);
         if (v == null) throw new IllegalArgumentException(file + ": session state lacks " + key);
         return v;
     }
 
-    private static Tensor tensor(SafeTensors.Contents in, String name, Path file) {
-        Tensor t = in.tensors().get(name);
+    private static Tensor tensor(Map<String, Tensor> in, String name, String file) {
+        Tensor t = in.get(name);
         if (t == null) throw new IllegalArgumentException(file + ": session state lacks tensor " + name);
         return t;
     }
 
-    private static Tensor shaped(Tensor t, int[] shape, Path file) {
+    private static Tensor shaped(Tensor t, int[] shape, String file) {
         if (!Arrays.equals(t.shape(), shape)) {
             throw new IllegalArgumentException(file + ": tensor of shape " + Arrays.toString(t.shape()) + " where " + Arrays.toString(shape) + " belongs");
         }

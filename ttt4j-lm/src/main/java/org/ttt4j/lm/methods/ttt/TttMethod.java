@@ -56,11 +56,11 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
     }
 
     static final List<MethodOption> OPTIONS = List.of(
-            MethodOption.of("--ttt-mini-batch", Integer.class, "TTT layers: tokens per inner step b (default 16)"),
-            MethodOption.of("--ttt-backbone", String.class, "TTT layers: transformer or mamba (default transformer)"),
-            MethodOption.of("--ttt-base-lr", Double.class, "TTT layers: eta_base (default 1.0 for ttt_linear, 0.1 for ttt_mlp)"),
-            MethodOption.of("--ttt-inner-norm", Boolean.class, "TTT layers: inner LayerNorm and residual, true or false (default true)"),
-            MethodOption.of("--ttt-learnable-lr", Boolean.class, "TTT layers: learnable token-dependent eta, true or false (default true)"));
+            MethodOption.of("--ttt-mini-batch", Integer.class, "TTT layers: tokens per inner step b (default: 16)"),
+            MethodOption.of("--ttt-backbone", String.class, "TTT layers: transformer or mamba (default: transformer)"),
+            MethodOption.of("--ttt-base-lr", Double.class, "TTT layers: eta_base (default: 1.0 for ttt_linear, 0.1 for ttt_mlp)"),
+            MethodOption.of("--ttt-inner-norm", Boolean.class, "TTT layers: inner LayerNorm and residual, true or false (default: true)"),
+            MethodOption.of("--ttt-learnable-lr", Boolean.class, "TTT layers: learnable token-dependent eta, true or false (default: true)"));
 
     @Override
     public List<MethodOption> trainOptions() {
