@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import org.ttt4j.lm.eval.Niah;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.ModelConfig;
 import picocli.CommandLine.Command;
@@ -135,10 +136,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
 
     /** A model's method, from its config. */
     static String describe(ModelConfig c) {
-        if (E2eSettings.of(c) != null) {
-            return String.format("TTT-E2E (swa-%d, %d of %d blocks learn, inner lr %s)", c.window(), E2eSettings.of(c).suffixBlocks(c), c.layers(), E2eSettings.of(c).innerLearningRate());
-        }
-        return "mixers " + c.mixers() + (c.mixers().contains("swa") ? ", window " + c.window() : "");
+        return Methods.of(c).describe(c);
     }
 
     /** The same weights with another inner learning rate; a model that is not TTT-E2E is refused. */

@@ -30,6 +30,11 @@ public interface Method extends ModelPart {
     /** One line on what the method does. */
     String summary();
 
+    /** A model of config {@code c} in a few words, for reports: its mixers (and window), or what the governing method says. */
+    default String describe(ModelConfig c) {
+        return "mixers " + c.mixers() + (c.blockMixers().stream().anyMatch(m -> m.windowed()) ? ", window " + c.window() : "");
+    }
+
     /** Options this method adds to {@code ttt4j train} (methods sharing an option name show it once). */
     default List<MethodOption> trainOptions() {
         return List.of();

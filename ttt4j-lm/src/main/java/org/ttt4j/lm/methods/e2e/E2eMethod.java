@@ -73,6 +73,12 @@ public final class E2eMethod implements Method {
     }
 
     @Override
+    public String describe(ModelConfig c) {
+        E2eSettings e = E2eSettings.of(c);
+        return String.format("TTT-E2E (swa-%d, %d of %d blocks learn, inner lr %s)", c.window(), e.suffixBlocks(c), c.layers(), e.innerLearningRate());
+    }
+
+    @Override
     public boolean governs(ModelConfig c) {
         return c.sections().containsKey(E2eSettings.SECTION);
     }
