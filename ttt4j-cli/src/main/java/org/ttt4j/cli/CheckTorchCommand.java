@@ -18,9 +18,9 @@ import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.io.StateFile;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
-import org.ttt4j.lm.methods.ttt.TttSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -1,6 +1,5 @@
 package org.ttt4j.cli;
 
-import org.ttt4j.lm.methods.e2e.E2eSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -14,14 +13,14 @@ import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.api.ModelFolders;
 import org.ttt4j.lm.data.Corpus;
-import org.ttt4j.lm.infer.InferenceSession;
 import org.ttt4j.lm.infer.Generator;
+import org.ttt4j.lm.infer.InferenceSession;
 import org.ttt4j.lm.infer.SamplingOptions;
-import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.model.Decoder;
-import org.ttt4j.lm.train.RunSetup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -40,9 +39,6 @@ import picocli.CommandLine.Parameters;
 public final class DemoCommand extends CommandIo implements Callable<Integer> {
     /** The JDK source read when no file is named: 260 KB of one class, names defined far above their use. */
     static final String DEFAULT_ENTRY = "java.base/java/util/concurrent/ConcurrentHashMap.java";
-    /** The shipped model, a classpath folder (see docs/demo.md for the command that trains it). */
-    static final String MODEL_RESOURCE = "/org/ttt4j/lm/demo-model/";
-    static final List<String> MODEL_FILES = List.of("config.json", "model.safetensors", "tokenizer/ranks.tiktoken", "tokenizer/tokenizer.json");
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "FILE", description = "a text file to read (default: " + DEFAULT_ENTRY + " from src.zip)")
     Path file;
@@ -175,24 +171,8 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
         return new Reading(with, without, session, (r1 - r0) / 1e9, (r2 - r1) / 1e9);
     }
 
-    /** The shipped model, copied once from the jar to the cache (a folder per content, so an upgrade never reads a stale copy). */
+    /** The shipped model, copied once from the jar to the cache (the library's {@link ModelFolders#demoFolder()}). */
     static Path shippedModel() throws IOException {
-        byte[][] contents = new byte[MODEL_FILES.size()][];
-        int hash = 17;
-        for (int i = 0; i < contents.length; i++) {
-            try (InputStream in = DemoCommand.class.getResourceAsStream(MODEL_RESOURCE + MODEL_FILES.get(i))) {
-                if (in == null) throw new IOException("the demo model is missing from this build (" + MODEL_RESOURCE + MODEL_FILES.get(i) + ")");
-                contents[i] = in.readAllBytes();
-            }
-            hash = 31 * hash + Arrays.hashCode(contents[i]);
-        }
-        Path dir = RunSetup.cacheRoot().resolve("demo-model-" + Integer.toHexString(hash));
-        for (int i = 0; i < contents.length; i++) {
-            Path f = dir.resolve(MODEL_FILES.get(i));
-            if (Files.exists(f) && Files.size(f) == contents[i].length) continue;
-            Files.createDirectories(f.getParent());
-            AtomicFiles.write(f, contents[i]);
-        }
-        return dir;
+        return ModelFolders.demoFolder();
     }
 }

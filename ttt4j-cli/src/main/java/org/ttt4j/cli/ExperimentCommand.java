@@ -20,10 +20,10 @@ import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import org.ttt4j.lm.train.CheckpointStore;
 import org.ttt4j.lm.train.TrainerState;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /**
  * {@code ttt4j experiment PRESET}: trains the method family at matched parameter counts on the same

@@ -1,8 +1,8 @@
 package org.ttt4j.cli;
 
 import org.ttt4j.cli.bench.BenchCommand;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** The {@code ttt4j} command: one subcommand per task. */
 @Command(name = "ttt4j", mixinStandardHelpOptions = true, version = "ttt4j 0.1.0-SNAPSHOT",

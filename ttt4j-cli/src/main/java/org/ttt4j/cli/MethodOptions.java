@@ -7,10 +7,10 @@ import org.ttt4j.lm.methods.Method;
 import org.ttt4j.lm.methods.MethodOption;
 import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.methods.OptionValues;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.ArgGroupSpec;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine;
 
 /**
  * The registered methods' options of {@code ttt4j train} ({@link Method#trainOptions()}), added to

@@ -17,9 +17,9 @@ import org.ttt4j.lm.eval.KvRetrieval;
 import org.ttt4j.lm.eval.RetrievalEval;
 import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.methods.qttt.QtttOptions;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /** {@code ttt4j retrieval}: the synthetic key-value retrieval task: training data, and qTTT's evaluation on it. */
 @Command(name = "retrieval", mixinStandardHelpOptions = true,

@@ -19,10 +19,10 @@ import org.ttt4j.lm.tokenizer.BpeTrainer;
 import org.ttt4j.lm.tokenizer.BpeVocabulary;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.tokenizer.Tokenizers;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine;
 
 /** {@code ttt4j tokenizer}: train a byte-level BPE vocabulary on a corpus, or try a tokenizer on some text. */
 @Command(name = "tokenizer", mixinStandardHelpOptions = true,

@@ -1,11 +1,11 @@
 package org.ttt4j.cli;
 
-import org.ttt4j.lm.methods.e2e.E2eSettings;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
 
 /**
  * The demo's claim, asserted: the shipped TTT-E2E model reading the start of the default document

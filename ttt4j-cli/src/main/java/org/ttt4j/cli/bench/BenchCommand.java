@@ -1,8 +1,8 @@
 package org.ttt4j.cli.bench;
 
 import org.ttt4j.cli.CommandIo;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 /** {@code ttt4j bench <what>}: benchmark commands that print a table and JSON lines. */
 @Command(name = "bench", mixinStandardHelpOptions = true,

@@ -1,6 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.lm.layers.MixerCache;

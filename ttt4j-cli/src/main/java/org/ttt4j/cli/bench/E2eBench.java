@@ -1,6 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -8,15 +7,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.eval.Latency;
 import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.methods.TrainingStep;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
-import org.ttt4j.lm.eval.Latency;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 import picocli.CommandLine.Command;

@@ -1,6 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,6 +19,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import jdk.incubator.vector.VectorSpecies;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.kernel.Gemm;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.kernel.Simd;

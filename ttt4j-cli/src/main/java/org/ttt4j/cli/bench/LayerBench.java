@@ -1,6 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.kernel.SmallGemm;
 import org.ttt4j.core.tensor.DType;
@@ -19,8 +19,8 @@ import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SequenceMixer;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
-import org.ttt4j.lm.layers.ttt.TttLayer;
 import org.ttt4j.lm.layers.ttt.TttFusedKernel;
+import org.ttt4j.lm.layers.ttt.TttLayer;
 import org.ttt4j.lm.layers.ttt.TttOptions;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

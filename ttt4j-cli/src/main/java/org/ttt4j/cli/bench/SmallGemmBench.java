@@ -1,6 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,6 +14,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.kernel.SmallGemm;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.Tensor;

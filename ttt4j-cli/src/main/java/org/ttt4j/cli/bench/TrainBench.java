@@ -1,7 +1,5 @@
 package org.ttt4j.cli.bench;
 
-import org.ttt4j.lm.methods.ttt.TttSettings;
-import org.ttt4j.cli.CommandIo;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -11,15 +9,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
+import org.ttt4j.cli.CommandIo;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
 import org.ttt4j.lm.layers.ttt.TttFusedKernel;
 import org.ttt4j.lm.methods.e2e.E2eLoop;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
 import org.ttt4j.lm.methods.ttt.TttMethod;
+import org.ttt4j.lm.methods.ttt.TttSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;

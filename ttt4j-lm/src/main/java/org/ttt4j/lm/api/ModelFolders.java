@@ -29,7 +29,7 @@ public final class ModelFolders {
     /** The name that stands for the shipped demo model where a model folder is asked for (unless a folder of that name exists). */
     public static final String DEMO = "demo";
 
-    /** The classpath folder of the shipped demo model (a TTT-E2E model, see docs/demo.md). */
+    /** The classpath folder of the shipped demo model (a TTT-E2E model, see docs/evaluation.md for the commands that trained it). */
     public static final String DEMO_RESOURCE = "/org/ttt4j/lm/demo-model/";
 
     /** The files of the shipped demo model, relative to {@link #DEMO_RESOURCE}. */

@@ -12,11 +12,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.infer.SamplingOptions;
 import org.ttt4j.lm.io.SafeTensors;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.methods.ttt.TttSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
-import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.tokenizer.ByteTokenizer;
 
 /**

@@ -6,8 +6,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.tokenizer.ByteTokenizer;
 

@@ -7,8 +7,8 @@ import org.junit.jupiter.api.Test;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.lm.eval.Latency;
 import org.ttt4j.lm.eval.Scorer;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.model.Presets;
 

@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.util.List;
 import java.util.SplittableRandom;
-import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.junit.jupiter.api.Test;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.MixerCache;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 
 class DecoderTest {
     private static int[] randomIds(int n, int vocab, long seed) {

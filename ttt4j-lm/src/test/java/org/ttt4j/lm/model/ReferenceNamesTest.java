@@ -1,10 +1,9 @@
 package org.ttt4j.lm.model;
 
-import org.ttt4j.lm.methods.ttt.TttSettings;
-
 import static org.junit.jupiter.api.Assertions.*;
 
 import org.junit.jupiter.api.Test;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 
 class ReferenceNamesTest {
     private static ModelConfig tiny(String mixers, String backbone) {

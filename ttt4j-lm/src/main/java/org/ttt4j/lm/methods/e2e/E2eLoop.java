@@ -7,8 +7,8 @@ import static org.ttt4j.core.ops.Arith.sub;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import org.ttt4j.core.autograd.Autograd;

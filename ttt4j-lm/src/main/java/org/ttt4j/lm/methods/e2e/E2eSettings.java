@@ -1,10 +1,9 @@
 package org.ttt4j.lm.methods.e2e;
 
-import org.ttt4j.lm.model.ModelConfig;
-
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.ttt4j.lm.model.ModelConfig;
 
 /**
  * The {@code e2e} section of a model config: a TTT-E2E model (docs/methods.md, section 3). Its last

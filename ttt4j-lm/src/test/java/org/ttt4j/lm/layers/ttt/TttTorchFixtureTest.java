@@ -1,6 +1,5 @@
 package org.ttt4j.lm.layers.ttt;
 
-import org.ttt4j.lm.methods.ttt.TttSettings;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -27,8 +26,9 @@ import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.ttt.TttMethod;
+import org.ttt4j.lm.methods.ttt.TttSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
 

@@ -14,8 +14,8 @@ import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.Params;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 
 class E2eLoopTest {

@@ -8,8 +8,8 @@ import org.junit.jupiter.api.Test;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
-import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 
 class E2eSessionTest {
