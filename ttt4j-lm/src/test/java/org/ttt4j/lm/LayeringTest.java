@@ -29,7 +29,7 @@ class LayeringTest {
             Map.entry("lm.data", 11), Map.entry("lm.layers", 11), Map.entry("lm.layers.ttt", 12),
             Map.entry("lm.model", 20),
             Map.entry("lm.methods", 30), Map.entry("lm.methods.*", 31),
-            Map.entry("lm.train", 40), Map.entry("lm.infer", 40), Map.entry("lm.eval", 41),
+            Map.entry("lm.train", 40), Map.entry("lm.infer", 40), Map.entry("lm.eval", 41), Map.entry("lm.hf", 45),
             Map.entry("lm.api", 50));
 
     /** Uses across method packages, each with its reason. */

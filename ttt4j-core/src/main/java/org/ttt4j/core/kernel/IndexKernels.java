@@ -46,13 +46,30 @@ public final class IndexKernels {
      * {@code sign = -1} applies the inverse rotation, which is also the gradient.
      */
     public static void rope(Tensor in, int[] positions, double theta, boolean interleaved, int sign, Tensor out) {
+        int d = in.shape()[in.shape().length - 1];
+        rope(in, positions, inverseFrequencies(theta, d), interleaved, sign, out);
+    }
+
+    /** The rotation speeds of RoPE with base {@code theta} over pairs of a d-wide head: theta^(-2f/d), f < d/2. */
+    public static double[] inverseFrequencies(double theta, int d) {
+        double[] inv = new double[d / 2];
+        for (int f = 0; f < inv.length; f++) inv[f] = Math.pow(theta, -2.0 * f / d);
+        return inv;
+    }
+
+    /**
+     * Rotary position embedding with given rotation speeds: the pair of frequency f at position p
+     * turns by {@code sign * p * invFreq[f]} (scaled RoPE variants change these speeds).
+     */
+    public static void rope(Tensor in, int[] positions, double[] invFreq, boolean interleaved, int sign, Tensor out) {
         int[] shape = in.shape();
         int d = shape[shape.length - 1], t = shape[shape.length - 2], half = d / 2;
+        if (invFreq.length != half) throw new IllegalArgumentException("rope: " + invFreq.length + " frequencies for head width " + d);
         int rows = in.size() / d;
         double[] cos = new double[t * half], sin = new double[t * half];
         for (int p = 0; p < t; p++) {
             for (int f = 0; f < half; f++) {
-                double angle = positions[p] * Math.pow(theta, -2.0 * f / d);
+                double angle = positions[p] * invFreq[f];
                 cos[p * half + f] = Math.cos(angle);
                 sin[p * half + f] = sign * Math.sin(angle);
             }

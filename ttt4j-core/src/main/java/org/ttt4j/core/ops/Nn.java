@@ -176,10 +176,19 @@ public final class Nn {
      * otherwise (f, f + d/2) as in Hugging Face Llama. Its gradient is the inverse rotation.
      */
     public static Tensor rope(Tensor x, int[] positions, double theta, boolean interleaved) {
-        return rotate(x, positions, theta, interleaved, 1);
+        int[] s = x.shape();
+        if (s.length < 2 || s[s.length - 1] % 2 != 0) {
+            throw new IllegalArgumentException("rope: needs [..., T, d] with even d, got " + Shapes.str(s));
+        }
+        return rope(x, positions, IndexKernels.inverseFrequencies(theta, s[s.length - 1]), interleaved);
     }
 
-    private static Tensor rotate(Tensor x, int[] positions, double theta, boolean interleaved, int sign) {
+    /** {@link #rope(Tensor, int[], double, boolean)} with given rotation speeds per pair ({@code d / 2} of them: scaled RoPE). */
+    public static Tensor rope(Tensor x, int[] positions, double[] invFreq, boolean interleaved) {
+        return rotate(x, positions, invFreq, interleaved, 1);
+    }
+
+    private static Tensor rotate(Tensor x, int[] positions, double[] invFreq, boolean interleaved, int sign) {
         int[] s = x.shape();
         if (s.length < 2 || s[s.length - 1] % 2 != 0) {
             throw new IllegalArgumentException("rope: needs [..., T, d] with even d, got " + Shapes.str(s));
@@ -188,8 +197,8 @@ public final class Nn {
             throw new IllegalArgumentException("rope: " + positions.length + " positions for " + s[s.length - 2] + " tokens");
         }
         Tensor out = Tensor.zeros(x.dtype(), s);
-        IndexKernels.rope(x, positions, theta, interleaved, sign, out);
-        return GradFn.record(out, "rope", g -> new Tensor[] {rotate(g, positions, theta, interleaved, -sign)}, x);
+        IndexKernels.rope(x, positions, invFreq, interleaved, sign, out);
+        return GradFn.record(out, "rope", g -> new Tensor[] {rotate(g, positions, invFreq, interleaved, -sign)}, x);
     }
 
     static int[] append(int[] shape, int last) {

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.ttt4j.lm.layers.RopeScaling;
 
 /**
  * The Llama-style decoder of docs/methods.md, section 1, as stored in {@code config.json}.
@@ -41,6 +42,10 @@ public record ModelConfig(
         @JsonProperty("window") int window,
         @JsonProperty("norm_eps") double normEps,
         @JsonProperty("init_std") double initStd,
+        @JsonProperty("kv_heads") Integer keyValueHeads,
+        @JsonProperty("head_dim") Integer headWidth,
+        @JsonProperty("attention_bias") String attentionBias,
+        @JsonProperty("rope_scaling") RopeScaling ropeScaling,
         @JsonIgnore @JsonAnySetter Map<String, JsonNode> sections) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -96,6 +101,10 @@ public record ModelConfig(
         b.window = window;
         b.normEps = normEps;
         b.initStd = initStd;
+        b.keyValueHeads = keyValueHeads;
+        b.headWidth = headWidth;
+        b.attentionBias = attentionBias;
+        b.ropeScaling = ropeScaling;
         b.sections = new LinkedHashMap<>(sections);
         return b;
     }
@@ -106,6 +115,9 @@ public record ModelConfig(
         private double ropeTheta = 10000, normEps = 1e-6, initStd = 0.02;
         private boolean qkNorm, postNorm, tiedEmbeddings = true;
         private String mixers = "full";
+        private Integer keyValueHeads, headWidth;
+        private String attentionBias;
+        private RopeScaling ropeScaling;
         private Map<String, JsonNode> sections = new LinkedHashMap<>();
 
         private Builder() {}
@@ -138,6 +150,14 @@ public record ModelConfig(
         public Builder normEps(double v) { normEps = v; return this; }
         /** Standard deviation of the initial weights (default 0.02). */
         public Builder initStd(double v) { initStd = v; return this; }
+        /** Key/value heads of grouped-query attention (default null: as many as heads). */
+        public Builder kvHeads(Integer v) { keyValueHeads = v; return this; }
+        /** Width of one attention head (default null: d_model / heads). */
+        public Builder headDim(Integer v) { headWidth = v; return this; }
+        /** Attention biases: "qkv" (Qwen2), "all" (also o_proj), or null for none (default). */
+        public Builder attentionBias(String v) { attentionBias = v; return this; }
+        /** RoPE scaling (default null: none). */
+        public Builder ropeScaling(RopeScaling v) { ropeScaling = v; return this; }
 
         /** Section {@code name} set to {@code value}, a method's settings record (null: removed). */
         public Builder section(String name, Object value) {
@@ -150,7 +170,7 @@ public record ModelConfig(
 
         public ModelConfig build() {
             return new ModelConfig(vocabSize, dModel, layers, heads, dFf, context, ropeTheta, qkNorm, postNorm, tiedEmbeddings,
-                    mixers, window, normEps, initStd, sections);
+                    mixers, window, normEps, initStd, keyValueHeads, headWidth, attentionBias, ropeScaling, sections);
         }
     }
 
@@ -162,8 +182,16 @@ public record ModelConfig(
         positive("heads", heads);
         positive("d_ff", dFf);
         positive("context", context);
-        if (dModel % heads != 0) fail("heads", "d_model " + dModel + " is not divisible by " + heads + " heads");
-        if ((dModel / heads) % 2 != 0) fail("heads", "head width " + dModel / heads + " must be even for RoPE");
+        if (headWidth == null && dModel % heads != 0) fail("heads", "d_model " + dModel + " is not divisible by " + heads + " heads");
+        if (headWidth != null && headWidth < 2) fail("head_dim", "must be >= 2, got " + headWidth);
+        if (headDim() % 2 != 0) fail(headWidth == null ? "heads" : "head_dim", "head width " + headDim() + " must be even for RoPE");
+        if (keyValueHeads != null && (keyValueHeads < 1 || heads % keyValueHeads != 0)) {
+            fail("kv_heads", heads + " heads do not split into groups for " + keyValueHeads + " key/value heads");
+        }
+        if (attentionBias != null && !attentionBias.equals("qkv") && !attentionBias.equals("all")) {
+            fail("attention_bias", "expected qkv or all, got \"" + attentionBias + "\"");
+        }
+        if (ropeScaling != null) ropeScaling.validate();
         if (!(ropeTheta > 1)) fail("rope_theta", "must be > 1, got " + ropeTheta);
         if (!(normEps > 0 && normEps < 1)) fail("norm_eps", "must be in (0, 1), got " + normEps);
         if (!(initStd > 0 && initStd < 1)) fail("init_std", "must be in (0, 1), got " + initStd);
@@ -222,9 +250,16 @@ public record ModelConfig(
         return out;
     }
 
+    /** The width of one attention head: {@code head_dim}, else d_model / heads. */
     @JsonIgnore
     public int headDim() {
-        return dModel / heads;
+        return headWidth != null ? headWidth : dModel / heads;
+    }
+
+    /** Key/value heads: {@code kv_heads}, else one per head. */
+    @JsonIgnore
+    public int kvHeads() {
+        return keyValueHeads != null ? keyValueHeads : heads;
     }
 
     public ModelConfig withContext(int newContext) {

@@ -21,8 +21,11 @@ public class FullAttention implements Method {
     public void addMixer(BlockBuilder b, String mixer) {
         ModelConfig c = b.config();
         int window = window(mixer, c);
+        SelfAttention.Bias bias = c.attentionBias() == null ? SelfAttention.Bias.NONE
+                : c.attentionBias().equals("all") ? SelfAttention.Bias.ALL : SelfAttention.Bias.QKV;
         b.add(new SubLayer.Mixing("mixer", b.norm("input_layernorm"),
-                SelfAttention.create(b.params(), b.name("self_attn"), c.dModel(), c.heads(), window, c.qkNorm(), c.ropeTheta(), c.normEps()),
+                SelfAttention.create(b.params(), b.name("self_attn"), c.dModel(), c.heads(), c.kvHeads(), c.headDim(), window, c.qkNorm(), bias,
+                        c.ropeTheta(), c.ropeScaling(), c.normEps()),
                 b.postNorm("attn_out_norm")));
         b.mlpNormName("post_attention_layernorm");
     }

@@ -67,7 +67,7 @@ public final class E2eSession {
         // feed() passes at most one chunk at a time to the blocks: caches need room for no more.
         this.maxChunk = Math.min(maxChunk, options.chunk());
         this.fullHistory = fullHistory;
-        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.heads(), c.headDim(), 0, this.maxChunk) : b.mixing().mixer().newCache(this.maxChunk));
+        for (Block b : model.blocks()) caches.add(fullHistory ? new KvCache(c.kvHeads(), c.headDim(), 0, this.maxChunk) : b.mixing().mixer().newCache(this.maxChunk));
         for (Tensor w : E2eLoop.primeWeights(model.blocks(), first)) fast.add(w.detach());
         chunkStart = new SelfAttention.Window[c.layers() - first];
     }
@@ -216,7 +216,7 @@ public final class E2eSession {
             String[] f = required(meta, "cache." + j, file).split(",");
             KvCache.Snapshot snap = new KvCache.Snapshot(tensor(in, "cache." + j + ".keys", file).toFloatArray(),
                     tensor(in, "cache." + j + ".values", file).toFloatArray(), Integer.parseInt(f[0]), Integer.parseInt(f[1]), Long.parseLong(f[2]));
-            s.caches.set(j, KvCache.restore(c.heads(), c.headDim(), model.blocks().get(j).mixing().mixer() instanceof SelfAttention a ? a.window() : 0,
+            s.caches.set(j, KvCache.restore(c.kvHeads(), c.headDim(), model.blocks().get(j).mixing().mixer() instanceof SelfAttention a ? a.window() : 0,
                     s.maxChunk, snap));
         }
         for (int i = 0; i < s.fast.size(); i++) s.fast.set(i, shaped(tensor(in, "fast." + i, file), s.fast.get(i).shape(), file));

@@ -80,7 +80,7 @@ public final class QtttSession {
                 e2e = null;
                 caches = new ArrayList<>();
                 var c = model.config();
-                for (int i = 0; i < c.layers(); i++) caches.add(new KvCache(c.heads(), c.headDim(), 0, maxChunk));
+                for (int i = 0; i < c.layers(); i++) caches.add(new KvCache(c.kvHeads(), c.headDim(), 0, maxChunk));
                 for (int at = 0; at < context.length; at += maxChunk) {
                     lastOutput = adapted.logits(Arrays.copyOfRange(context, at, Math.min(context.length, at + maxChunk)), caches);
                 }
