@@ -51,8 +51,20 @@ public final class CheckTorchCommand extends CommandIo implements Callable<Integ
                     + "model-config.json and reference.safetensors; io.safetensors holds ttt4j's own logits and is not a fixture)")
     Path fixtures;
 
-    /** The cases, in the order they run: both inner models on both backbones. */
-    static final List<String> MIXERS = List.of("ttt_linear", "ttt_mlp"), BACKBONES = List.of("transformer", "mamba");
+    /** One case: the mixer and the ttt section's architecture flags; its folder is {@code <mixer>-<variant>}. */
+    record Case(String mixer, String variant, TttSettings settings) {}
+
+    /**
+     * The cases, in the order they run: both inner models on both backbones, then two mixed flag
+     * combinations of the reference's TTTConfig (share_qk alone; use_gate with pre_conv).
+     */
+    static final List<Case> CASES = List.of(
+            new Case("ttt_linear", "transformer", new TttSettings(4, null, "transformer", null, null, null)),
+            new Case("ttt_linear", "mamba", new TttSettings(4, null, "mamba", null, null, null)),
+            new Case("ttt_mlp", "transformer", new TttSettings(4, null, "transformer", null, null, null)),
+            new Case("ttt_mlp", "mamba", new TttSettings(4, null, "mamba", null, null, null)),
+            new Case("ttt_linear", "share_qk", new TttSettings(4, null, null, null, null, null, false, true, false)),
+            new Case("ttt_mlp", "use_gate-pre_conv", new TttSettings(4, null, null, null, null, null, true, false, true)));
 
     @Override
     public Integer call() throws Exception {
@@ -69,13 +81,13 @@ public final class CheckTorchCommand extends CommandIo implements Callable<Integ
         List<String> lines = new ArrayList<>();
         stdout().printf("%-28s %14s %14s %10s%n", "case", "max |diff|", "max |logit|", "verdict");
         try {
-            for (String mixer : MIXERS) {
-                for (String backbone : BACKBONES) {
-                    String name = mixer + "/" + backbone;
-                    Path c = (fixtures != null ? fixtures : dir).resolve(mixer + "-" + backbone);
+            for (Case k : CASES) {
+                {
+                    String mixer = k.mixer(), name = mixer + "/" + k.variant();
+                    Path c = (fixtures != null ? fixtures : dir).resolve(mixer + "-" + k.variant());
                     Files.createDirectories(c);
                     Files.deleteIfExists(c.resolve("reference.safetensors")); // never a stale one from an earlier run
-                    writeCase(c, name, mixer, backbone);
+                    writeCase(c, name, mixer, k.settings());
                     var result = runPython(script, c);
                     if (fixtures != null && !Files.isRegularFile(c.resolve("reference.safetensors"))) {
                         throw new IllegalStateException("ttt_torch.py did not write " + c.resolve("reference.safetensors"));
@@ -104,9 +116,9 @@ public final class CheckTorchCommand extends CommandIo implements Callable<Integ
      * A 2-layer model with random non-trivial weights, 2 sequences of 10 tokens in mini-batches of 4 (so a partial one too).
      * RoPE theta is 100, not a default (10000, 500000), so a rotation that ignored the configured theta would differ.
      */
-    private void writeCase(Path dir, String name, String mixer, String backbone) throws IOException {
+    private void writeCase(Path dir, String name, String mixer, TttSettings ttt) throws IOException {
         int vocab = 64, t = 10, batch = 2;
-        ModelConfig c = ModelConfig.builder().vocabSize(vocab).dFf(48).context(16).ropeTheta(100).mixers(mixer).window(0).initStd(0.2).section("ttt", new TttSettings(4, null, backbone, null, null, null)).build().validate();
+        ModelConfig c = ModelConfig.builder().vocabSize(vocab).dFf(48).context(16).ropeTheta(100).mixers(mixer).window(0).initStd(0.2).section("ttt", ttt).build().validate();
         Decoder model = new Decoder(c, seed);
         SplittableRandom rng = new SplittableRandom(seed + 1);
         Map<String, Tensor> params = new LinkedHashMap<>();
@@ -135,6 +147,9 @@ public final class CheckTorchCommand extends CommandIo implements Callable<Integ
         cfg.put("rope_theta", c.ropeTheta());
         cfg.put("norm_eps", c.normEps());
         cfg.put("mamba", s.mamba());
+        cfg.put("use_gate", s.useGate());
+        cfg.put("share_qk", s.shareQk());
+        cfg.put("pre_conv", s.preConv());
         cfg.put("mlp", kind == org.ttt4j.lm.layers.ttt.InnerLoop.Kind.MLP);
         new ObjectMapper().writeValue(dir.resolve("config.json").toFile(), cfg);
         StateFile.write(dir.resolve("model-config.json"), c);

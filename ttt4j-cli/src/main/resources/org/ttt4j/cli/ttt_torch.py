@@ -142,11 +142,16 @@ def dual_form(q, k, v, token_scale, rate, state, lnw, lnb, mlp, bmini):
     return torch.cat(outs, 2)
 
 
+def flag(cfg, name):
+    """An architecture flag of the reference's TTTConfig (use_gate, share_qk, pre_conv); older cases give only "mamba" (all three)."""
+    return cfg[name] if name in cfg else cfg["mamba"]
+
+
 def ttt_layer(p, x, cfg, mlp):
     bsz, t, width = x.shape
     heads, bmini = cfg["heads"], cfg["mini_batch"]
     d = width // heads
-    if cfg["mamba"]:
+    if flag(cfg, "share_qk"):
         xqk = x @ p["q_proj.weight"].T
         xq = causal_conv(xqk, p["conv_q.weight"], p["conv_q.bias"])
         xk = causal_conv(xqk, p["conv_k.weight"], p["conv_k.bias"])
@@ -168,7 +173,7 @@ def ttt_layer(p, x, cfg, mlp):
     out = dual_form(q, k, v, token_scale, rate, state, lnw, lnb, mlp, bmini)
     y = out.transpose(1, 2).reshape(bsz, t, width)
     y = layer_norm(y, p["post_norm.weight"], p["post_norm.bias"], 1e-6)
-    if cfg["mamba"]:
+    if flag(cfg, "use_gate"):
         y = F.gelu(x @ p["g_proj.weight"].T, approximate="tanh") * y
     return y @ p["o_proj.weight"].T
 
@@ -216,7 +221,7 @@ def forward(case):
     h = w["model.embed_tokens.weight"][tokens]
     for i in range(cfg["layers"]):
         pre = "model.layers.%d." % i
-        if cfg["mamba"]:
+        if flag(cfg, "pre_conv"):
             h = h + causal_conv(rms_norm(h, w[pre + "conv.norm.weight"], eps), w[pre + "conv.conv.weight"], w[pre + "conv.conv.bias"])
         block = {k[len(pre + "seq_modeling_block."):]: v for k, v in w.items() if k.startswith(pre + "seq_modeling_block.")}
         h = h + ttt_layer(block, rms_norm(h, w[pre + "seq_norm.weight"], eps), cfg, cfg["mlp"])

@@ -10,23 +10,24 @@ import org.ttt4j.lm.layers.MixerCache;
 /**
  * The decode state of one TTT block: the inner weights at the start of the current mini-batch and
  * the learning-rate-weighted gradient sums accumulated in it ({@link InnerLoop.State}), plus the
- * convolution buffers of the Mamba backbone. Its size does not depend on the context length.
+ * convolution buffers (share_qk, pre_conv). Its size does not depend on the context length.
  */
 public final class TttCache implements MixerCache {
     InnerLoop.State state;
     Tensor qkHistory;
     private Tensor blockConvHistory;
     long position;
-    /** The shape of a convolution history [1, width - 1, D] (Mamba backbone), null without convolutions. */
-    private final int[] historyShape;
+    /** The shapes of the convolution histories [1, width - 1, D] (share_qk, pre_conv), null without that convolution. */
+    private final int[] qkShape, convShape;
 
     TttCache(InnerLoop.State state) {
-        this(state, null);
+        this(state, null, null);
     }
 
-    TttCache(InnerLoop.State state, int[] historyShape) {
+    TttCache(InnerLoop.State state, int[] qkShape, int[] convShape) {
         this.state = state;
-        this.historyShape = historyShape;
+        this.qkShape = qkShape;
+        this.convShape = convShape;
     }
 
     @Override
@@ -34,7 +35,7 @@ public final class TttCache implements MixerCache {
         return position;
     }
 
-    /** The block-level convolution's last inputs (Mamba backbone; null before the first token). */
+    /** The block-level convolution's last inputs (pre_conv; null before the first token). */
     public Tensor blockConvHistory() {
         return blockConvHistory;
     }
@@ -82,16 +83,16 @@ public final class TttCache implements MixerCache {
             sums.add(CacheFields.tensor(tensors, prefix + "sums." + i, state.sums().get(i).shape(), source));
         }
         long pos = CacheFields.counter(meta, prefix + "position", 0, Long.MAX_VALUE, source);
-        Tensor qk = history(prefix + "qk_history", tensors, pos, source);
-        Tensor conv = history(prefix + "conv_history", tensors, pos, source);
+        Tensor qk = history(prefix + "qk_history", qkShape, tensors, pos, source);
+        Tensor conv = history(prefix + "conv_history", convShape, tensors, pos, source);
         state = new InnerLoop.State(weights, sums);
         qkHistory = qk;
         blockConvHistory = conv;
         position = pos;
     }
 
-    /** A saved convolution history: present only with the Mamba backbone, and then present after the first token. */
-    private Tensor history(String name, Map<String, Tensor> tensors, long pos, String source) {
+    /** A saved convolution history: present only when the layer has that convolution, and then present after the first token. */
+    private static Tensor history(String name, int[] historyShape, Map<String, Tensor> tensors, long pos, String source) {
         if (historyShape == null) {
             if (tensors.containsKey(name)) throw new IllegalArgumentException(source + ": field " + name + " is unexpected: this layer has no convolution");
             return null;

@@ -22,10 +22,10 @@ import org.ttt4j.lm.layers.SequenceMixer;
 
 /**
  * A TTT-Linear or TTT-MLP sequence mixer (docs/methods.md, section 2), in the order of the spec:
- * projections (or the Mamba backbone's shared projection and two causal convolutions), RoPE with
+ * projections (or, with share_qk, one shared projection and two causal convolutions), RoPE with
  * positions restarting in each mini-batch (interleaved pairs, as the reference), the learnable
  * token-dependent learning rate, the inner loop (dual form over whole mini-batches, primal form
- * for a partial one), the output LayerNorm, the Mamba gate, and the output projection.
+ * for a partial one), the output LayerNorm, the output gate (use_gate), and the output projection.
  *
  * <p>Parameter names are the PyTorch reference's ({@code seq_modeling_block.W1}, ...), with its
  * shapes: W1 [H, d, d·e], b1 [H, 1, d·e], ttt_norm_* [H, d], learnable_ttt_lr_weight [H, 1, D],
@@ -51,12 +51,12 @@ public final class TttLayer implements SequenceMixer {
         if (headDim % 2 != 0) throw new IllegalArgumentException("TTT layer: head width " + headDim + " must be even for RoPE");
         String n = name + ".";
         q = Linear.create(p, n + "q_proj", width, width);
-        k = opts.mamba() ? null : Linear.create(p, n + "k_proj", width, width);
+        k = opts.shareQk() ? null : Linear.create(p, n + "k_proj", width, width);
         v = Linear.create(p, n + "v_proj", width, width);
         o = Linear.create(p, n + "o_proj", width, width);
-        g = opts.mamba() ? Linear.create(p, n + "g_proj", width, width) : null;
-        convQ = opts.mamba() ? CausalConv.create(p, n + "conv_q", width, opts.convWidth()) : null;
-        convK = opts.mamba() ? CausalConv.create(p, n + "conv_k", width, opts.convWidth()) : null;
+        g = opts.useGate() ? Linear.create(p, n + "g_proj", width, width) : null;
+        convQ = opts.shareQk() ? CausalConv.create(p, n + "conv_q", width, opts.convWidth()) : null;
+        convK = opts.shareQk() ? CausalConv.create(p, n + "conv_k", width, opts.convWidth()) : null;
         int d = headDim, hidden = d * opts.kind().expansion;
         if (opts.kind() == InnerLoop.Kind.LINEAR) {
             inner.add(p.normal(n + "W1", heads, d, d));
@@ -99,7 +99,8 @@ public final class TttLayer implements SequenceMixer {
 
     @Override
     public TttCache newCache(int maxChunk) {
-        return new TttCache(InnerLoop.State.fresh(startWeights(1)), opts.mamba() ? new int[] {1, opts.convWidth() - 1, width} : null);
+        int[] history = {1, opts.convWidth() - 1, width};
+        return new TttCache(InnerLoop.State.fresh(startWeights(1)), opts.shareQk() ? history : null, opts.preConv() ? history : null);
     }
 
     /** x [B, T, D]; with a cache, continues its sequence and updates it. */
@@ -107,7 +108,7 @@ public final class TttLayer implements SequenceMixer {
         int bsz = x.dim(0), t = x.dim(1), b = opts.miniBatch();
         long position = cache == null ? 0 : cache.position;
         Tensor xq, xk;
-        if (opts.mamba()) {
+        if (opts.shareQk()) {
             Tensor xqk = q.apply(x);
             Tensor history = cache == null ? null : cache.qkHistory;
             CausalConv.Output cq = convQ.apply(xqk, history);
@@ -158,7 +159,7 @@ public final class TttLayer implements SequenceMixer {
         }
         Tensor y = Heads.merge(Layout.reshape(outs.size() == 1 ? outs.get(0) : Layout.concat(outs, 1), bsz, heads, t, headDim));
         y = Nn.layerNorm(y, postWeight, postBias, opts.eps());
-        if (opts.mamba()) y = mul(Maths.gelu(g.apply(x)), y);
+        if (opts.useGate()) y = mul(Maths.gelu(g.apply(x)), y);
         return o.apply(y);
     }
 

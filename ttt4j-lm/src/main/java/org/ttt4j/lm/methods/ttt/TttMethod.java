@@ -23,8 +23,8 @@ import org.ttt4j.lm.model.SubLayer;
  * A TTT layer as a block's mixer (docs/methods.md section 2): its hidden state is the weights of
  * an inner model trained by a gradient step per mini-batch while it reads. The blocks use the
  * PyTorch TTT reference's names ({@code seq_modeling_block}, {@code seq_norm}, {@code ffn_norm},
- * {@code conv}), so its checkpoints load without renaming; the Mamba backbone adds a causal
- * convolution before the layer. Settings: the config's {@code ttt} section ({@link TttSettings}).
+ * {@code conv}), so its checkpoints load without renaming; {@code pre_conv} (part of the Mamba
+ * backbone) adds a causal convolution before the layer. Settings: the config's {@code ttt} section ({@link TttSettings}).
  */
 public abstract sealed class TttMethod implements Method permits TttMethod.Linear, TttMethod.Mlp {
     private final InnerLoop.Kind kind;
@@ -49,7 +49,7 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
     public void addMixer(BlockBuilder b, String mixer) {
         ModelConfig c = b.config();
         TttOptions opts = TttSettings.of(c).options(kind, c.ropeTheta());
-        if (opts.mamba()) b.add(new Conv(b.norm("conv.norm"), CausalConv.create(b.params(), b.name("conv.conv"), c.dModel(), opts.convWidth())));
+        if (opts.preConv()) b.add(new Conv(b.norm("conv.norm"), CausalConv.create(b.params(), b.name("conv.conv"), c.dModel(), opts.convWidth())));
         b.add(new SubLayer.Mixing("mixer", b.norm("seq_norm"), new TttLayer(b.params(), b.name("seq_modeling_block"), c.dModel(), c.heads(), opts),
                 b.postNorm("seq_out_norm")));
         b.mlpNormName("ffn_norm");
@@ -57,7 +57,13 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
 
     static final List<MethodOption> OPTIONS = List.of(
             MethodOption.of("--ttt-mini-batch", Integer.class, "TTT layers: tokens per inner step b (default: 16)"),
-            MethodOption.of("--ttt-backbone", String.class, "TTT layers: transformer or mamba (default: transformer)"),
+            MethodOption.of("--ttt-backbone", String.class, "TTT layers: transformer or mamba, shorthand for the three flags below all"
+                    + " off or all on (default: transformer)"),
+            MethodOption.of("--ttt-use-gate", Boolean.class, "TTT layers: GELU output gate, true or false (default: the backbone's)"),
+            MethodOption.of("--ttt-share-qk", Boolean.class, "TTT layers: one q/k projection through two causal convolutions, true or false"
+                    + " (default: the backbone's)"),
+            MethodOption.of("--ttt-pre-conv", Boolean.class, "TTT layers: causal convolution before the TTT layer, true or false"
+                    + " (default: the backbone's)"),
             MethodOption.of("--ttt-base-lr", Double.class, "TTT layers: eta_base (default: 1.0 for ttt_linear, 0.1 for ttt_mlp)"),
             MethodOption.of("--ttt-inner-norm", Boolean.class, "TTT layers: inner LayerNorm and residual, true or false (default: true)"),
             MethodOption.of("--ttt-learnable-lr", Boolean.class, "TTT layers: learnable token-dependent eta, true or false (default: true)"));
@@ -75,7 +81,9 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
         return c.withSection(TttSettings.SECTION, new TttSettings(
                 or(v.get("--ttt-mini-batch", Integer.class), t.miniBatch()), or(v.get("--ttt-base-lr", Double.class), t.baseLr()),
                 or(v.get("--ttt-backbone", String.class), t.backbone()), or(v.get("--ttt-inner-norm", Boolean.class), t.innerNorm()),
-                or(v.get("--ttt-learnable-lr", Boolean.class), t.learnableLr()), t.convWidth()));
+                or(v.get("--ttt-learnable-lr", Boolean.class), t.learnableLr()), t.convWidth(),
+                or(v.get("--ttt-use-gate", Boolean.class), t.useGate()), or(v.get("--ttt-share-qk", Boolean.class), t.shareQk()),
+                or(v.get("--ttt-pre-conv", Boolean.class), t.preConv())));
     }
 
     private static <T> T or(T given, T otherwise) {
@@ -104,7 +112,7 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
         @Override public String summary() { return "a two-layer MLP inner model trained by a gradient step per mini-batch while it reads"; }
     }
 
-    /** The Mamba backbone's causal convolution before the TTT layer: {@code h += Conv(RMSNorm(h))}; its history lives in the block's TTT cache. */
+    /** The causal convolution before the TTT layer (pre_conv, part of the Mamba backbone): {@code h += Conv(RMSNorm(h))}; its history lives in the block's TTT cache. */
     record Conv(RmsNorm norm, CausalConv conv) implements SubLayer {
         @Override public String name() { return "conv"; }
 
