@@ -12,8 +12,10 @@ import java.util.TreeSet;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.Params;
+import org.ttt4j.lm.methods.ttt.OfficialTttConfig;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.TiedHead;
 
 /**
  * A Hugging Face model folder: {@code config.json} ({@link HfConfig}) and the weights in
@@ -23,12 +25,13 @@ import org.ttt4j.lm.model.ModelConfig;
 public final class HfFolder {
     private HfFolder() {}
 
-    /** Whether {@code folder} holds a Hugging Face {@code config.json}. */
+    /** Whether {@code folder} holds a Hugging Face {@code config.json} (a Llama-family or an official TTT one). */
     public static boolean is(Path folder) {
         Path config = folder.resolve("config.json");
         if (!Files.isRegularFile(config)) return false;
         try {
-            return HfConfig.isHf(new ObjectMapper().readTree(config.toFile()));
+            JsonNode json = new ObjectMapper().readTree(config.toFile());
+            return HfConfig.isHf(json) || OfficialTttConfig.isOfficial(json);
         } catch (IOException e) {
             return false;
         }
@@ -43,7 +46,8 @@ public final class HfFolder {
         } catch (IOException e) {
             throw new IOException(file + ": not a JSON document: " + e.getMessage(), e);
         }
-        return HfConfig.toModelConfig(json, file).validate();
+        // The official TTT checkpoints' configs (ttt-lm-pytorch's TTTConfig), else the Llama family's.
+        return (OfficialTttConfig.isOfficial(json) ? OfficialTttConfig.toModelConfig(json, file) : HfConfig.toModelConfig(json, file)).validate();
     }
 
     /** The model of the folder, its parameters the folder's weights. */
@@ -51,16 +55,7 @@ public final class HfFolder {
         ModelConfig config = config(folder);
         Map<String, Tensor> weights = weights(folder);
         // A tied head may still be stored; it must be the embedding.
-        Tensor head = weights.remove("lm_head.weight");
-        if (head != null && config.tiedEmbeddings()) {
-            Tensor embedding = weights.get("model.embed_tokens.weight");
-            if (embedding == null || !java.util.Arrays.equals(head.toFloatArray(), embedding.toFloatArray())) {
-                throw new IllegalArgumentException(folder + ": lm_head.weight differs from model.embed_tokens.weight, but the config"
-                        + " ties them (tie_word_embeddings)");
-            }
-        } else if (head != null) {
-            weights.put("lm_head.weight", head);
-        }
+        weights = new LinkedHashMap<>(TiedHead.drop(weights, config, folder));
         weights.keySet().removeIf(n -> n.endsWith(".rotary_emb.inv_freq")); // buffers some checkpoints store
         Decoder model;
         try {
