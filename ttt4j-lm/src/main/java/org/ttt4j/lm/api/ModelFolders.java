@@ -6,9 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.ttt4j.lm.hf.HfFolder;
 import org.ttt4j.lm.io.AtomicFiles;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.BpeTokenizer;
+import org.ttt4j.lm.tokenizer.HfTokenizer;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.tokenizer.Tokenizers;
 import org.ttt4j.lm.train.CheckpointStore;
@@ -60,21 +62,39 @@ public final class ModelFolders {
     }
 
     /**
-     * Loads the model and tokenizer of a run, checkpoint or exported model folder. The tokenizer is
-     * never guessed: it comes from the checkpoint's {@code trainer.json}, the folder's own
-     * {@code tokenizer/} or {@value #TOKENIZER_SPEC}, or the run's {@code tokenizer/} folder.
+     * Loads the model and tokenizer of a run, checkpoint or exported model folder, or of a Hugging
+     * Face folder (a Llama-family or official TTT {@code config.json} with its {@code tokenizer.json}).
+     * The tokenizer is never guessed: it comes from the checkpoint's {@code trainer.json}, the
+     * folder's own {@code tokenizer/}, {@value #TOKENIZER_SPEC} or {@code tokenizer.json}, or the
+     * run's {@code tokenizer/} folder.
      *
-     * @param path a run folder, a checkpoint folder or an exported model folder
+     * @param path a run folder, a checkpoint folder, an exported model folder or a Hugging Face folder
      * @return the model, its tokenizer and the checkpoint read
      * @throws IOException naming the folder when no checkpoint or no tokenizer is found, or a file is damaged
      * @throws IllegalArgumentException when the tokenizer has more ids than the model's vocabulary
      */
     public static Loaded load(Path path) throws IOException {
         if (path.toString().equals(DEMO) && !Files.exists(path)) path = demoFolder();
+        if (HfFolder.is(path)) return loadHf(path);
         var ck = CheckpointStore.loadWeights(path);
         Decoder model = new Decoder(ck.config(), 0);
         CheckpointStore.copyInto(ck.model(), model.params().all(), "checkpoint " + ck.folder());
         return new Loaded(model, tokenizer(ck), ck);
+    }
+
+    /** A Hugging Face folder: its weights through {@link HfFolder}, its tokenizer from {@code tokenizer.json}. */
+    private static Loaded loadHf(Path folder) throws IOException {
+        Path tokenizerJson = folder.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizerJson)) {
+            throw new IOException(folder + ": no tokenizer.json (a Hugging Face model folder brings its tokenizer)");
+        }
+        Decoder model = HfFolder.load(folder);
+        Tokenizer tok = HfTokenizer.load(tokenizerJson);
+        if (tok.vocabSize() > model.config().vocabSize()) {
+            throw new IllegalArgumentException(tokenizerJson + ": the tokenizer has " + tok.vocabSize() + " ids but config.json's vocab_size is "
+                    + model.config().vocabSize());
+        }
+        return new Loaded(model, tok, new CheckpointStore.Loaded(folder, model.config(), model.params().all(), null, null));
     }
 
     /** The tokenizer a checkpoint (or exported folder) names; see {@link #load}. */

@@ -1,0 +1,35 @@
+package org.ttt4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.lm.api.LanguageModel;
+
+/**
+ * A model exported as a Hugging Face folder opens again through the Hugging Face import (config.json
+ * with model_type, tokenizer.json read by HfTokenizer) and scores every token exactly as the run does.
+ */
+class HfRoundTripTest {
+    @Test
+    void anExportedHfFolderScoresAsItsRun(@TempDir Path dir) throws Exception {
+        Path run = Cli.trainTiny(dir, "bpe:300", Cli.CODE, 4);
+        Path hf = dir.resolve("hf");
+        var export = Cli.printed("export", "--model", run.toString(), "--format", "hf", "--out", hf.toString());
+        assertEquals(0, export.status(), export.err());
+        String text = "public static void main(String[] args) { return value; }";
+        var fromRun = Cli.printed("score", "--model", run.toString(), "--text", text);
+        var fromHf = Cli.printed("score", "--model", hf.toString(), "--text", text);
+        assertEquals(0, fromHf.status(), fromHf.err());
+        String[] a = fromRun.out().strip().split("\n"), b = fromHf.out().strip().split("\n");
+        assertEquals(a.length, b.length);
+        assertTrue(a.length > 5, fromRun.out());
+        for (int i = 0; i < a.length - 1; i++) assertEquals(a[i], b[i], "token line " + i);
+
+        LanguageModel lm = LanguageModel.open(hf);
+        assertEquals("full", lm.method());
+        assertEquals(LanguageModel.open(run).score(text).mean(), lm.score(text).mean(), 0.0);
+    }
+}
