@@ -50,7 +50,7 @@ public final class IndexKernels {
         rope(in, positions, inverseFrequencies(theta, d), interleaved, sign, out);
     }
 
-    /** The rotation speeds of RoPE with base {@code theta} over pairs of a d-wide head: theta^(-2f/d), f < d/2. */
+    /** The rotation speeds of RoPE with base {@code theta} over pairs of a d-wide head: {@code theta^(-2f/d), f < d/2}. */
     public static double[] inverseFrequencies(double theta, int d) {
         double[] inv = new double[d / 2];
         for (int f = 0; f < inv.length; f++) inv[f] = Math.pow(theta, -2.0 * f / d);
