@@ -304,7 +304,7 @@ public final class ChatTemplate {
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
                 .withElResolver(resolver)
-                .withLegacyOverrides(com.hubspot.jinjava.LegacyOverrides.newBuilder().withUseNaturalOperatorPrecedence(true).withUseTrimmingForNotesAndExpressions(true).build())
+                .withLegacyOverrides(com.hubspot.jinjava.LegacyOverrides.newBuilder().withUseNaturalOperatorPrecedence(true).withUseTrimmingForNotesAndExpressions(true).withUsePyishObjectMapper(true).build())
                 .build();
         Jinjava j = new Jinjava(config);
         try {
