@@ -284,6 +284,28 @@ public final class ChatTemplate {
         return null;
     }
 
+    /**
+     * The ids of a rendered prompt, encoded by the model's own tokenizer. A tokenizer that adds a
+     * beginning-of-sequence token to every text (what it gives for the empty text) would add a
+     * second one to a prompt whose template already starts with {@code bos_token}: that added one
+     * is dropped, as {@code apply_chat_template(tokenize=True)} encodes without added special tokens.
+     *
+     * @param tokenizer the model's tokenizer
+     * @param prompt text rendered by this template
+     * @return the ids
+     */
+    public int[] encode(Tokenizer tokenizer, String prompt) {
+        int[] ids = tokenizer.encode(prompt);
+        if (bosToken == null || bosToken.isEmpty() || !prompt.startsWith(bosToken)) return ids;
+        int[] added = tokenizer.encode("");
+        int n = added.length;
+        if (n == 0 || ids.length < 2 * n) return ids;
+        for (int i = 0; i < n; i++) {
+            if (ids[i] != added[i] || ids[n + i] != added[i]) return ids;
+        }
+        return java.util.Arrays.copyOfRange(ids, n, ids.length);
+    }
+
     @Override
     public String toString() {
         return "ChatTemplate[" + source + "]";
@@ -302,7 +324,7 @@ public final class ChatTemplate {
         resolver.add(JinjavaInterpreterResolver.DEFAULT_RESOLVER_READ_ONLY);
         JinjavaConfig config = JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
-                .withLstripBlocks(true)
+                .withLstripBlocks(false) // done by JinjaRewrites, as Jinja does it
                 .withElResolver(resolver)
                 .withLegacyOverrides(com.hubspot.jinjava.LegacyOverrides.newBuilder().withUseNaturalOperatorPrecedence(true).withUseTrimmingForNotesAndExpressions(true).withUsePyishObjectMapper(true).build())
                 .build();

@@ -13,6 +13,9 @@ import java.util.regex.Pattern;
  *       {@code is}, jinjava's tighter;
  *   <li>keyword arguments get parentheses ({@code f(a=n|length - 1)} becomes {@code f(a=(n|length - 1))}):
  *       jinjava's {@code =} binds tighter than arithmetic.
+ *   <li>Jinja's {@code lstrip_blocks} is done here, not by jinjava: Jinja strips the spaces and tabs
+ *       before a block tag or comment only when nothing else precedes it on its line; jinjava strips
+ *       them after text too ({@code "[A] {% endif %}"} would lose its space).
  * </ul>
  */
 final class JinjaRewrites {
@@ -23,8 +26,10 @@ final class JinjaRewrites {
     private static final Pattern NOT_IS = Pattern.compile(
             "\\bnot\\s+([A-Za-z_][\\w.]*(?:\\[[^\\]\\[]*\\])*(?:\\.[A-Za-z_]\\w*)*)\\s+is\\s+(not\\s+)?([A-Za-z_]\\w*)\\b");
 
+    private static final Pattern LINE_INDENT_BEFORE_BLOCK = Pattern.compile("(?m)^[ \\t]+(?=\\{%(?!\\+)|\\{#(?!\\+))");
+
     static String rewrite(String template) {
-        Matcher tags = TAG.matcher(template);
+        Matcher tags = TAG.matcher(lstripBlocks(template));
         StringBuilder out = new StringBuilder();
         while (tags.find()) {
             String tag = tags.group();
@@ -36,6 +41,11 @@ final class JinjaRewrites {
         }
         tags.appendTail(out);
         return out.toString();
+    }
+
+    /** Jinja's {@code lstrip_blocks}: spaces and tabs from a line's start to a block tag or comment. */
+    static String lstripBlocks(String template) {
+        return LINE_INDENT_BEFORE_BLOCK.matcher(template).replaceAll("");
     }
 
     private static String orEmpty(String s) {

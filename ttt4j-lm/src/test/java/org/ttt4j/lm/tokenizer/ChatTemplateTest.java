@@ -1,5 +1,6 @@
 package org.ttt4j.lm.tokenizer;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -97,6 +98,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void blocksTrimmedAsJinjaTrimsThem() {
+        // Reference: transformers' environment (trim_blocks, lstrip_blocks) renders "a b  c|x ".
+        assertEquals("a b  c|x ", ChatTemplate.of("a {% if x %}b  {% endif %}\n  {% if x %}c{% endif %}|x {# note #}\n", null, null)
+                .render(HI, false, Map.of("x", true)));
+    }
+
+    @Test
     void printedValues() {
         assertEquals("['a', 1]|{'k': 'v'}|true|", ChatTemplate.of("{{ ['a', 1] }}|{{ {'k': 'v'} }}|{{ 1 == 1 }}|{{ none }}", null, null).render(HI, false));
     }
@@ -110,5 +118,36 @@ class ChatTemplateTest {
                 null, null);
         assertEquals("[\"a\", \"b\", \"c\"] [\"a\", \"b\", \",c\"] hi hi|hi|true true cba Héllo Wörld a+b-c x-y [2, 4] 3 {\"k\": [1, null, true, \"é\\n\"]}",
                 t.render(HI, false));
+    }
+
+    /** A tokenizer that, like Llama's, puts its BOS (id 256) before every text. */
+    static final Tokenizer WITH_BOS = new Tokenizer() {
+        @Override public String name() { return "bytes+bos"; }
+        @Override public int vocabSize() { return 258; }
+        @Override public int documentBoundary() { return 257; }
+        @Override public byte[] decode(int[] ids) { return ByteTokenizer.instance().decode(java.util.Arrays.stream(ids).filter(i -> i < 256).toArray()); }
+
+        @Override
+        public int[] encode(byte[] utf8) {
+            String s = new String(utf8, java.nio.charset.StandardCharsets.UTF_8);
+            var out = new java.util.ArrayList<Integer>();
+            out.add(256);
+            if (s.startsWith("<s>")) {
+                out.add(256);
+                s = s.substring(3);
+            }
+            for (byte b : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) out.add(b & 0xff);
+            return out.stream().mapToInt(Integer::intValue).toArray();
+        }
+    };
+
+    @Test
+    void encodingKeepsOneBos() {
+        ChatTemplate withBos = ChatTemplate.of("{{ bos_token }}{{ messages[0].content }}", "<s>", null);
+        assertArrayEquals(new int[] {256, 'h', 'i'}, withBos.encode(WITH_BOS, withBos.render(HI, false)));
+        ChatTemplate without = ChatTemplate.of("{{ messages[0].content }}", "<s>", null);
+        assertArrayEquals(new int[] {256, 'h', 'i'}, without.encode(WITH_BOS, without.render(HI, false)));
+        // A tokenizer that adds nothing keeps every id (the template's BOS text is its own business).
+        assertArrayEquals(ByteTokenizer.instance().encode("<s>hi"), withBos.encode(ByteTokenizer.instance(), "<s>hi"));
     }
 }
