@@ -105,6 +105,13 @@ class ChatTemplateTest {
     }
 
     @Test
+    void dictMethodsAndIndentedJson() {
+        // Reference: transformers renders 'a=1|user|d|{\n  "a": [\n    1\n  ]\n}'.
+        assertEquals("a=1|user|d|{\n  \"a\": [\n    1\n  ]\n}", ChatTemplate.of("{% for k, v in {'a': 1}.items() %}{{k}}={{v}}{% endfor %}|"
+                + "{{ messages[0].get('role') }}|{{ messages[0].get('nope', 'd') }}|{{ {'a': [1]} | tojson(indent=2) }}", null, null).render(HI, false));
+    }
+
+    @Test
     void printedValues() {
         assertEquals("['a', 1]|{'k': 'v'}|true|", ChatTemplate.of("{{ ['a', 1] }}|{{ {'k': 'v'} }}|{{ 1 == 1 }}|{{ none }}", null, null).render(HI, false));
     }
