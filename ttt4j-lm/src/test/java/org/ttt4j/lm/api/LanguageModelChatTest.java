@@ -18,9 +18,10 @@ import org.ttt4j.lm.train.CheckpointStore;
 
 /** Chat through the API: a tiny model whose folder gets a tokenizer_config.json with a chat template. */
 class LanguageModelChatTest {
+    /** A template that refuses to render without the generation prompt, which chat must ask for. */
     static final String CONFIG = """
             {"bos_token": "<s>", "eos_token": "</s>",
-             "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m.role | upper }}] {{ m.content | trim }}\\n{% endfor %}{% if add_generation_prompt %}[ASSISTANT] {% endif %}"}
+             "chat_template": "{{ bos_token }}{% for m in messages %}[{{ m.role | upper }}] {{ m.content | trim }}\\n{% endfor %}{% if add_generation_prompt %}[ASSISTANT] {% else %}{{ raise_exception('rendered without the generation prompt') }}{% endif %}"}
             """;
 
     @Test
