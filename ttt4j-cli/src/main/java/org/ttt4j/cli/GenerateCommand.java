@@ -4,9 +4,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.ttt4j.lm.api.LanguageModel;
 import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.SamplingOptions;
 import org.ttt4j.lm.methods.qttt.QtttOptions;
+import org.ttt4j.lm.tokenizer.ChatTemplate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,13 +16,19 @@ import picocli.CommandLine.Parameters;
 /** {@code ttt4j generate}: continue a prompt with a trained model, streaming the text. */
 @Command(name = "generate", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Continue a prompt with a trained model; text is printed as it is produced.",
-                "The prompt is the PROMPT arguments, else --prompt-file, else standard input (end it with Ctrl-D)."})
+                "The prompt is the PROMPT arguments, else --prompt-file, else standard input (end it with Ctrl-D).",
+                "With --chat the prompt is a user's message, put in the model's chat template (tokenizer_config.json's chat_template"
+                        + " in the model folder), and only the reply is printed."})
 public final class GenerateCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model folder, a run folder (its latest checkpoint), a checkpoint folder, or demo: the shipped TTT-E2E demo model")
     Path checkpoint;
     @Parameters(arity = "0..*", paramLabel = "PROMPT", description = "prompt text, several words joined by spaces (default: read from"
             + " --prompt-file, else from standard input until its end: type the prompt, then Ctrl-D)") List<String> prompt;
     @Option(names = "--prompt-file", description = "read the prompt from this UTF-8 file (default: none)") Path promptFile;
+    @Option(names = "--chat", description = "the prompt is a user's message: render it with the model's chat template (the chat_template of"
+            + " tokenizer_config.json in the model folder; Jinja with loops, namespace, slices, tojson, selectattr, raise_exception,"
+            + " strftime_now and Python string methods) and print the assistant's reply (default: off)") boolean chat;
+    @Option(names = "--system", paramLabel = "TEXT", description = "with --chat: a system message before the user's (default: none)") String system;
     @Option(names = "--max-tokens", defaultValue = "200", description = "tokens to generate (default: ${DEFAULT-VALUE})") int maxTokens;
     @Option(names = "--temperature", defaultValue = "0.8", description = "sampling temperature, 0 = greedy (default: ${DEFAULT-VALUE})") double temperature;
     @Option(names = "--top-k", defaultValue = "40", description = "sample among the k likeliest tokens, 0 = off (default: ${DEFAULT-VALUE})") int topK;
@@ -49,7 +57,13 @@ public final class GenerateCommand extends CommandIo implements Callable<Integer
         }
         String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile)
                 : prompt != null && !prompt.isEmpty() ? String.join(" ", prompt) : readStdin();
+        if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
         var loaded = Checkpoints.load(checkpoint);
+        ChatTemplate template = null;
+        if (chat) {
+            Path folder = loaded.checkpoint().folder();
+            template = ChatTemplate.find(folder).orElseThrow(() -> new IllegalArgumentException(LanguageModel.noChatTemplate(folder)));
+        }
         var options = new SamplingOptions(temperature, topK, topP, repetitionPenalty, seed, maxTokens, stop);
         QtttOptions adapt = null;
         if (qttt) {
@@ -59,8 +73,18 @@ public final class GenerateCommand extends CommandIo implements Callable<Integer
         } else if (qtttSteps != null || qtttSpan != null || qtttLr != null) {
             throw new IllegalArgumentException("--qttt-* options need --qttt");
         }
-        stdout().print(text);
-        var out = new Generator(loaded.model(), loaded.tokenizer()).generate(text, options, piece -> {
+        int[] promptIds;
+        if (template != null) {
+            var messages = new java.util.ArrayList<ChatTemplate.Message>();
+            if (system != null) messages.add(new ChatTemplate.Message("system", system));
+            messages.add(new ChatTemplate.Message("user", text));
+            promptIds = template.encode(loaded.tokenizer(), template.render(messages, true));
+            stderr().printf("[chat template of %s: %d prompt tokens]%n", loaded.checkpoint().folder().resolve(ChatTemplate.FILE), promptIds.length);
+        } else {
+            promptIds = loaded.tokenizer().encode(text);
+            stdout().print(text);
+        }
+        var out = new Generator(loaded.model(), loaded.tokenizer()).generate(promptIds, options, piece -> {
             stdout().print(piece);
             stdout().flush();
         }, loadState, saveState, adapt, step -> stderr().printf("[qTTT step %d: span at %d, loss %.4f]%n", step.step(), step.spanStart(),

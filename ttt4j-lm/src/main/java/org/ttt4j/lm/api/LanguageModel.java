@@ -3,7 +3,9 @@ package org.ttt4j.lm.api;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.ttt4j.lm.eval.Scorer;
 import org.ttt4j.lm.infer.Generator;
@@ -13,6 +15,7 @@ import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.Mixer;
 import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.tokenizer.ChatTemplate;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 
 /**
@@ -31,6 +34,8 @@ public final class LanguageModel {
     private final Decoder model;
     private final Tokenizer tokenizer;
     private final Path folder;
+    /** The chat template, read on first use: null before, empty when the folder has none. */
+    private volatile Optional<ChatTemplate> chatTemplate;
 
     private LanguageModel(Decoder model, Tokenizer tokenizer, Path folder) {
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
@@ -185,6 +190,64 @@ public final class LanguageModel {
     public Generator.Output generate(String prompt, SamplingOptions options, Consumer<String> onText) {
         return new Generator(model, tokenizer).generate(Objects.requireNonNull(prompt, "prompt"), Objects.requireNonNull(options, "options"),
                 onText);
+    }
+
+    /**
+     * The model's chat template: the {@code chat_template} of the {@code tokenizer_config.json} in
+     * its {@link #folder()} (a Hugging Face model folder has one next to its {@code config.json}).
+     * Read once, on first use.
+     *
+     * @return the template, or empty when the folder has no such file or the file no template (and
+     *     for a model made by {@link #of})
+     * @throws java.io.UncheckedIOException when the file exists but cannot be read or is not JSON
+     * @throws IllegalArgumentException naming the file and field when the template field is malformed
+     */
+    public Optional<ChatTemplate> chatTemplate() {
+        Optional<ChatTemplate> t = chatTemplate;
+        if (t == null) {
+            try {
+                t = folder == null ? Optional.empty() : ChatTemplate.find(folder);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            chatTemplate = t;
+        }
+        return t;
+    }
+
+    /**
+     * Replies to a conversation: renders it with the model's {@link #chatTemplate()} (with the
+     * generation prompt, so the model writes the assistant's next turn), encodes it with the model's
+     * tokenizer (see {@link ChatTemplate#encode}) and generates as {@link #generate}, streaming the reply.
+     *
+     * @param messages the conversation, oldest first, e.g. a system and a user message
+     * @param options how tokens are sampled and when to stop
+     * @param onText receives each piece of the reply as soon as it is decoded; may be null
+     * @return the reply, its tokens and why generation stopped
+     * @throws IllegalStateException naming the folder when the model has no chat template
+     * @throws IllegalArgumentException when the template refuses the conversation
+     */
+    public Generator.Output chat(List<ChatTemplate.Message> messages, SamplingOptions options, Consumer<String> onText) {
+        Objects.requireNonNull(messages, "messages");
+        Objects.requireNonNull(options, "options");
+        ChatTemplate template = chatTemplate().orElseThrow(() -> new IllegalStateException(noChatTemplate(folder)));
+        int[] prompt = template.encode(tokenizer, template.render(messages, true));
+        try {
+            return new Generator(model, tokenizer).generate(prompt, options, onText, null, null, null, null);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // no state file involved: cannot happen
+        }
+    }
+
+    /**
+     * Why a model cannot chat.
+     *
+     * @param folder the model's folder, or null for a model made in code
+     * @return the message
+     */
+    public static String noChatTemplate(Path folder) {
+        return folder == null ? "this model has no chat template (it was made in code, not loaded from a folder)"
+                : "the model in " + folder + " has no chat template: it needs a " + ChatTemplate.FILE + " with a chat_template field in that folder";
     }
 
     /**

@@ -65,10 +65,24 @@ public final class Generator {
      */
     public Output generate(String prompt, SamplingOptions options, Consumer<String> onText, java.nio.file.Path loadState,
                            java.nio.file.Path saveState, QtttOptions qttt, Consumer<QtttSession.Step> onStep) throws java.io.IOException {
+        return generate(tokenizer.encode(prompt), options, onText, loadState, saveState, qttt, onStep);
+    }
+
+    /**
+     * As {@link #generate(String, SamplingOptions, Consumer, java.nio.file.Path, java.nio.file.Path, QtttOptions, Consumer)}
+     * from a prompt already encoded (e.g. a chat template's prompt, see {@code ChatTemplate.encode}).
+     */
+    public Output generate(int[] promptTokens, SamplingOptions options, Consumer<String> onText, java.nio.file.Path loadState,
+                           java.nio.file.Path saveState, QtttOptions qttt, Consumer<QtttSession.Step> onStep) throws java.io.IOException {
         if (qttt != null && (loadState != null || saveState != null)) {
             throw new IllegalArgumentException("qTTT adapts to one prompt: it does not combine with saving or loading a session state");
         }
-        int[] promptIds = tokenizer.encode(prompt);
+        int[] promptIds = promptTokens.clone();
+        for (int id : promptIds) {
+            if (id < 0 || id >= model.config().vocabSize()) {
+                throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, " + model.config().vocabSize() + ")");
+            }
+        }
         // An empty prompt starts a document, unless it continues a saved session exactly where it stopped.
         if (promptIds.length == 0 && loadState == null) promptIds = new int[] {tokenizer.documentBoundary()};
         try (var s = GradMode.disabled()) {
