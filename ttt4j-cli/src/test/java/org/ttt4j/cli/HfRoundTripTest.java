@@ -9,7 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.ttt4j.lm.api.LanguageModel;
 
 /**
- * A model exported as a Hugging Face folder opens again through the Hugging Face import (config.json
+ * A model exported as a Hugging Face folder (or, for TTT layers, as an official ttt-lm-pytorch folder) opens again through the Hugging Face import (config.json
  * with model_type, tokenizer.json read by HfTokenizer) and scores every token exactly as the run does.
  */
 class HfRoundTripTest {
@@ -31,5 +31,24 @@ class HfRoundTripTest {
         LanguageModel lm = LanguageModel.open(hf);
         assertEquals("full", lm.method());
         assertEquals(LanguageModel.open(run).score(text).mean(), lm.score(text).mean(), 0.0);
+    }
+
+    @Test
+    void anOfficialTttFolderOpensWithModelAndScoresAsItsRun(@TempDir Path dir) throws Exception {
+        Path corpus = dir.resolve("t.txt"), run = dir.resolve("run"), official = dir.resolve("official");
+        java.nio.file.Files.writeString(corpus, Cli.CODE);
+        var train = Cli.printed("train", "--preset", "tiny", "--mixers", "ttt_linear", "--ttt-mini-batch", "4", "--tokenizer", "bpe:300",
+                "--corpus", corpus.toString(), "--steps", "3", "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", run.toString());
+        assertEquals(0, train.status(), train.err());
+        var export = Cli.printed("export", "--model", run.toString(), "--format", "ttt", "--out", official.toString());
+        assertEquals(0, export.status(), export.err());
+        assertTrue(java.nio.file.Files.readString(official.resolve("config.json")).contains("\"ttt_layer_type\""));
+        String text = "public static void main(String[] args) { return value; }";
+        var fromRun = Cli.printed("score", "--model", run.toString(), "--text", text);
+        var fromOfficial = Cli.printed("score", "--model", official.toString(), "--text", text);
+        assertEquals(0, fromOfficial.status(), fromOfficial.err());
+        String[] a = fromRun.out().strip().split("\n"), b = fromOfficial.out().strip().split("\n");
+        assertEquals(a.length, b.length);
+        for (int i = 0; i < a.length - 1; i++) assertEquals(a[i], b[i], "token line " + i);
     }
 }
