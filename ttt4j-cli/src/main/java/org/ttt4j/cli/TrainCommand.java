@@ -157,13 +157,34 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
         return true;
     }
 
+    /**
+     * The tokenizer spec of the initial model: its run's (trainer.json), an exported folder's own BPE
+     * ({@code tokenizer/}, copied into the new run) or {@code tokenizer.spec}; never a guess.
+     */
+    private static String initialTokenizer(Checkpoints.Loaded init) throws java.io.IOException {
+        var ck = init.checkpoint();
+        if (ck.state() != null) return ck.state().tokenizer();
+        if (init.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
+            throw new IllegalArgumentException("--model " + ck.folder() + ": training from a Hugging Face folder (its tokenizer.json) is"
+                    + " not supported yet; it opens for generate, score, eval and qTTT");
+        }
+        Path spec = ck.folder().resolve(Checkpoints.TOKENIZER_SPEC);
+        if (Files.isRegularFile(spec)) return Files.readString(spec).strip();
+        if (Files.isDirectory(ck.folder().resolve("tokenizer"))) return "bpe:" + init.tokenizer().vocabSize();
+        throw new IllegalArgumentException("--model " + ck.folder() + " names no tokenizer (no trainer.json, tokenizer/ or "
+                + Checkpoints.TOKENIZER_SPEC + ")");
+    }
+
     /** Training, with the run folder locked. */
     private int train(ModelConfig c, Checkpoints.Loaded init, Path run, boolean sample) throws Exception {
         String tokenizer = this.tokenizer;
         if (init != null) {
             // The same ids as the initial weights: reuse their tokenizer (a run's own BPE is copied into the new run).
-            tokenizer = init.checkpoint().state() == null ? "bytes" : init.checkpoint().state().tokenizer();
-            Path from = init.checkpoint().folder().getParent().getParent().resolve("tokenizer"), to = run.resolve("tokenizer");
+            tokenizer = initialTokenizer(init);
+            Path own = init.checkpoint().folder().resolve("tokenizer");
+            Path from = init.checkpoint().state() == null && Files.isDirectory(own) ? own
+                    : init.checkpoint().folder().getParent().getParent().resolve("tokenizer");
+            Path to = run.resolve("tokenizer");
             if (tokenizer.startsWith("bpe:") && Files.isDirectory(from) && !Files.exists(to)) {
                 Files.createDirectories(to);
                 try (var files = Files.list(from)) {

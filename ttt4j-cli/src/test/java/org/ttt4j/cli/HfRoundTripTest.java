@@ -28,6 +28,19 @@ class HfRoundTripTest {
         assertTrue(a.length > 5, fromRun.out());
         for (int i = 0; i < a.length - 1; i++) assertEquals(a[i], b[i], "token line " + i);
 
+        var train = Cli.printed("train", "--model", hf.toString(), "--steps", "2", "--out", dir.resolve("warm").toString());
+        assertEquals(1, train.status());
+        assertTrue(train.err().contains("Hugging Face folder"), train.err());
+
+        // An exported ttt4j folder starts a run with its own BPE (not a byte tokenizer).
+        Path exported = dir.resolve("exported"), warm = dir.resolve("warm2");
+        assertEquals(0, Cli.printed("export", "--model", run.toString(), "--out", exported.toString()).status());
+        var again = Cli.printed("train", "--model", exported.toString(), "--corpus", dir.resolve("t.txt").toString(), "--steps", "1",
+                "--batch", "2", "--context", "16", "--eval-batches", "0", "--out", warm.toString());
+        assertEquals(0, again.status(), again.err());
+        assertTrue(java.nio.file.Files.readString(warm.resolve("checkpoints/step-00000001/trainer.json")).contains("\"bpe:"),
+                "the run keeps the exported model's BPE");
+
         LanguageModel lm = LanguageModel.open(hf);
         assertEquals("full", lm.method());
         assertEquals(LanguageModel.open(run).score(text).mean(), lm.score(text).mean(), 0.0);
