@@ -22,6 +22,25 @@ public final class InspectCommand extends CommandIo implements Callable<Integer>
     @Override
     public Integer call() throws Exception {
         Path file = path;
+        if (Files.isDirectory(path) && org.ttt4j.lm.hf.HfFolder.is(path)) {
+            // A Hugging Face folder: its config as ttt4j reads it, then the tensors of every weights file.
+            var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            stdout().println("Hugging Face folder " + path);
+            stdout().println("read as: " + json.writeValueAsString(org.ttt4j.lm.hf.HfFolder.config(path)));
+            long total = 0;
+            int count = 0;
+            try (var files = Files.list(path)) {
+                for (Path f : files.filter(p -> p.getFileName().toString().matches("model.*\\.safetensors")).sorted().toList()) {
+                    for (var t : SafeTensors.readHeader(f).tensors().values()) {
+                        stdout().printf("%-60s %-5s %-16s %s%n", t.name(), t.dtype(), Arrays.toString(t.shape()), f.getFileName());
+                        total += t.numel();
+                        count++;
+                    }
+                }
+            }
+            stdout().printf("%d tensors, %,d parameters%n", count, total);
+            return 0;
+        }
         if (Files.isDirectory(path)) {
             Path folder = Files.exists(path.resolve("model.safetensors")) ? path
                     : new CheckpointStore(path).latest().orElseThrow(() -> new IllegalArgumentException("no checkpoint in " + path));

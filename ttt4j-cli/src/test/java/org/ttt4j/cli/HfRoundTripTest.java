@@ -28,6 +28,10 @@ class HfRoundTripTest {
         assertTrue(a.length > 5, fromRun.out());
         for (int i = 0; i < a.length - 1; i++) assertEquals(a[i], b[i], "token line " + i);
 
+        var inspect = Cli.printed("inspect", "--model", hf.toString());
+        assertEquals(0, inspect.status(), inspect.err());
+        assertTrue(inspect.out().contains("Hugging Face folder") && inspect.out().contains("model.embed_tokens.weight"), inspect.out());
+
         var train = Cli.printed("train", "--model", hf.toString(), "--steps", "2", "--out", dir.resolve("warm").toString());
         assertEquals(1, train.status());
         assertTrue(train.err().contains("Hugging Face folder"), train.err());
