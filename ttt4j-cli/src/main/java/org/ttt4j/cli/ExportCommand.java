@@ -48,6 +48,10 @@ public final class ExportCommand extends CommandIo implements Callable<Integer> 
     private int export() throws Exception {
         if (!List.of("ttt4j", "hf", "ttt").contains(format)) throw new IllegalArgumentException("--format: unknown \"" + format + "\" (known: ttt4j, hf, ttt)");
         var loaded = Checkpoints.load(run);
+        if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
+            throw new IllegalArgumentException("--model " + run + " is a Hugging Face folder already (its tokenizer is its tokenizer.json):"
+                    + " export writes folders of models trained here");
+        }
         ModelConfig config = loaded.checkpoint().config();
         // Checked before any file is written: what the chosen format cannot express is refused with the reason.
         ObjectNode foreignConfig = null, hfTokenizer = null;

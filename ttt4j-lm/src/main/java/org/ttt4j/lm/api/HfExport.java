@@ -55,6 +55,8 @@ public final class HfExport {
         }
         if (c.qkNorm()) return "qk_norm: per-head RMSNorm of queries and keys has no Llama counterpart";
         if (c.postNorm()) return "post_norm: sandwich norms have no Llama counterpart";
+        if (c.attentionBias() != null) return "attention_bias \"" + c.attentionBias() + "\": not written for transformers (q/k/v biases are Qwen2's)";
+        if (c.ropeScaling() != null) return "rope_scaling: not written for transformers";
         return null;
     }
 
@@ -71,7 +73,7 @@ public final class HfExport {
         n.put("intermediate_size", c.dFf());
         n.put("num_hidden_layers", c.layers());
         n.put("num_attention_heads", c.heads());
-        n.put("num_key_value_heads", c.heads());
+        n.put("num_key_value_heads", c.kvHeads());
         n.put("head_dim", c.headDim());
         n.put("hidden_act", "silu");
         n.put("max_position_embeddings", c.context());

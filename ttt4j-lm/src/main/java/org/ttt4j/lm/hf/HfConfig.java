@@ -40,9 +40,9 @@ public final class HfConfig {
         ModelConfig.Builder b = ModelConfig.builder()
                 .vocabSize(integer(c, "vocab_size", file)).dModel(hidden).layers(layers).heads(heads)
                 .dFf(integer(c, "intermediate_size", file))
-                .context(c.hasNonNull("max_position_embeddings") ? integer(c, "max_position_embeddings", file) : 4096)
+                .context(integer(c, "max_position_embeddings", file))
                 .normEps(c.path("rms_norm_eps").asDouble(1e-6))
-                .tiedEmbeddings(c.path("tie_word_embeddings").asBoolean(type.equals("qwen2")))
+                .tiedEmbeddings(c.path("tie_word_embeddings").asBoolean(false)) // transformers' default for these four
                 .qkNorm(type.equals("qwen3"));
         if (c.hasNonNull("num_key_value_heads") && integer(c, "num_key_value_heads", file) != heads) {
             b.kvHeads(integer(c, "num_key_value_heads", file));
@@ -60,8 +60,14 @@ public final class HfConfig {
         JsonNode params = c.path("rope_parameters");
         JsonNode scaling = params.isObject() ? params : c.path("rope_scaling");
         String where = params.isObject() ? "rope_parameters" : "rope_scaling";
-        double theta = params.isObject() && params.hasNonNull("rope_theta") ? params.get("rope_theta").asDouble()
-                : c.path("rope_theta").asDouble(10000);
+        if (params.isObject() && !params.has("rope_theta") && !params.has("rope_type")) {
+            throw new IllegalArgumentException(file + ": field rope_parameters holds no rope_theta (RoPE settings per layer type are not supported)");
+        }
+        JsonNode thetaNode = params.isObject() ? params.get("rope_theta") : c.get("rope_theta");
+        if (thetaNode == null || !thetaNode.isNumber() || !(thetaNode.asDouble() > 1)) {
+            throw new IllegalArgumentException(file + ": field " + (params.isObject() ? "rope_parameters." : "") + "rope_theta must be a number > 1, got " + thetaNode);
+        }
+        double theta = thetaNode.asDouble();
         b.ropeTheta(theta);
         if (!scaling.isObject()) return;
         String type = scaling.hasNonNull("rope_type") ? scaling.get("rope_type").asText() : scaling.path("type").asText("default");
@@ -70,7 +76,7 @@ public final class HfConfig {
             case "linear" -> b.ropeScaling(new RopeScaling("linear", number(scaling, where, "factor", file), null, null, null).validate());
             case "llama3" -> b.ropeScaling(new RopeScaling("llama3", number(scaling, where, "factor", file),
                     number(scaling, where, "low_freq_factor", file), number(scaling, where, "high_freq_factor", file),
-                    (int) number(scaling, where, "original_max_position_embeddings", file)).validate());
+                    integer(scaling, "original_max_position_embeddings", file)).validate());
             default -> throw new IllegalArgumentException(file + ": field " + where + ".rope_type \"" + type
                     + "\" is not supported (supported: default, linear, llama3)");
         }

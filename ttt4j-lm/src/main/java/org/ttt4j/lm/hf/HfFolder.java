@@ -33,7 +33,8 @@ public final class HfFolder {
             JsonNode json = new ObjectMapper().readTree(config.toFile());
             return HfConfig.isHf(json) || OfficialTttConfig.isOfficial(json);
         } catch (IOException e) {
-            return false;
+            // Unreadable: a folder laid out the Hugging Face way is reported as one (by config(), naming the file).
+            return Files.isRegularFile(folder.resolve("model.safetensors.index.json")) || Files.isRegularFile(folder.resolve("tokenizer.json"));
         }
     }
 

@@ -295,6 +295,9 @@ public final class ChatTemplate {
      * @return the ids
      */
     public int[] encode(Tokenizer tokenizer, String prompt) {
+        // A Hugging Face tokenizer encodes the rendered prompt without its added special tokens, as
+        // transformers does: the template writes the ones it wants.
+        if (tokenizer instanceof HfTokenizer hf) return hf.encode(prompt, false);
         int[] ids = tokenizer.encode(prompt);
         if (bosToken == null || bosToken.isEmpty() || !prompt.startsWith(bosToken)) return ids;
         int[] added = tokenizer.encode("");

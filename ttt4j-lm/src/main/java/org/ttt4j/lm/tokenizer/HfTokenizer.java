@@ -247,6 +247,8 @@ public final class HfTokenizer implements Tokenizer {
         postProcessor(f, root.path("post_processor"), "post_processor", pre, post);
         this.prefix = pre.stream().mapToInt(Integer::intValue).toArray();
         this.suffix = post.stream().mapToInt(Integer::intValue).toArray();
+        for (int id : prefix) if (id >= vocabSize) throw f.error("post_processor", "adds id " + id + ", outside the vocabulary of " + vocabSize + " ids");
+        for (int id : suffix) if (id >= vocabSize) throw f.error("post_processor", "adds id " + id + ", outside the vocabulary of " + vocabSize + " ids");
 
         // ---- decoder
         this.decoders = new ArrayList<>();
@@ -560,7 +562,7 @@ public final class HfTokenizer implements Tokenizer {
         }
     }
 
-    private enum Behavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous }
+    enum Behavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous }
 
     /** Splits {@code s} at the matches of {@code pattern}, keeping the pieces as {@code behavior} says; appends the non-empty pieces. */
     static void split(String s, Pattern pattern, Behavior behavior, boolean invert, List<String> out) {
@@ -582,27 +584,34 @@ public final class HfTokenizer implements Tokenizer {
                 for (int[] sp : spans) if (sp[2] == 0) out.add(s.substring(sp[0], sp[1]));
             }
             case MergedWithPrevious -> {
-                int start = -1;
-                for (int i = 0; i < spans.size(); i++) {
-                    int[] sp = spans.get(i);
-                    if (start < 0) start = sp[0];
-                    boolean nextIsMatch = i + 1 < spans.size() && spans.get(i + 1)[2] == 1;
-                    if (!nextIsMatch) {
-                        out.add(s.substring(start, sp[1]));
-                        start = -1;
+                // A delimiter joins the piece before it unless that piece already ends with one: in a
+                // run of delimiters only the first is merged, the others stand alone.
+                List<int[]> pieces = new ArrayList<>();
+                boolean endsWithDelimiter = false;
+                for (int[] sp : spans) {
+                    if (sp[2] == 1 && !pieces.isEmpty() && !endsWithDelimiter) {
+                        pieces.getLast()[1] = sp[1];
+                        endsWithDelimiter = true;
+                    } else {
+                        pieces.add(new int[] {sp[0], sp[1]});
+                        endsWithDelimiter = sp[2] == 1;
                     }
                 }
+                for (int[] p : pieces) out.add(s.substring(p[0], p[1]));
             }
             case MergedWithNext -> {
-                int start = -1;
+                // A delimiter joins the piece after it; in a run of delimiters only the last is merged.
+                int pending = -1;
                 for (int[] sp : spans) {
-                    if (start < 0) start = sp[0];
-                    if (sp[2] == 0) {
-                        out.add(s.substring(start, sp[1]));
-                        start = -1;
+                    if (sp[2] == 1) {
+                        if (pending >= 0) out.add(s.substring(pending, sp[0]));
+                        pending = sp[0];
+                    } else {
+                        out.add(s.substring(pending >= 0 ? pending : sp[0], sp[1]));
+                        pending = -1;
                     }
                 }
-                if (start >= 0) out.add(s.substring(start));
+                if (pending >= 0) out.add(s.substring(pending));
             }
             case Contiguous -> {
                 int start = -1;

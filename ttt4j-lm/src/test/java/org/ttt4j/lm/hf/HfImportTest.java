@@ -87,6 +87,16 @@ class HfImportTest {
         e = assertThrows(IllegalArgumentException.class, () -> HfFolder.config(copy));
         assertTrue(e.getMessage().contains("rope_parameters.rope_type") && e.getMessage().contains("yarn"), e.getMessage());
 
+        Files.writeString(copy.resolve("config.json"), config.replace("\"max_position_embeddings\": 64,", ""));
+        e = assertThrows(IllegalArgumentException.class, () -> HfFolder.config(copy));
+        assertTrue(e.getMessage().contains("max_position_embeddings"), "no silent default: " + e.getMessage());
+
+        Files.writeString(copy.resolve("config.json"), "{\"model_type\": \"qwen2\", ");
+        Files.writeString(copy.resolve("tokenizer.json"), "{}");
+        var unreadable = assertThrows(java.io.IOException.class, () -> HfFolder.config(copy));
+        assertTrue(HfFolder.is(copy) && unreadable.getMessage().contains("config.json"), unreadable.getMessage());
+        Files.delete(copy.resolve("tokenizer.json"));
+
         Files.writeString(copy.resolve("config.json"), config.replace("\"intermediate_size\": 48", "\"intermediate_size\": 40"));
         e = assertThrows(IllegalArgumentException.class, () -> HfFolder.load(copy));
         assertTrue(e.getMessage().contains("mlp") && e.getMessage().contains("shape"), e.getMessage());

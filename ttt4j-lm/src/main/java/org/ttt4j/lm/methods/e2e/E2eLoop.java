@@ -313,8 +313,8 @@ public final class E2eLoop {
                         Layout.reshape(out.window().values(), -1)), 0);
             }, inputs.toArray(Tensor[]::new));
             // The outputs are views of the packed result: nothing is kept twice.
-            int hs = batch * n * d, ws = batch * c.heads() * kept * c.headDim();
-            int[] windowShape = {batch, c.heads(), kept, c.headDim()};
+            int hs = batch * n * d, ws = batch * c.kvHeads() * kept * c.headDim();
+            int[] windowShape = {batch, c.kvHeads(), kept, c.headDim()};
             outs.add(Layout.reshape(Layout.narrow(packed, 0, hs), batch, n, d));
             past = new SelfAttention.Window(Layout.reshape(Layout.narrow(packed, hs, hs + ws), windowShape),
                     Layout.reshape(Layout.narrow(packed, hs + ws, hs + 2 * ws), windowShape));
@@ -346,7 +346,7 @@ public final class E2eLoop {
         // Shapes of the outputs, to unpack them.
         int[][] fastShapes = fast.stream().map(Tensor::shape).toArray(int[][]::new);
         int kept = Math.min(c.window(), (hasPast ? windows[0].keys().dim(2) : 0) + n);
-        int[] windowShape = {batch, c.heads(), kept, c.headDim()};
+        int[] windowShape = {batch, c.kvHeads(), kept, c.headDim()};
         Function<Tensor[], Tensor> fn = in -> {
             boolean recording = GradMode.isEnabled();
             try (var on = GradMode.enabled()) {
