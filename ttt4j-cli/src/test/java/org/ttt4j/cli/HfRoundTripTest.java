@@ -19,7 +19,9 @@ class HfRoundTripTest {
         Path hf = dir.resolve("hf");
         var export = Cli.printed("export", "--model", run.toString(), "--format", "hf", "--out", hf.toString());
         assertEquals(0, export.status(), export.err());
-        String text = "public static void main(String[] args) { return value; }";
+        // The literal text of the boundary token is ordinary text to the run's tokenizer; the exported
+        // tokenizer_config.json says so (split_special_tokens) and the import honours it.
+        String text = "public static void main(String[] args) { return value; } <|endoftext|> x";
         var fromRun = Cli.printed("score", "--model", run.toString(), "--text", text);
         var fromHf = Cli.printed("score", "--model", hf.toString(), "--text", text);
         assertEquals(0, fromHf.status(), fromHf.err());

@@ -224,15 +224,17 @@ public final class HfTokenizer implements Tokenizer {
         this.normalizer = normalizer(f, root.path("normalizer"), "normalizer");
         List<String> raw = new ArrayList<>();
         List<String> normalizedContents = new ArrayList<>();
+        // tokenizer_config.json's split_special_tokens: special tokens are not found in text (only ids give them).
+        boolean splitSpecial = cfg != null && cfg.root.path("split_special_tokens").asBoolean(false);
         for (AddedToken t : addedList) {
             if (t.normalized && normalizer != null) {
                 String n = normalizer.apply(t.content);
                 if (!n.isEmpty()) {
-                    normalizedContents.add(n);
+                    if (!(splitSpecial && t.special)) normalizedContents.add(n);
                     addedByContent.putIfAbsent(n, t.id);
                     addedTokens.putIfAbsent(n, t);
                 }
-            } else {
+            } else if (!(splitSpecial && t.special)) {
                 raw.add(t.content);
             }
         }
