@@ -61,7 +61,7 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
         if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2, got " + tokens);
         if (sections < 1) throw new IllegalArgumentException("--sections must be >= 1, got " + sections);
         long t0 = System.nanoTime();
-        var loaded = Checkpoints.load(modelPath != null ? modelPath : shippedModel());
+        var loaded = Checkpoints.load(modelPath != null ? modelPath : ModelFolders.demoFolder());
         Decoder model = loaded.model();
         if (E2eSettings.of(model.config()) == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
         String name = file != null ? file.toString() : "src.zip!" + entry;
@@ -169,10 +169,5 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
         float[] without = E2eLoop.tokenLosses(model, ids, frozen);
         long r2 = System.nanoTime();
         return new Reading(with, without, session, (r1 - r0) / 1e9, (r2 - r1) / 1e9);
-    }
-
-    /** The shipped model, copied once from the jar to the cache (the library's {@link ModelFolders#demoFolder()}). */
-    static Path shippedModel() throws IOException {
-        return ModelFolders.demoFolder();
     }
 }

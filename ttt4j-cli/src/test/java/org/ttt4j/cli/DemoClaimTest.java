@@ -15,7 +15,7 @@ import org.ttt4j.lm.methods.e2e.E2eSettings;
 class DemoClaimTest {
     @Test
     void readingWithTestTimeUpdatesBeatsTheFrozenWeights() throws Exception {
-        var loaded = Checkpoints.load(DemoCommand.shippedModel());
+        var loaded = Checkpoints.load(org.ttt4j.lm.api.ModelFolders.demoFolder());
         int[] ids = Arrays.copyOf(loaded.tokenizer().encode(DemoCommand.readJdkEntry(DemoCommand.DEFAULT_ENTRY)), 4097);
         var r = DemoCommand.read(loaded.model(), ids);
         int n = ids.length - 1, half = n / 2;

@@ -58,9 +58,8 @@ public final class LoadBench extends CommandIo implements Callable<Integer> {
             row.put("heap_bytes", held);
             row.put("fp32_bytes", fp32);
             row.put("heap_over_fp32", (double) held / fp32);
-            row.put("peak_heap_bytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted());
+            row.put("committed_heap_bytes", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted());
             lines.append(json.writeValueAsString(row)).append('\n');
-            model = null;
         }
         stdout().println();
         stdout().print(lines);

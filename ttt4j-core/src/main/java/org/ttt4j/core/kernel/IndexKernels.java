@@ -39,17 +39,6 @@ public final class IndexKernels {
         }
     }
 
-    /**
-     * Rotary position embedding over rows [.., T, d]: the pair (x_a, x_b) of frequency f at
-     * position p turns by angle sign * p * theta^(-2f/d). Interleaved pairs are (2f, 2f+1) (the
-     * TTT/EasyLM convention); otherwise (f, f + d/2) (the Hugging Face Llama convention).
-     * {@code sign = -1} applies the inverse rotation, which is also the gradient.
-     */
-    public static void rope(Tensor in, int[] positions, double theta, boolean interleaved, int sign, Tensor out) {
-        int d = in.shape()[in.shape().length - 1];
-        rope(in, positions, inverseFrequencies(theta, d), interleaved, sign, out);
-    }
-
     /** The rotation speeds of RoPE with base {@code theta} over pairs of a d-wide head: {@code theta^(-2f/d), f < d/2}. */
     public static double[] inverseFrequencies(double theta, int d) {
         double[] inv = new double[d / 2];
@@ -58,8 +47,11 @@ public final class IndexKernels {
     }
 
     /**
-     * Rotary position embedding with given rotation speeds: the pair of frequency f at position p
-     * turns by {@code sign * p * invFreq[f]} (scaled RoPE variants change these speeds).
+     * Rotary position embedding over rows [.., T, d]: the pair (x_a, x_b) of frequency f at
+     * position p turns by angle {@code sign * p * invFreq[f]} ({@link #inverseFrequencies} for plain
+     * RoPE; scaled variants change these speeds). Interleaved pairs are (2f, 2f+1) (the TTT/EasyLM
+     * convention); otherwise (f, f + d/2) (the Hugging Face Llama convention). {@code sign = -1}
+     * applies the inverse rotation, which is also the gradient.
      */
     public static void rope(Tensor in, int[] positions, double[] invFreq, boolean interleaved, int sign, Tensor out) {
         int[] shape = in.shape();

@@ -177,10 +177,7 @@ public final class Nn {
      */
     public static Tensor rope(Tensor x, int[] positions, double theta, boolean interleaved) {
         int[] s = x.shape();
-        if (s.length < 2 || s[s.length - 1] % 2 != 0) {
-            throw new IllegalArgumentException("rope: needs [..., T, d] with even d, got " + Shapes.str(s));
-        }
-        return rope(x, positions, IndexKernels.inverseFrequencies(theta, s[s.length - 1]), interleaved);
+        return rope(x, positions, IndexKernels.inverseFrequencies(theta, s.length == 0 ? 0 : s[s.length - 1]), interleaved);
     }
 
     /** {@link #rope(Tensor, int[], double, boolean)} with given rotation speeds per pair ({@code d / 2} of them: scaled RoPE). */

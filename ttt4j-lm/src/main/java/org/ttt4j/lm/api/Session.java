@@ -12,8 +12,6 @@ import org.ttt4j.lm.infer.InferenceSession;
 import org.ttt4j.lm.infer.SamplingOptions;
 import org.ttt4j.lm.methods.MethodSession;
 import org.ttt4j.lm.methods.Methods;
-import org.ttt4j.lm.model.Mixer;
-import org.ttt4j.lm.model.ModelConfig;
 
 /**
  * One model reading one text, keeping what it has read as state, whatever the model's method:
@@ -29,20 +27,16 @@ import org.ttt4j.lm.model.ModelConfig;
 public final class Session {
     private final LanguageModel model;
     private final MethodSession state;
-    private float[] last;
 
     Session(LanguageModel model, MethodSession state) {
         this.model = model;
         this.state = state;
-        this.last = state.lastLogits();
     }
 
     /** A fresh session of {@code model}, read the way its method reads. */
     static Session open(LanguageModel model) {
-        ModelConfig c = model.config();
-        boolean windowed = c.blockMixers().stream().allMatch(Mixer::windowed);
-        int maxChunk = windowed ? Math.min(Generator.PREFILL_CHUNK, c.window()) : Generator.PREFILL_CHUNK;
-        return new Session(model, Methods.of(c).openSession(model.decoder(), maxChunk));
+        int maxChunk = InferenceSession.maxChunk(model.decoder(), Generator.PREFILL_CHUNK);
+        return new Session(model, Methods.of(model.config()).openSession(model.decoder(), maxChunk));
     }
 
     /** The session whose state {@link #save} wrote to {@code file}. */
@@ -130,7 +124,6 @@ public final class Session {
                     float[] all = logits.toFloatArray();
                     for (int i = 0; i < n; i++) rows[at + i] = Arrays.copyOfRange(all, i * v, (i + 1) * v);
                 }
-                last = InferenceSession.lastRow(logits);
             }
         }
         return rows;
@@ -142,7 +135,7 @@ public final class Session {
      * @return a copy of the logits, or null before anything was read
      */
     public float[] lastLogits() {
-        return last == null ? null : last.clone();
+        return state.lastLogits();
     }
 
     /**
@@ -161,7 +154,7 @@ public final class Session {
     public Generator.Output generate(String prompt, SamplingOptions options, Consumer<String> onText) {
         Objects.requireNonNull(options, "options");
         int[] ids = model.encode(Objects.requireNonNull(prompt, "prompt"));
-        if (ids.length == 0 && last == null) ids = new int[] {model.tokenizer().documentBoundary()};
+        if (ids.length == 0 && state.lastLogits() == null) ids = new int[] {model.tokenizer().documentBoundary()};
         feed(ids);
         int[] fed = {0};
         InferenceSession reader = new InferenceSession() {
@@ -178,7 +171,7 @@ public final class Session {
         };
         Generator.Output out;
         try (var off = GradMode.disabled()) {
-            out = new Generator(model.decoder(), model.tokenizer()).continueFrom(reader, last.clone(), ids, options, onText);
+            out = new Generator(model.decoder(), model.tokenizer()).continueFrom(reader, state.lastLogits(), ids, options, onText);
         }
         // The generator reads every token it emits but the last: read that one too.
         if (fed[0] < out.tokens().length) feed(Arrays.copyOfRange(out.tokens(), fed[0], out.tokens().length));
@@ -205,9 +198,7 @@ public final class Session {
      * @return the copy
      */
     public Session fork() {
-        Session copy = new Session(model, state.fork());
-        copy.last = last == null ? null : last.clone();
-        return copy;
+        return new Session(model, state.fork());
     }
 
     @Override

@@ -31,7 +31,7 @@ public final class HfFolder {
         if (!Files.isRegularFile(config)) return false;
         try {
             JsonNode json = new ObjectMapper().readTree(config.toFile());
-            return HfConfig.isHf(json) || OfficialTttConfig.isOfficial(json);
+            return HfConfig.isHf(json); // official TTT configs name a model_type too
         } catch (IOException e) {
             // Unreadable: a folder laid out the Hugging Face way is reported as one (by config(), naming the file).
             return Files.isRegularFile(folder.resolve("model.safetensors.index.json")) || Files.isRegularFile(folder.resolve("tokenizer.json"));

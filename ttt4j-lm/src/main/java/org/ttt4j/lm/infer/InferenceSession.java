@@ -43,7 +43,7 @@ public interface InferenceSession {
      * The most tokens a pass of {@code model} reads when {@code requested} are asked for: a model of
      * sliding-window blocks only reads at most its window per pass.
      */
-    static int maxChunk(Decoder model, int requested) {
+    public static int maxChunk(Decoder model, int requested) {
         boolean windowed = model.config().blockMixers().stream().allMatch(Mixer::windowed);
         return windowed ? Math.min(requested, model.config().window()) : requested;
     }

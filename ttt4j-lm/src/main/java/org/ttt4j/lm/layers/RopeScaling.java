@@ -2,6 +2,7 @@ package org.ttt4j.lm.layers;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import org.ttt4j.core.kernel.IndexKernels;
 
 /**
  * A change of RoPE's rotation speeds for contexts longer than the model was first trained on, as
@@ -41,9 +42,9 @@ public record RopeScaling(
 
     /** The rotation speeds of a {@code headDim}-wide head with base {@code theta}, scaled. */
     public double[] inverseFrequencies(double theta, int headDim) {
-        double[] inv = new double[headDim / 2];
+        double[] inv = IndexKernels.inverseFrequencies(theta, headDim);
         for (int f = 0; f < inv.length; f++) {
-            double base = Math.pow(theta, -2.0 * f / headDim);
+            double base = inv[f];
             inv[f] = switch (type) {
                 case "linear" -> base / factor;
                 case "llama3" -> {

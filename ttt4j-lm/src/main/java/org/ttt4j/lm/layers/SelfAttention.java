@@ -2,6 +2,7 @@ package org.ttt4j.lm.layers;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.ttt4j.core.kernel.IndexKernels;
 import org.ttt4j.core.ops.Attention;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
@@ -12,11 +13,11 @@ import org.ttt4j.core.tensor.Tensor;
  * optional per-head RMSNorm of q and k before RoPE (qk_norm), and an optional sliding window.
  * Grouped-query attention: {@code kvHeads} key/value heads (dividing {@code heads}) each serve
  * {@code heads / kvHeads} query heads; the head width {@code headDim} need not be width / heads;
- * q/k/v (and o) may carry biases; {@code invFreq}, when not null, replaces RoPE's speeds
- * (a scaled RoPE, see {@link RopeScaling}).
+ * q/k/v (and o) may carry biases; {@code invFreq} are RoPE's rotation speeds, computed once
+ * (scaled by {@link RopeScaling} where the config says so).
  */
 public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNorm, RmsNorm kNorm,
-                            int heads, int kvHeads, int headDim, int window, double ropeTheta, double[] invFreq) implements SequenceMixer {
+                            int heads, int kvHeads, int headDim, int window, double[] invFreq) implements SequenceMixer {
 
     /** Which projections carry a bias: none, q/k/v (Qwen2), or all four (Llama's attention_bias). */
     public enum Bias { NONE, QKV, ALL }
@@ -37,7 +38,8 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
                 linear(p, name + ".o_proj", heads * headDim, width, bias == Bias.ALL),
                 qkNorm ? RmsNorm.create(p, name + ".q_norm", headDim, eps) : null,
                 qkNorm ? RmsNorm.create(p, name + ".k_norm", headDim, eps) : null,
-                heads, kvHeads, headDim, window, ropeTheta, scaling == null ? null : scaling.inverseFrequencies(ropeTheta, headDim));
+                heads, kvHeads, headDim, window,
+                scaling == null ? IndexKernels.inverseFrequencies(ropeTheta, headDim) : scaling.inverseFrequencies(ropeTheta, headDim));
     }
 
     private static Linear linear(Params p, String name, int in, int out, boolean bias) {
@@ -159,6 +161,6 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
     private Tensor project(Linear w, RmsNorm norm, Tensor x, int[] pos, int n) {
         Tensor h = Heads.split(w.apply(x), n);
         if (norm != null) h = norm.apply(h);
-        return invFreq == null ? Nn.rope(h, pos, ropeTheta, false) : Nn.rope(h, pos, invFreq, false);
+        return Nn.rope(h, pos, invFreq, false);
     }
 }

@@ -19,11 +19,6 @@ public final class Methods {
         return all().stream().filter(m -> m.name().equals(name)).findFirst();
     }
 
-    /** Every method's name, comma-separated (for help and errors). */
-    public static String names() {
-        return String.join(", ", all().stream().map(Method::name).toList());
-    }
-
     /**
      * The method that trains, scores and reads a model of config {@code c}: the one that governs it
      * (TTT-E2E), else the method of its first block's mixer.

@@ -50,11 +50,9 @@ public final class E2eMethod implements Method {
      */
     @Override
     public ModelConfig configure(ModelConfig c, OptionValues v, boolean fromFile, PrintStream out) {
-        if (!Boolean.TRUE.equals(v.get("--e2e", Boolean.class))) {
+        if (!v.given("--e2e")) {
             for (MethodOption o : OPTIONS) {
-                if (v.given(o.name()) && !(o.flag() && !v.get(o.name(), Boolean.class))) {
-                    throw new IllegalArgumentException(o.name() + ": --e2e-* options need --e2e");
-                }
+                if (v.given(o.name())) throw new IllegalArgumentException(o.name() + ": --e2e-* options need --e2e");
             }
             return c;
         }
@@ -63,7 +61,7 @@ public final class E2eMethod implements Method {
         int widthMultiple = multiple == null ? 1 : multiple;
         ModelConfig baseline = c.withNorms(true, true);
         var settings = new E2eSettings(v.get("--e2e-suffix-blocks", Integer.class), chunk != null ? chunk : E2eSettings.defaultChunk(c.window()),
-                v.get("--e2e-inner-lr", Double.class), null, Boolean.TRUE.equals(v.get("--e2e-first-order", Boolean.class)) ? true : null);
+                v.get("--e2e-inner-lr", Double.class), null, v.given("--e2e-first-order") ? true : null);
         ModelConfig e2e = settings.matched(c, widthMultiple);
         out.printf("TTT-E2E: MLP width %d -> %d %s (%,d vs %,d parameters)%n", baseline.dFf(), e2e.dFf(),
                 widthMultiple == 1 ? "so that the model keeps its baseline's parameter count"
