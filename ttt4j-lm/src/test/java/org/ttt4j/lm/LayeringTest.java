@@ -27,7 +27,7 @@ class LayeringTest {
             Map.entry("core.tensor", 0), Map.entry("core.kernel", 1), Map.entry("core.ops", 2), Map.entry("core.autograd", 3),
             Map.entry("lm.io", 10), Map.entry("lm.tokenizer", 10), Map.entry("lm.optim", 10),
             Map.entry("lm.data", 11), Map.entry("lm.layers", 11), Map.entry("lm.layers.ttt", 12),
-            Map.entry("lm.model", 20),
+            Map.entry("lm.model", 20), Map.entry("lm.decode", 21),
             Map.entry("lm.methods", 30), Map.entry("lm.methods.*", 31),
             Map.entry("lm.train", 40), Map.entry("lm.infer", 40), Map.entry("lm.eval", 41), Map.entry("lm.hf", 45),
             Map.entry("lm.api", 50));

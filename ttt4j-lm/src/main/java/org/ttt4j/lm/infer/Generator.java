@@ -113,7 +113,11 @@ public final class Generator {
             }
             if (saveState != null) session.save(saveState);
             long t1 = System.nanoTime();
-            return decode(feed, last, seen, options, onText, promptIds.length, t0, t1);
+            MethodSession decoding = session;
+            QtttSession adapting = adapted;
+            java.util.function.IntFunction<float[]> step = adapting != null ? t -> InferenceSession.lastRow(adapting.feed(new int[] {t}))
+                    : decoding::next;
+            return decode(step, last, seen, options, onText, promptIds.length, t0, t1);
         }
     }
 
@@ -126,10 +130,11 @@ public final class Generator {
         boolean[] seen = new boolean[model.config().vocabSize()];
         for (int id : context) seen[id] = true;
         long t = System.nanoTime();
-        return decode(session::feed, last, seen, options, onText, 0, t, t);
+        return decode(session::next, last, seen, options, onText, 0, t, t);
     }
 
-    private Output decode(java.util.function.Function<int[], Tensor> feed, float[] last, boolean[] seen, SamplingOptions options,
+    /** Samples and reads tokens; {@code step} reads one and returns the logits after it (a buffer it may reuse). */
+    private Output decode(java.util.function.IntFunction<float[]> step, float[] last, boolean[] seen, SamplingOptions options,
                           Consumer<String> onText, int promptTokens, long t0, long t1) {
         Sampler sampler = new Sampler(options);
         int[] out = new int[options.maxTokens()];
@@ -139,7 +144,7 @@ public final class Generator {
         StringBuilder text = new StringBuilder();
         String reason = "max_tokens";
         while (n < options.maxTokens()) {
-            int next = sampler.pick(last, seen);
+            int next = sampler.pick(last.clone(), seen); // the sampler rewrites its input (repetition penalty)
             if (next == tokenizer.documentBoundary()) {
                 reason = "end_of_document";
                 break;
@@ -161,7 +166,7 @@ public final class Generator {
                 text.setLength(text.indexOf(hit));
                 break;
             }
-            if (n < options.maxTokens()) last = InferenceSession.lastRow(feed.apply(new int[] {next}));
+            if (n < options.maxTokens()) last = step.apply(next);
         }
         long t2 = System.nanoTime();
         byte[] all = bytes.toByteArray();

@@ -17,6 +17,14 @@ public interface InferenceSession {
     /** Logits [1, n, V] for the next n tokens of the sequence (any n >= 1: long inputs are read in pieces). */
     Tensor feed(int[] ids);
 
+    /**
+     * Reads one token and returns the logits after it, in a buffer the session may reuse on its next
+     * call (copy to keep): the decoding loop's path, allocation-free for attention models.
+     */
+    default float[] next(int token) {
+        return lastRow(feed(new int[] {token}));
+    }
+
     /** Tokens read so far. */
     long position();
 
@@ -33,6 +41,7 @@ public interface InferenceSession {
         MethodSession s = Methods.of(model.config()).openSession(model, maxChunk(model, requestedChunk));
         return new InferenceSession() {
             @Override public Tensor feed(int[] ids) { return s.feed(ids); }
+            @Override public float[] next(int token) { return s.next(token); }
             @Override public long position() { return s.position(); }
             @Override public long stateFloats() { return s.stateFloats(); }
             @Override public int maxChunk() { return s.maxChunk(); }

@@ -133,6 +133,49 @@ public final class KvCache implements MixerCache {
         }
     }
 
+    /**
+     * Makes room for one more position and returns its slot; the caller writes its keys and values
+     * for every head at {@code (head * capacity() + slot) * d} of {@link #keyBuffer()} and
+     * {@link #valueBuffer()} (read them after this call: growing replaces them).
+     */
+    public int reserve() {
+        int slot;
+        if (window > 0) {
+            slot = (int) (position % capacity);
+            length = Math.min(capacity, length + 1);
+        } else {
+            if (length == capacity) grow();
+            slot = length++;
+        }
+        position++;
+        return slot;
+    }
+
+    /** The slot holding {@code pos} (which must still be held: within the last {@link #length()} positions). */
+    public int slot(long pos) {
+        return window > 0 ? (int) (pos % capacity) : (int) pos;
+    }
+
+    /** The key buffer [heads, capacity, d], shared, not copied (for the decode step). */
+    public float[] keyBuffer() {
+        return keys;
+    }
+
+    /** The value buffer [heads, capacity, d], shared, not copied. */
+    public float[] valueBuffer() {
+        return values;
+    }
+
+    /** Positions the buffers have room for. */
+    public int capacity() {
+        return capacity;
+    }
+
+    /** Keys a query sees: the window, or 0 for all of them. */
+    public int window() {
+        return window;
+    }
+
     private void grow() {
         int next = capacity * 2;
         float[] k2 = new float[heads * next * dim], v2 = new float[heads * next * dim];

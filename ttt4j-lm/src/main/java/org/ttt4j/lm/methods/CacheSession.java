@@ -9,10 +9,14 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.ttt4j.core.kernel.Team;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.decode.DecodePlan;
+import org.ttt4j.lm.decode.DecodeStep;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.CacheFields;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
@@ -31,6 +35,9 @@ final class CacheSession implements MethodSession {
     private final int maxChunk;
     private final List<MixerCache> caches;
     private float[] last;
+    private DecodeStep step;        // the packed one-token path of an attention model, built on first use
+    private List<KvCache> kvCaches; // the same caches, typed for it
+    private boolean stepChecked;
 
     CacheSession(Decoder model, int maxChunk) {
         this.model = model;
@@ -38,10 +45,52 @@ final class CacheSession implements MethodSession {
         this.caches = model.newCaches(maxChunk);
     }
 
+    /** The packed one-token step when every block is attention and MLPs, else null (built once). */
+    DecodeStep step() {
+        if (!stepChecked) {
+            stepChecked = true;
+            if (caches.stream().allMatch(c -> c instanceof KvCache)) {
+                step = DecodePlan.of(model).map(p -> new DecodeStep(p, 1, Team.engine(), -1)).orElse(null);
+                kvCaches = caches.stream().map(c -> (KvCache) c).toList();
+            }
+        }
+        return step;
+    }
+
+    /** The caches as KV caches (only when {@link #step()} is not null). */
+    List<KvCache> kvCaches() {
+        return kvCaches;
+    }
+
+    /** Logits after one more token, in a buffer reused by the next call. */
+    @Override
+    public float[] next(int token) {
+        DecodeStep s = step();
+        if (s == null) return MethodSession.super.next(token);
+        float[] logits = s.run(new DecodeStep.Sequence(kvCaches, token));
+        int v = model.config().vocabSize();
+        if (last == null || last.length != v) last = new float[v];
+        System.arraycopy(logits, 0, last, 0, v);
+        return last;
+    }
+
+    /** Records the last logits after a batched step ({@link Batched}). */
+    void lastLogits(float[] row, int offset) {
+        int v = model.config().vocabSize();
+        if (last == null || last.length != v) last = new float[v];
+        System.arraycopy(row, offset, last, 0, v);
+    }
+
+    Decoder model() {
+        return model;
+    }
+
     @Override
     public Tensor feed(int[] ids) {
         Tensor logits;
-        if (ids.length <= maxChunk) {
+        if (ids.length == 1 && step() != null) {
+            return Tensor.of(next(ids[0]).clone(), 1, 1, model.config().vocabSize());
+        } else if (ids.length <= maxChunk) {
             logits = model.logits(ids, caches);
         } else {
             // Caches have room for maxChunk new tokens per pass (a sliding window's ring too).

@@ -12,6 +12,18 @@ public interface MethodSession {
     /** Logits [1, n, V] for the next n tokens (longer inputs are read in passes of {@link #maxChunk()}). */
     Tensor feed(int[] ids);
 
+    /**
+     * Reads one token and returns the logits after it, in a buffer the session may reuse on its next
+     * call (copy to keep): the decoding loop's path. Attention models run it as one packed step that
+     * allocates nothing ({@code org.ttt4j.lm.decode.DecodeStep}).
+     */
+    default float[] next(int token) {
+        Tensor logits = feed(new int[] {token});
+        float[] row = new float[logits.dim(-1)];
+        System.arraycopy(logits.f32(), logits.offset() + (logits.dim(-2) - 1) * row.length, row, 0, row.length);
+        return row;
+    }
+
     /** Tokens read so far. */
     long position();
 

@@ -1,7 +1,11 @@
 package org.ttt4j.lm.model;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.ttt4j.core.kernel.PackedMatrix;
+import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Linalg;
 import org.ttt4j.core.ops.Nn;
@@ -21,6 +25,8 @@ public final class Decoder {
     private final List<Block> blocks = new ArrayList<>();
     private final RmsNorm finalNorm;
     private final Tensor lmHead;
+    private WeightFormat weights = WeightFormat.F32;
+    private final Map<String, PackedMatrix> packed = new LinkedHashMap<>();
 
     public Decoder(ModelConfig config, long seed) {
         this(config, new Params(seed, config.initStd()));
@@ -97,8 +103,69 @@ public final class Decoder {
         return Linalg.matmul(finalNorm.apply(h), lmHead, false, true);
     }
 
+    /** The format the weight matrices are stored in for inference (fp32 unless {@link #storeWeights} changed it). */
+    public WeightFormat weightFormat() {
+        return weights;
+    }
+
+    /**
+     * Stores every weight matrix (each 2-D parameter: projections, MLPs, the embedding and LM head)
+     * in {@code format} for inference, and replaces the fp32 values every other path computes with
+     * by the values the format holds, so that scoring, chunked prefill and the packed decode step
+     * all see the same weights. Norm scales, biases and higher-rank weights (TTT layers' initial
+     * fast weights) stay fp32. The model is for inference afterwards: training it would leave the
+     * packed copies behind. Storing the format a model already has does nothing; another is refused.
+     */
+    public synchronized Decoder storeWeights(WeightFormat format) {
+        if (format == weights) return this;
+        if (weights != WeightFormat.F32) {
+            throw new IllegalStateException("the weights are already stored as " + weights.label() + "; load the model again to store them as " + format.label());
+        }
+        for (var e : params.all().entrySet()) {
+            Tensor t = e.getValue();
+            if (t.rank() != 2) continue;
+            int rows = t.dim(0), cols = t.dim(1);
+            float[] values = t.f32();
+            PackedMatrix m = PackedMatrix.pack(values, t.offset(), rows, cols, format);
+            m.dequantizeRows(0, rows, values, t.offset());
+            packed.put(e.getKey(), m);
+        }
+        weights = format;
+        return this;
+    }
+
+    /**
+     * The weight matrix {@code name} as stored for inference: the packed copy after
+     * {@link #storeWeights}, else an fp32 view of the parameter itself (no copy when the parameter
+     * owns its whole array, so training updates show).
+     */
+    public PackedMatrix packed(String name) {
+        PackedMatrix m = packed.get(name);
+        if (m != null) return m;
+        Tensor t = params.get(name);
+        if (t.rank() != 2) throw new IllegalArgumentException("parameter " + name + " is not a matrix: shape " + java.util.Arrays.toString(t.shape()));
+        float[] a = t.f32();
+        if (t.offset() == 0 && a.length == t.size()) return new PackedMatrix.F32(a, t.dim(0), t.dim(1));
+        return PackedMatrix.pack(a, t.offset(), t.dim(0), t.dim(1), WeightFormat.F32);
+    }
+
+    /** The name of the LM head's matrix (the embedding's when tied). */
+    public String headName() {
+        return config.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+    }
+
+    /** The final norm. */
+    public RmsNorm finalNorm() {
+        return finalNorm;
+    }
+
+    /** The token embedding [V, D]. */
+    public Tensor embedding() {
+        return embedding;
+    }
+
     /** Names of the head's parameters: the final norm's weight and the LM head (the embedding when tied). */
     public List<String> headParameterNames() {
-        return List.of("model.norm.weight", config.tiedEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+        return List.of("model.norm.weight", headName());
     }
 }
