@@ -2,6 +2,7 @@ package org.ttt4j.cli;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.lm.api.ModelFolders;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.tokenizer.Tokenizer;
@@ -25,7 +26,13 @@ final class Checkpoints {
     record Loaded(Decoder model, Tokenizer tokenizer, CheckpointStore.Loaded checkpoint) {}
 
     static Loaded load(Path path) throws IOException {
+        return load(path, WeightFormat.F32);
+    }
+
+    /** The model at {@code path} with its weight matrices stored as {@code weights}. */
+    static Loaded load(Path path, WeightFormat weights) throws IOException {
         ModelFolders.Loaded l = ModelFolders.load(path);
+        l.model().storeWeights(weights);
         return new Loaded(l.model(), l.tokenizer(), l.checkpoint());
     }
 }

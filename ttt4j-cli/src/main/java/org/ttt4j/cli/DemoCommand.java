@@ -37,6 +37,9 @@ import picocli.CommandLine.Parameters;
                 "JDK's src.zip) twice, with and without test-time updates, prints the loss of",
                 "each section of the document for both, then continues the document."})
 public final class DemoCommand extends CommandIo implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    WeightsOption weights = new WeightsOption();
+
     /** The JDK source read when no file is named: 260 KB of one class, names defined far above their use. */
     static final String DEFAULT_ENTRY = "java.base/java/util/concurrent/ConcurrentHashMap.java";
 
@@ -61,7 +64,7 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
         if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2, got " + tokens);
         if (sections < 1) throw new IllegalArgumentException("--sections must be >= 1, got " + sections);
         long t0 = System.nanoTime();
-        var loaded = Checkpoints.load(modelPath != null ? modelPath : ModelFolders.demoFolder());
+        var loaded = Checkpoints.load(modelPath != null ? modelPath : ModelFolders.demoFolder(), weights.format());
         Decoder model = loaded.model();
         if (E2eSettings.of(model.config()) == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
         String name = file != null ? file.toString() : "src.zip!" + entry;

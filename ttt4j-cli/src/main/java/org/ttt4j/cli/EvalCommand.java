@@ -24,6 +24,9 @@ import picocli.CommandLine.Option;
                 "  latency           prefill and decode ms/token and state memory by context",
                 "Writes TASK.json, PNG plots and report.md (embedding them) into --out."})
 public final class EvalCommand extends CommandIo implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    WeightsOption weights = new WeightsOption();
+
     @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model, run or checkpoint folder, or demo (the shipped demo model); repeat to compare models")
     List<Path> checkpoints;
     @Option(names = "--label", description = "label per --model, in order (repeatable; default: the folder name)") List<String> labels;
@@ -100,7 +103,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
         for (int i = 0; i < checkpoints.size(); i++) {
             Checkpoints.Loaded loaded;
             try {
-                loaded = Checkpoints.load(checkpoints.get(i));
+                loaded = Checkpoints.load(checkpoints.get(i), weights.format());
             } catch (java.io.IOException | RuntimeException e) {
                 String what = e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage();
                 throw new IllegalArgumentException("--model " + checkpoints.get(i) + ": " + what, e);

@@ -20,6 +20,9 @@ import picocli.CommandLine.Parameters;
                 "With --chat the prompt is a user's message, put in the model's chat template (tokenizer_config.json's chat_template"
                         + " in the model folder), and only the reply is printed."})
 public final class GenerateCommand extends CommandIo implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    WeightsOption weights = new WeightsOption();
+
     @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model folder, a run folder (its latest checkpoint), a checkpoint folder, or demo: the shipped TTT-E2E demo model")
     Path checkpoint;
     @Parameters(arity = "0..*", paramLabel = "PROMPT", description = "prompt text, several words joined by spaces (default: read from"
@@ -58,7 +61,7 @@ public final class GenerateCommand extends CommandIo implements Callable<Integer
         String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile)
                 : prompt != null && !prompt.isEmpty() ? String.join(" ", prompt) : readStdin();
         if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
-        var loaded = Checkpoints.load(checkpoint);
+        var loaded = Checkpoints.load(checkpoint, weights.format());
         ChatTemplate template = null;
         if (chat) {
             Path folder = loaded.checkpoint().folder();

@@ -68,6 +68,9 @@ public final class RetrievalCommand extends CommandIo implements Runnable {
                     "adaptation time against prefill time; optionally a qTTT learning-rate sweep. Writes results.jsonl,",
                     "report.md and accuracy.png to --out."})
     static final class Eval extends CommandIo implements Callable<Integer> {
+        @picocli.CommandLine.Mixin
+        WeightsOption weights = new WeightsOption();
+
         @Option(names = "--model", paramLabel = "MODEL", required = true, description = "a model or run folder trained on retrieval data (byte tokenizer)") Path checkpoint;
         @Option(names = "--label", description = "the model's name in the report (default: the folder name)") String label;
         @Option(names = "--contexts", split = ",", defaultValue = "256,512,1024,2048", description = "context lengths in bytes (default: ${DEFAULT-VALUE})") int[] contexts;
@@ -87,7 +90,7 @@ public final class RetrievalCommand extends CommandIo implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            var loaded = Checkpoints.load(checkpoint);
+            var loaded = Checkpoints.load(checkpoint, weights.format());
             String name = label != null ? label : checkpoint.toAbsolutePath().normalize().getFileName().toString();
             var o = new QtttOptions(steps, span, lr, 0.01, 1.0, seed).validate();
             if (probes < 1) throw new IllegalArgumentException("--probes must be >= 1, got " + probes);

@@ -22,6 +22,9 @@ import picocli.CommandLine.Option;
                 "One line {\"position\": i, \"token\": id, \"nll\": x} per predicted token (position 0 is not predicted),",
                 "then a summary line with the mean nll, the token count and the model."})
 public final class ScoreCommand extends CommandIo implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    WeightsOption weights = new WeightsOption();
+
     /** Tokens per scoring pass (the KV caches carry the rest), as the library's own scoring. */
     static final int CHUNK = 256;
 
@@ -46,7 +49,7 @@ public final class ScoreCommand extends CommandIo implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens != null && maxTokens < 2) throw new IllegalArgumentException("--max-tokens must be >= 2 (one token predicts the next), got " + maxTokens);
-        var loaded = Checkpoints.load(model);
+        var loaded = Checkpoints.load(model, weights.format());
         int[] tokens;
         if (input.ids != null) {
             tokens = input.ids;
@@ -77,6 +80,7 @@ public final class ScoreCommand extends CommandIo implements Callable<Integer> {
         summary.put("tokens", nll.length);
         summary.put("model", loaded.checkpoint().folder().toString());
         summary.put("mixers", loaded.model().config().mixers());
+        summary.put("weights", weights.format().label());
         stdout().println(LINE.writeValueAsString(summary));
         stdout().flush();
         return 0;
