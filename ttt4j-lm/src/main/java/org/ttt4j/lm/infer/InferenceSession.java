@@ -42,6 +42,7 @@ public interface InferenceSession {
         return new InferenceSession() {
             @Override public Tensor feed(int[] ids) { return s.feed(ids); }
             @Override public float[] next(int token) { return s.next(token); }
+            @Override public float[] read(int[] ids) { return s.read(ids); }
             @Override public long position() { return s.position(); }
             @Override public long stateFloats() { return s.stateFloats(); }
             @Override public int maxChunk() { return s.maxChunk(); }

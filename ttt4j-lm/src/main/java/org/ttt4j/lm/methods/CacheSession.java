@@ -81,6 +81,16 @@ final class CacheSession implements MethodSession {
         System.arraycopy(row, offset, last, 0, v);
     }
 
+    @Override
+    public float[] read(int[] ids) {
+        if (ids.length == 0) throw new IllegalArgumentException("nothing to read: ids is empty");
+        for (int at = 0; at < ids.length; at += maxChunk) {
+            int[] piece = Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk));
+            last = piece.length == 1 && step() != null ? next(piece[0]) : model.lastLogits(piece, caches);
+        }
+        return last.clone();
+    }
+
     Decoder model() {
         return model;
     }

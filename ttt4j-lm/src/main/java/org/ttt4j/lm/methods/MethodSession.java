@@ -24,6 +24,21 @@ public interface MethodSession {
         return row;
     }
 
+    /**
+     * Reads {@code ids} (in passes of at most {@link #maxChunk()}) and returns only the logits after
+     * the last one (a copy): reading a prompt never materialises its logits matrix.
+     */
+    default float[] read(int[] ids) {
+        if (ids.length == 0) throw new IllegalArgumentException("nothing to read: ids is empty");
+        float[] last = null;
+        for (int at = 0; at < ids.length; at += maxChunk()) {
+            Tensor logits = feed(java.util.Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk())));
+            last = new float[logits.dim(-1)];
+            System.arraycopy(logits.f32(), logits.offset() + (logits.dim(-2) - 1) * last.length, last, 0, last.length);
+        }
+        return last;
+    }
+
     /** Tokens read so far. */
     long position();
 

@@ -91,6 +91,17 @@ public final class Decoder {
         return head(h);
     }
 
+    /**
+     * Reading: the logits [V] after the last of a chunk of new tokens of one sequence, updating the
+     * caches; the head runs on that one position only.
+     */
+    public float[] lastLogits(int[] ids, List<MixerCache> caches) {
+        Tensor h = Nn.embedding(embedding, ids, 1, ids.length);
+        for (int i = 0; i < blocks.size(); i++) h = blocks.get(i).apply(h, caches.get(i));
+        int t = ids.length;
+        return head(Layout.slice(h, 1, t - 1, t)).toFloatArray();
+    }
+
     /** Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens. */
     public List<MixerCache> newCaches(int maxChunk) {
         List<MixerCache> caches = new ArrayList<>();
