@@ -221,7 +221,7 @@ public final class DecodeStep {
             int b = pr / heads, head = pr % heads, g = head / group;
             KvCache c = caches[b][block];
             long p = pos[b], from = Math.max(p + 1 - c.length(), a.window() > 0 ? Math.max(0, p - a.window() + 1) : 0);
-            int ring = a.window() > 0 ? c.capacity() : 0;
+            int ring = c.window() > 0 ? c.capacity() : 0; // a full-history cache (qTTT) keeps every position in order
             DecodeKernels.attend(q, b * qw + head * hd, c.keyBuffer(), c.valueBuffer(), g * c.capacity() * hd, hd, from, p, ring,
                     scale, scores[m], att, b * qw + head * hd);
         }

@@ -8,10 +8,15 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.ttt4j.core.kernel.PackedMatrix;
+import org.ttt4j.core.kernel.Team;
+import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.decode.DecodePlan;
+import org.ttt4j.lm.decode.DecodeStep;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
@@ -50,6 +55,10 @@ public final class E2eSession {
     private long position;
     private Tensor lastOutput;   // logits [1, n, V] of the last feed; its last row is read only when asked for
     private float[] lastLogits;  // a loaded session's saved last row, until the next feed
+    private DecodeStep step;     // the packed one-token path, built on first use
+    private List<KvCache> kvCaches;
+    private boolean stepChecked;
+    private DecodePlan.Mlp[] primes; // the fast weights as the step reads them, rebuilt after each inner step
 
     public E2eSession(Decoder model, int maxChunk) {
         this(model, maxChunk, false);
@@ -122,6 +131,14 @@ public final class E2eSession {
                 if (pendingTokens.length == b) learn(ids[i]);
                 int n = Math.min(b - pendingTokens.length, ids.length - i);
                 int[] part = Arrays.copyOfRange(ids, i, i + n);
+                if (n == 1 && step() != null) {
+                    outs.add(Tensor.of(stepOne(part[0]).clone(), 1, 1, model.config().vocabSize()));
+                    pendingTokens = Arrays.copyOf(pendingTokens, pendingTokens.length + 1);
+                    pendingTokens[pendingTokens.length - 1] = part[0];
+                    position++;
+                    i++;
+                    continue;
+                }
                 Tensor h = model.embed(part, 1, n);
                 for (int j = 0; j < first; j++) h = model.blocks().get(j).apply(h, caches.get(j));
                 pendingInputs.add(h);
@@ -259,6 +276,43 @@ public final class E2eSession {
         return t;
     }
 
+    /** The packed one-token step (null when the model has sub-layers it does not cover), built once. */
+    private DecodeStep step() {
+        if (!stepChecked) {
+            stepChecked = true;
+            step = DecodePlan.of(model).map(p -> new DecodeStep(p, 1, Team.engine(), first)).orElse(null);
+            kvCaches = caches.stream().map(c -> (KvCache) c).toList();
+        }
+        return step;
+    }
+
+    /**
+     * One token through the packed step, the suffix blocks' prime MLPs replaced by the current fast
+     * weights; the suffix input it taps joins the pending chunk. Returns the step's logits buffer.
+     */
+    private float[] stepOne(int id) {
+        if (primes == null) {
+            primes = new DecodePlan.Mlp[caches.size() - first];
+            for (int j = 0; j < primes.length; j++) {
+                SwiGlu w = E2eLoop.prime(fast, j);
+                primes[j] = new DecodePlan.Mlp(E2eLoop.PRIME, null, null, packed(w.gate().weight()), packed(w.up().weight()), packed(w.down().weight()));
+            }
+        }
+        float[] input = new float[model.config().dModel()];
+        DecodePlan.Mlp[] current = primes;
+        float[] logits = step.run(new DecodeStep.Sequence(kvCaches, id,
+                (block, name) -> block >= first && name.equals(E2eLoop.PRIME) ? current[block - first] : null, input));
+        pendingInputs.add(Tensor.of(input, 1, 1, input.length));
+        return logits;
+    }
+
+    /** An fp32 view of a fast weight (no copy when the tensor owns its whole array). */
+    private static PackedMatrix packed(Tensor w) {
+        float[] a = w.f32();
+        if (w.offset() == 0 && a.length == w.size()) return new PackedMatrix.F32(a, w.dim(0), w.dim(1));
+        return PackedMatrix.pack(a, w.offset(), w.dim(0), w.dim(1), WeightFormat.F32);
+    }
+
     /** The inner step on the complete pending chunk, whose last target is {@code next}. */
     private void learn(int next) {
         int b = pendingTokens.length;
@@ -280,6 +334,7 @@ public final class E2eSession {
         List<Tensor> detached = new ArrayList<>();
         for (Tensor w : fast) detached.add(w.detach());
         fast = detached;
+        primes = null;
         pendingInputs.clear();
         pendingTokens = new int[0];
     }
