@@ -22,7 +22,7 @@ import org.ttt4j.lm.model.SubLayer;
  */
 public final class DecodePlan {
     /** One residual sub-layer of a block. */
-    public sealed interface Op permits Attend, Mlp {
+    public sealed interface Op permits Attend, Mlp, Foreign {
         /** The sub-layer's name in its block. */
         String name();
     }
@@ -34,6 +34,12 @@ public final class DecodePlan {
 
     /** {@code h += PostNorm(down(silu(gate x) * up x))} with {@code x = Norm(h)}; a substitute may replace its weights. */
     public record Mlp(String name, Norm norm, Norm postNorm, PackedMatrix gate, PackedMatrix up, PackedMatrix down) implements Op {}
+
+    /**
+     * A sub-layer the step does not lay out (a TTT layer, a convolution): run through its own layer
+     * code on the block's cache, between the step's regions.
+     */
+    public record Foreign(String name, SubLayer layer) implements Op {}
 
     /** An RMSNorm's scale and epsilon. */
     public record Norm(float[] weight, float eps) {}
@@ -56,8 +62,9 @@ public final class DecodePlan {
     }
 
     /**
-     * The plan of {@code model}, or empty when a block holds another kind of sub-layer (a TTT
-     * layer, a convolution): those models decode through their layers' own caches.
+     * The plan of {@code model}: attention and MLP sub-layers laid out for the step, any other
+     * sub-layer (a TTT layer, a convolution) kept as a {@link Foreign} op. Empty when no block has
+     * an attention or MLP sub-layer the step covers.
      */
     public static Optional<DecodePlan> of(Decoder model) {
         Map<String, Tensor> params = model.params().all();
@@ -71,24 +78,29 @@ public final class DecodePlan {
                 switch (l) {
                     case SubLayer.Mixing m when m.mixer() instanceof SelfAttention a -> {
                         String p = prefix + "self_attn.";
-                        if (a.q().weight() != params.get(p + "q_proj.weight")) return Optional.empty();
+                        if (a.q().weight() != params.get(p + "q_proj.weight")) {
+                            ops.add(new Foreign(m.name(), m));
+                            continue;
+                        }
                         ops.add(new Attend(m.name(), norm(m.norm()), norm(m.postNorm()), proj(model, p + "q_proj", a.q()), proj(model, p + "k_proj", a.k()),
                                 proj(model, p + "v_proj", a.v()), proj(model, p + "o_proj", a.o()), norm(a.qNorm()), norm(a.kNorm()),
                                 a.heads(), a.kvHeads(), a.headDim(), a.window(), ropeIndex(frequencies, a.invFreq())));
                     }
                     case SubLayer.Mlp m -> {
                         String p = prefix + m.name() + ".";
-                        if (m.mlp().gate().weight() != params.get(p + "gate_proj.weight")) return Optional.empty();
+                        if (m.mlp().gate().weight() != params.get(p + "gate_proj.weight")) {
+                            ops.add(new Foreign(m.name(), m));
+                            continue;
+                        }
                         ops.add(new Mlp(m.name(), norm(m.norm()), norm(m.postNorm()), model.packed(p + "gate_proj.weight"),
                                 model.packed(p + "up_proj.weight"), model.packed(p + "down_proj.weight")));
                     }
-                    default -> {
-                        return Optional.empty();
-                    }
+                    default -> ops.add(new Foreign(l.name(), l));
                 }
             }
             blocks.add(List.copyOf(ops));
         }
+        if (blocks.stream().flatMap(List::stream).allMatch(op -> op instanceof Foreign)) return Optional.empty();
         return Optional.of(new DecodePlan(model, List.copyOf(blocks), norm(model.finalNorm()), model.packed(model.headName()), frequencies));
     }
 
@@ -130,7 +142,7 @@ public final class DecodePlan {
         return head;
     }
 
-    /** Bytes of weights one decoded token reads: every matrix once (the embedding row aside). */
+    /** Bytes of the laid-out weights one decoded token reads: every matrix once (the embedding row and foreign sub-layers aside). */
     public long weightBytes() {
         long n = head.bytes();
         for (List<Op> ops : blocks) {
@@ -138,6 +150,7 @@ public final class DecodePlan {
                 n += switch (op) {
                     case Attend a -> a.q().w().bytes() + a.k().w().bytes() + a.v().w().bytes() + a.o().w().bytes();
                     case Mlp m -> m.gate().bytes() + m.up().bytes() + m.down().bytes();
+                    case Foreign f -> 0;
                 };
             }
         }

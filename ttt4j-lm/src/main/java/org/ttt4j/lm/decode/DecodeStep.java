@@ -4,7 +4,10 @@ import java.util.List;
 import org.ttt4j.core.kernel.DecodeKernels;
 import org.ttt4j.core.kernel.PackedMatrix;
 import org.ttt4j.core.kernel.Team;
+import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.KvCache;
+import org.ttt4j.lm.layers.MixerCache;
+import org.ttt4j.lm.model.Pass;
 
 /**
  * One decoding step of a {@link DecodePlan} for up to {@code maxBatch} sequences at once: each
@@ -29,11 +32,14 @@ public final class DecodeStep {
      * One sequence of a step: its per-block KV caches, the token it reads, optional substitutes and
      * an optional tap that receives the hidden state [D] entering block {@code tapBlock}.
      */
-    public record Sequence(List<KvCache> caches, int token, Substitutes substitutes, float[] tap) {
-        public Sequence(List<KvCache> caches, int token) {
+    public record Sequence(List<? extends MixerCache> caches, int token, Substitutes substitutes, float[] tap) {
+        public Sequence(List<? extends MixerCache> caches, int token) {
             this(caches, token, null, null);
         }
     }
+
+    /** An op of the plan with its block, in execution order. */
+    private record Placed(int block, boolean first, DecodePlan.Op op) {}
 
     private final DecodePlan plan;
     private final int maxBatch, d, vocab, tapBlock;
@@ -48,6 +54,11 @@ public final class DecodeStep {
     private final long[] pos;
     private final int[][] slots;
     private final KvCache[][] caches;
+    private final Placed[] ops;
+    private final boolean[] attends; // blocks whose mixer the step runs (a KV cache each)
+    private final Team.Body body = this::member;
+    private int segFrom, segTo;      // the ops the running region covers
+    private boolean segHead;         // and whether it ends with the head
 
     /**
      * A step for {@code plan} of up to {@code maxBatch} sequences, run by {@code team};
@@ -63,17 +74,25 @@ public final class DecodeStep {
         this.d = c.dModel();
         this.vocab = plan.head().rows();
         int qw = 0, kvw = 0, ff = 0, halfMax = 1;
-        for (List<DecodePlan.Op> ops : plan.blocks()) {
-            for (DecodePlan.Op op : ops) {
+        List<Placed> placed = new java.util.ArrayList<>();
+        attends = new boolean[plan.blocks().size()];
+        for (int i = 0; i < plan.blocks().size(); i++) {
+            List<DecodePlan.Op> ops = plan.blocks().get(i);
+            for (int j = 0; j < ops.size(); j++) {
+                DecodePlan.Op op = ops.get(j);
+                placed.add(new Placed(i, j == 0, op));
                 switch (op) {
                     case DecodePlan.Attend a -> {
                         qw = Math.max(qw, a.heads() * a.headDim());
                         kvw = Math.max(kvw, a.kvHeads() * a.headDim());
+                        attends[i] = true;
                     }
                     case DecodePlan.Mlp m -> ff = Math.max(ff, m.gate().rows());
+                    case DecodePlan.Foreign f -> { }
                 }
             }
         }
+        this.ops = placed.toArray(Placed[]::new);
         for (double[] f : plan.frequencies()) halfMax = Math.max(halfMax, f.length);
         h = new float[maxBatch * d];
         upd = new float[maxBatch * d];
@@ -121,11 +140,13 @@ public final class DecodeStep {
             if (s.token() < 0 || s.token() >= vocab) throw new IllegalArgumentException("token id " + s.token() + " outside the vocabulary of " + vocab);
             long p = s.caches().getFirst().position();
             for (int i = 0; i < layers; i++) {
-                KvCache c = s.caches().get(i);
+                MixerCache c = s.caches().get(i);
                 if (c.position() != p) throw new IllegalStateException("sequence " + b + ": block " + i + "'s cache is at position " + c.position() + ", block 0's at " + p);
-                caches[b][i] = c;
-                slots[b][i] = c.reserve();
+                if (!attends[i]) continue;
+                if (!(c instanceof KvCache kv)) throw new IllegalArgumentException("sequence " + b + ": block " + i + " attends but its cache is a " + c.getClass().getSimpleName());
+                caches[b][i] = kv;
             }
+            for (int i = 0; i < layers; i++) if (attends[i]) slots[b][i] = caches[b][i].reserve();
             pos[b] = p;
             longest = (int) Math.max(longest, p + 1);
             System.arraycopy(emb, embOff + s.token() * d, h, b * d, d);
@@ -142,22 +163,49 @@ public final class DecodeStep {
         this.seqs = sequences;
         this.n = count;
         try {
-            team.run(this::member);
+            // Regions over runs of laid-out ops; a foreign op runs on this thread between them.
+            int from = 0;
+            while (true) {
+                int to = from;
+                while (to < ops.length && !(ops[to].op() instanceof DecodePlan.Foreign)) to++;
+                if (to > from || to == ops.length) {
+                    segFrom = from;
+                    segTo = to;
+                    segHead = to == ops.length;
+                    team.run(body);
+                }
+                if (to == ops.length) break;
+                foreign(ops[to]);
+                from = to + 1;
+            }
         } finally {
             this.seqs = null;
         }
         return logits;
     }
 
+    /** A sub-layer the step does not lay out, through its own code on each sequence's cache. */
+    private void foreign(Placed p) {
+        if (p.first() && p.block() == tapBlock) tap();
+        var layer = ((DecodePlan.Foreign) p.op()).layer();
+        for (int b = 0; b < n; b++) {
+            Tensor x = Tensor.of(java.util.Arrays.copyOfRange(h, b * d, (b + 1) * d), 1, 1, d);
+            Tensor y = layer.apply(x, new Pass.Decode(seqs[b].caches().get(p.block())), java.util.Map.of());
+            System.arraycopy(y.toFloatArray(), 0, h, b * d, d);
+        }
+    }
+
+    private void tap() {
+        for (int b = 0; b < n; b++) if (seqs[b].tap() != null) System.arraycopy(h, b * d, seqs[b].tap(), 0, d);
+    }
+
     private void member(int m, int members, Team t) {
         float[] x = xn[m];
-        List<List<DecodePlan.Op>> blocks = plan.blocks();
-        for (int i = 0; i < blocks.size(); i++) {
-            if (i == tapBlock && m == 0) {
-                for (int b = 0; b < n; b++) if (seqs[b].tap() != null) System.arraycopy(h, b * d, seqs[b].tap(), 0, d);
-            }
-            for (DecodePlan.Op op : blocks.get(i)) {
-                switch (op) {
+        for (int o = segFrom; o < segTo; o++) {
+            int i = ops[o].block();
+            if (ops[o].first() && i == tapBlock && m == 0) tap();
+            {
+                switch (ops[o].op()) {
                     case DecodePlan.Attend a -> {
                         normRows(a.norm(), x);
                         attend(i, a, x, m, members, t);
@@ -169,9 +217,11 @@ public final class DecodeStep {
                         mlp(i, mlp, x, m, members, t);
                         residual(mlp.postNorm(), m, members, t);
                     }
+                    case DecodePlan.Foreign f -> throw new IllegalStateException("a foreign op inside a region");
                 }
             }
         }
+        if (!segHead) return;
         normRows(plan.finalNorm(), x);
         int r0 = Team.from(vocab, m, members), r1 = Team.from(vocab, m + 1, members);
         plan.head().matmul(x, 0, d, n, logits, 0, vocab, r0, r1);

@@ -57,7 +57,7 @@ public final class Batched {
             DecodeStep.Sequence[] seqs = new DecodeStep.Sequence[group.size()];
             for (int j = 0; j < seqs.length; j++) {
                 CacheSession s = (CacheSession) sessions.get(group.get(j));
-                seqs[j] = new DecodeStep.Sequence(s.kvCaches(), tokens[group.get(j)]);
+                seqs[j] = new DecodeStep.Sequence(s.caches(), tokens[group.get(j)]);
             }
             float[] logits = step.run(seqs);
             for (int j = 0; j < seqs.length; j++) {

@@ -16,7 +16,6 @@ import org.ttt4j.lm.decode.DecodePlan;
 import org.ttt4j.lm.decode.DecodeStep;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.CacheFields;
-import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
@@ -35,8 +34,7 @@ final class CacheSession implements MethodSession {
     private final int maxChunk;
     private final List<MixerCache> caches;
     private float[] last;
-    private DecodeStep step;        // the packed one-token path of an attention model, built on first use
-    private List<KvCache> kvCaches; // the same caches, typed for it
+    private DecodeStep step;        // the packed one-token path, built on first use
     private boolean stepChecked;
 
     CacheSession(Decoder model, int maxChunk) {
@@ -45,21 +43,18 @@ final class CacheSession implements MethodSession {
         this.caches = model.newCaches(maxChunk);
     }
 
-    /** The packed one-token step when every block is attention and MLPs, else null (built once). */
+    /** The packed one-token step, or null when the model has nothing it lays out (built once). */
     DecodeStep step() {
         if (!stepChecked) {
             stepChecked = true;
-            if (caches.stream().allMatch(c -> c instanceof KvCache)) {
-                step = DecodePlan.of(model).map(p -> new DecodeStep(p, 1, Team.engine(), -1)).orElse(null);
-                kvCaches = caches.stream().map(c -> (KvCache) c).toList();
-            }
+            step = DecodePlan.of(model).map(p -> new DecodeStep(p, 1, Team.engine(), -1)).orElse(null);
         }
         return step;
     }
 
-    /** The caches as KV caches (only when {@link #step()} is not null). */
-    List<KvCache> kvCaches() {
-        return kvCaches;
+    /** The blocks' caches, in order. */
+    List<MixerCache> caches() {
+        return caches;
     }
 
     /** Logits after one more token, in a buffer reused by the next call. */
@@ -67,7 +62,7 @@ final class CacheSession implements MethodSession {
     public float[] next(int token) {
         DecodeStep s = step();
         if (s == null) return MethodSession.super.next(token);
-        float[] logits = s.run(new DecodeStep.Sequence(kvCaches, token));
+        float[] logits = s.run(new DecodeStep.Sequence(caches, token));
         int v = model.config().vocabSize();
         if (last == null || last.length != v) last = new float[v];
         System.arraycopy(logits, 0, last, 0, v);

@@ -38,7 +38,10 @@ class DecodeStepTest {
                 Arguments.of("hybrid", base.build().toBuilder().mixers("swa:2,full:1").window(4).build()),
                 Arguments.of("gqa, head_dim 16, qkv bias", base.build().toBuilder().kvHeads(2).headDim(16).attentionBias("qkv").build()),
                 Arguments.of("qk-norm, sandwich norms, untied, all biases", base.build().toBuilder().qkNorm(true).postNorm(true)
-                        .tiedEmbeddings(false).attentionBias("all").build()));
+                        .tiedEmbeddings(false).attentionBias("all").build()),
+                // TTT layers (and the Mamba backbone's convolution) run as foreign ops between the step's regions
+                Arguments.of("ttt_linear", base.build().toBuilder().mixers("ttt_linear").build()),
+                Arguments.of("ttt_mlp and full", base.build().toBuilder().mixers("ttt_mlp:2,full:1").build()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -52,12 +55,11 @@ class DecodeStepTest {
             float[] all = whole.toFloatArray();
             // a prompt through the chunked path (the caches' other writer), then token by token through the step
             List<MixerCache> generic = m.newCaches(4);
-            List<KvCache> caches = kv(generic);
             m.logits(java.util.Arrays.copyOfRange(ids, 0, 4), generic);
             m.logits(java.util.Arrays.copyOfRange(ids, 4, 6), generic);
             DecodeStep step = new DecodeStep(DecodePlan.of(m).orElseThrow(), 1, Team.of(2), -1);
             for (int t = 6; t < ids.length; t++) {
-                float[] got = step.run(new DecodeStep.Sequence(caches, ids[t]));
+                float[] got = step.run(new DecodeStep.Sequence(generic, ids[t]));
                 for (int j = 0; j < v; j++) {
                     float want = all[t * v + j];
                     assertEquals(want, got[j], 2e-5f * (1 + Math.abs(want)), name + ": token " + t + ", logit " + j);

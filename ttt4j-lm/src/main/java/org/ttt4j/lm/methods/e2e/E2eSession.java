@@ -56,7 +56,6 @@ public final class E2eSession {
     private Tensor lastOutput;   // logits [1, n, V] of the last feed; its last row is read only when asked for
     private float[] lastLogits;  // a loaded session's saved last row, until the next feed
     private DecodeStep step;     // the packed one-token path, built on first use
-    private List<KvCache> kvCaches;
     private boolean stepChecked;
     private DecodePlan.Mlp[] primes; // the fast weights as the step reads them, rebuilt after each inner step
 
@@ -281,7 +280,6 @@ public final class E2eSession {
         if (!stepChecked) {
             stepChecked = true;
             step = DecodePlan.of(model).map(p -> new DecodeStep(p, 1, Team.engine(), first)).orElse(null);
-            kvCaches = caches.stream().map(c -> (KvCache) c).toList();
         }
         return step;
     }
@@ -300,7 +298,7 @@ public final class E2eSession {
         }
         float[] input = new float[model.config().dModel()];
         DecodePlan.Mlp[] current = primes;
-        float[] logits = step.run(new DecodeStep.Sequence(kvCaches, id,
+        float[] logits = step.run(new DecodeStep.Sequence(caches, id,
                 (block, name) -> block >= first && name.equals(E2eLoop.PRIME) ? current[block - first] : null, input));
         pendingInputs.add(Tensor.of(input, 1, 1, input.length));
         return logits;
