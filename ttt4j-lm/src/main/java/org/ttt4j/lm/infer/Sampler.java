@@ -21,9 +21,7 @@ public final class Sampler {
             for (int i = 0; i < v; i++) if (seen[i]) logits[i] = logits[i] > 0 ? logits[i] / p : logits[i] * p;
         }
         if (options.temperature() == 0) return argmax(logits);
-        Integer[] order = new Integer[v];
-        for (int i = 0; i < v; i++) order[i] = i;
-        Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]) != 0 ? Float.compare(logits[b], logits[a]) : a - b);
+        int[] order = descending(logits);
         int keep = options.topK() > 0 ? Math.min(options.topK(), v) : v;
         double max = logits[order[0]];
         double[] prob = new double[keep];
@@ -50,6 +48,23 @@ public final class Sampler {
             if (r < 0) return order[i];
         }
         return order[cut - 1];
+    }
+
+    /**
+     * Indices by descending value, equal values by ascending index (the order of
+     * {@link Float#compare}): one primitive sort of keys that pack the value's order above the index.
+     */
+    static int[] descending(float[] x) {
+        long[] keys = new long[x.length];
+        for (int i = 0; i < x.length; i++) {
+            int bits = Float.floatToIntBits(x[i]);
+            int ascending = bits ^ ((bits >> 31) & 0x7fffffff); // signed order of these ints = Float.compare order
+            keys[i] = ((long) ~ascending << 32) | i;             // ~ reverses it; the index breaks ties upward
+        }
+        Arrays.sort(keys);
+        int[] order = new int[x.length];
+        for (int i = 0; i < x.length; i++) order[i] = (int) keys[i];
+        return order;
     }
 
     /** The index of the largest value (the first of equals): greedy decoding. */

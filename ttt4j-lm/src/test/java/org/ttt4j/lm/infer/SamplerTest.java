@@ -62,4 +62,17 @@ class SamplerTest {
         assertEquals(1, Generator.completePrefix(java.util.Arrays.copyOf(euro, 3), 0));
         assertEquals(4, Generator.completePrefix(euro, 1));
     }
+
+    /** The packed-key sort orders like a comparator on Float.compare, ties by index, over awkward values. */
+    @org.junit.jupiter.api.Test
+    void descendingOrderIsTheComparatorOrder() {
+        var rng = new java.util.SplittableRandom(4);
+        float[] special = {0f, -0f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE, -Float.MIN_VALUE, 1f, -1f};
+        float[] x = new float[500];
+        for (int i = 0; i < x.length; i++) x[i] = rng.nextInt(4) == 0 ? special[rng.nextInt(special.length)] : (float) rng.nextInt(-5, 5) / 4;
+        Integer[] expected = new Integer[x.length];
+        for (int i = 0; i < x.length; i++) expected[i] = i;
+        java.util.Arrays.sort(expected, (a, b) -> Float.compare(x[b], x[a]) != 0 ? Float.compare(x[b], x[a]) : a - b);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(java.util.Arrays.stream(expected).mapToInt(Integer::intValue).toArray(), Sampler.descending(x));
+    }
 }
