@@ -7,6 +7,7 @@ package org.ttt4j.core.kernel;
 public final class MatVecReference {
     private MatVecReference() {}
 
+    /** y[yOff + r] = W[r] . x[xOff ..] for r in [rowFrom, rowTo), one row at a time in column order. */
     public static void matvec(PackedMatrix w, float[] x, int xOff, float[] y, int yOff, int rowFrom, int rowTo) {
         int cols = w.cols();
         float[] row = new float[cols];
@@ -18,6 +19,7 @@ public final class MatVecReference {
         }
     }
 
+    /** {@link #matvec} of each of the n vectors at {@code xOff + b * ldx} into {@code yOff + b * ldy}. */
     public static void matmul(PackedMatrix w, float[] x, int xOff, int ldx, int n, float[] y, int yOff, int ldy, int rowFrom, int rowTo) {
         for (int b = 0; b < n; b++) matvec(w, x, xOff + b * ldx, y, yOff + b * ldy, rowFrom, rowTo);
     }

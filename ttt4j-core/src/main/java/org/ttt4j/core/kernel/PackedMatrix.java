@@ -35,6 +35,16 @@ public sealed interface PackedMatrix permits PackedMatrix.F32, PackedMatrix.Bf16
         MatVec.matmul(this, x, xOff, ldx, n, y, yOff, ldy, rowFrom, rowTo);
     }
 
+    /**
+     * The prefill product: the outputs of {@link #matmul} up to fp32 rounding, NOT bit-identical
+     * to {@link #matvec} (a tiled fp32 GEMM over dequantised panels of rows, see
+     * {@link MatVec#gemm}). Deterministic; uses the engine's threads when called from outside
+     * its pool.
+     */
+    default void gemm(float[] x, int xOff, int ldx, int n, float[] y, int yOff, int ldy, int rowFrom, int rowTo) {
+        MatVec.gemm(this, x, xOff, ldx, n, y, yOff, ldy, rowFrom, rowTo);
+    }
+
     /** Rows [from, to) as fp32 into dst (row stride cols), as the products see them. */
     void dequantizeRows(int from, int to, float[] dst, int dstOff);
 
