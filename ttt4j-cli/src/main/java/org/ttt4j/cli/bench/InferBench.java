@@ -133,9 +133,18 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                     return r;
                 };
                 try (var off = GradMode.disabled()) {
-                    MethodSession warm = Methods.of(c).openSession(m, chunk); // compiles the paths measured below
-                    warm.read(rng.ints(Math.min(256, c.context()), 0, c.vocabSize()).toArray());
-                    for (int i = 0; i < 64; i++) warm.next(rng.nextInt(c.vocabSize()));
+                    // Compiles the paths measured below (C2 needs thousands of calls of each kernel).
+                    for (int round = 0; round < 2; round++) {
+                        MethodSession warm = Methods.of(c).openSession(m, chunk);
+                        warm.read(rng.ints(Math.min(2 * chunk, c.context()), 0, c.vocabSize()).toArray());
+                        for (int i = 0; i < 128; i++) warm.next(rng.nextInt(c.vocabSize()));
+                    }
+                    List<MethodSession> warmBatch = new ArrayList<>();
+                    for (int i = 0; i < Batched.MAX_BATCH; i++) {
+                        warmBatch.add(Methods.of(c).openSession(m, chunk));
+                        warmBatch.getLast().read(rng.ints(8, 0, c.vocabSize()).toArray());
+                    }
+                    for (int b : batch) for (int i = 0; i < 32; i++) Batched.next(warmBatch.subList(0, b), rng.ints(b, 0, c.vocabSize()).toArray());
                     for (int ctx : contexts) {
                         MethodSession s = Methods.of(c).openSession(m, chunk);
                         int[] ids = rng.ints(ctx, 0, c.vocabSize()).toArray();

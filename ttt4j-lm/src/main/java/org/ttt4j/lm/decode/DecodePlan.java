@@ -37,9 +37,14 @@ public final class DecodePlan {
 
     /**
      * A sub-layer the step does not lay out (a TTT layer, a convolution): run through its own layer
-     * code on the block's cache, between the step's regions.
+     * code on the block's cache, between the step's regions; a mixing sub-layer's norms are kept
+     * for its mixer's own one-token path ({@code SequenceMixer.decodeOne}), null otherwise.
      */
-    public record Foreign(String name, SubLayer layer) implements Op {}
+    public record Foreign(String name, SubLayer layer, Norm norm, Norm postNorm) implements Op {
+        static Foreign of(SubLayer l) {
+            return l instanceof SubLayer.Mixing m ? new Foreign(l.name(), l, norm(m.norm()), norm(m.postNorm())) : new Foreign(l.name(), l, null, null);
+        }
+    }
 
     /** An RMSNorm's scale and epsilon. */
     public record Norm(float[] weight, float eps) {}
@@ -79,7 +84,7 @@ public final class DecodePlan {
                     case SubLayer.Mixing m when m.mixer() instanceof SelfAttention a -> {
                         String p = prefix + "self_attn.";
                         if (a.q().weight() != params.get(p + "q_proj.weight")) {
-                            ops.add(new Foreign(m.name(), m));
+                            ops.add(Foreign.of(m));
                             continue;
                         }
                         ops.add(new Attend(m.name(), norm(m.norm()), norm(m.postNorm()), proj(model, p + "q_proj", a.q()), proj(model, p + "k_proj", a.k()),
@@ -89,13 +94,13 @@ public final class DecodePlan {
                     case SubLayer.Mlp m -> {
                         String p = prefix + m.name() + ".";
                         if (m.mlp().gate().weight() != params.get(p + "gate_proj.weight")) {
-                            ops.add(new Foreign(m.name(), m));
+                            ops.add(Foreign.of(m));
                             continue;
                         }
                         ops.add(new Mlp(m.name(), norm(m.norm()), norm(m.postNorm()), model.packed(p + "gate_proj.weight"),
                                 model.packed(p + "up_proj.weight"), model.packed(p + "down_proj.weight")));
                     }
-                    default -> ops.add(new Foreign(l.name(), l));
+                    default -> ops.add(Foreign.of(l));
                 }
             }
             blocks.add(List.copyOf(ops));

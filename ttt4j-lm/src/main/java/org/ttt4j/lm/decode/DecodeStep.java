@@ -8,6 +8,7 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Pass;
+import org.ttt4j.lm.model.SubLayer;
 
 /**
  * One decoding step of a {@link DecodePlan} for up to {@code maxBatch} sequences at once: each
@@ -187,12 +188,25 @@ public final class DecodeStep {
     /** A sub-layer the step does not lay out, through its own code on each sequence's cache. */
     private void foreign(Placed p) {
         if (p.first() && p.block() == tapBlock) tap();
-        var layer = ((DecodePlan.Foreign) p.op()).layer();
+        var foreign = (DecodePlan.Foreign) p.op();
+        var layer = foreign.layer();
         for (int b = 0; b < n; b++) {
+            MixerCache cache = seqs[b].caches().get(p.block());
+            if (layer instanceof SubLayer.Mixing mix && decodeOne(foreign, mix, b, cache)) continue;
             Tensor x = Tensor.of(java.util.Arrays.copyOfRange(h, b * d, (b + 1) * d), 1, 1, d);
-            Tensor y = layer.apply(x, new Pass.Decode(seqs[b].caches().get(p.block())), java.util.Map.of());
+            Tensor y = layer.apply(x, new Pass.Decode(cache), java.util.Map.of());
             System.arraycopy(y.toFloatArray(), 0, h, b * d, d);
         }
+    }
+
+    /** A mixer's own one-token path on arrays ({@code SequenceMixer.decodeOne}), with the sub-layer's norms and residual. */
+    private boolean decodeOne(DecodePlan.Foreign f, SubLayer.Mixing mix, int b, MixerCache cache) {
+        float[] x = xn[0], y = post[0];
+        DecodeKernels.rmsNorm(h, b * d, f.norm().weight(), x, 0, d, f.norm().eps());
+        if (!mix.mixer().decodeOne(x, y, cache)) return false;
+        if (f.postNorm() != null) DecodeKernels.rmsNorm(y, 0, f.postNorm().weight(), y, 0, d, f.postNorm().eps());
+        DecodeKernels.add(y, 0, h, b * d, d);
+        return true;
     }
 
     private void tap() {

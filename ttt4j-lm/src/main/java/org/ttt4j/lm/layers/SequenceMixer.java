@@ -10,6 +10,16 @@ public interface SequenceMixer {
     /** Decoding: x [1, T, D] continues the sequence held by {@code cache}, which it updates. */
     Tensor apply(Tensor x, MixerCache cache);
 
+    /**
+     * Decoding one token on plain arrays, allocating nothing: {@code out[0..D)} = this mixer's output
+     * for the input {@code x[0..D)} (already normed), continuing and updating {@code cache} exactly
+     * as {@link #apply(Tensor, MixerCache)} of a one-token x would (up to fp32 rounding). Returns
+     * false, touching nothing, when this mixer has no such path (the decode step then calls apply).
+     */
+    default boolean decodeOne(float[] x, float[] out, MixerCache cache) {
+        return false;
+    }
+
     /** A fresh cache for decoding one sequence in chunks of at most {@code maxChunk} tokens. */
     MixerCache newCache(int maxChunk);
 }
