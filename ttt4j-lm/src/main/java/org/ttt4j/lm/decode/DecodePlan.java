@@ -42,7 +42,7 @@ public final class DecodePlan {
      */
     public record Foreign(String name, SubLayer layer, Norm norm, Norm postNorm) implements Op {
         static Foreign of(SubLayer l) {
-            return l instanceof SubLayer.Mixing m ? new Foreign(l.name(), l, norm(m.norm()), norm(m.postNorm())) : new Foreign(l.name(), l, null, null);
+            return l instanceof SubLayer.Mixing m ? new Foreign(l.name(), l, DecodePlan.norm(m.norm()), DecodePlan.norm(m.postNorm())) : new Foreign(l.name(), l, null, null);
         }
     }
 
