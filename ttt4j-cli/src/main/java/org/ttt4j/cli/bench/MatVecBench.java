@@ -70,7 +70,7 @@ public final class MatVecBench extends CommandIo implements Callable<Integer> {
         List<Shape> shapeList = shapes.stream().map(Shape::parse).toList();
         List<WeightFormat> formatList = formats.stream().map(WeightFormat::parse).toList();
         int threads = Parallel.threads();
-        double bandwidth = InferBench.Bandwidth.measure()[0];
+        double bandwidth = InferBench.Bandwidth.measure(org.ttt4j.core.kernel.Team.engine())[0];
         stdout().printf("ttt4j bench matvec: %s, %d thread(s), %d-lane vectors, SIMD %s; best of %d rounds of >= %.2f s%n",
                 batch == 1 ? "matvec (one vector)" : "matmul of " + batch + " vectors", threads, Simd.F.length(),
                 Simd.enabled() ? "on" : "OFF (scalar reference)", rounds, minTime);
