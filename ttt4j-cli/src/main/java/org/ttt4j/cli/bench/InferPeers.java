@@ -286,7 +286,7 @@ public final class InferPeers {
         } else if (o.status() == Outcome.TIMED_OUT) {
             why = "stopped after " + TIMEOUT.toMinutes() + " minutes";
         } else if (o.status() != 0) {
-            why = "exited with status " + o.status() + ": " + lastLine(o.err());
+            why = "exited with status " + o.status() + ": " + errorLine(o.err());
         } else {
             try {
                 parsed = parse(o.out());
@@ -358,6 +358,16 @@ public final class InferPeers {
         return Map.of("OMP_NUM_THREADS", n, "MKL_NUM_THREADS", n, "OPENBLAS_NUM_THREADS", n);
     }
 
+    /**
+     * The line of a peer's standard error that says what went wrong: the last one that is not part
+     * of a stack trace (indented) nor a logging or JVM warning, e.g. Python's exception or Java's
+     * innermost {@code Caused by:}.
+     */
+    static String errorLine(String err) {
+        return err.lines().filter(l -> !l.isBlank() && !Character.isWhitespace(l.charAt(0)) && !l.startsWith("SLF4J:") && !l.startsWith("WARNING:"))
+                .reduce((a, b) -> b).map(String::strip).orElse(lastLine(err));
+    }
+
     private static String lastLine(String s) {
         return s.strip().lines().reduce((a, b) -> b).orElse("(no output)");
     }
@@ -417,6 +427,8 @@ public final class InferPeers {
             String error = output.lines().filter(l -> l.contains("[ERROR]")).findFirst().orElse(lastLine(output));
             throw new IOException("cannot build the Jlama peer (Maven Central unreachable?): " + error.strip());
         }
+        // The build leaves an unchanged class path file as it was: its time marks the build.
+        Files.setLastModifiedTime(classpath, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
         return project;
     }
 

@@ -74,6 +74,15 @@ class InferPeersTest {
     }
 
     @Test
+    void aJavaStackTraceIsReducedToItsInnermostCause() {
+        String err = "SLF4J: No SLF4J providers were found.\nException in thread \"main\" java.lang.RuntimeException: wrapped\n"
+                + "\tat a.B.c(B.java:1)\nCaused by: java.lang.IndexOutOfBoundsException: offset 128\n\tat a.B.d(B.java:2)\n\t... 3 more\n";
+        assertEquals("Caused by: java.lang.IndexOutOfBoundsException: offset 128", InferPeers.errorLine(err));
+        assertEquals("error: --weights q4: not a multiple of 32", InferPeers.errorLine("SLF4J: x\nerror: --weights q4: not a multiple of 32\n"));
+        assertEquals("only a frame", InferPeers.errorLine("\tonly a frame\n"));
+    }
+
+    @Test
     void garbageIsAClearReasonNotACrash() {
         var notJson = InferPeers.results("jlama", "f32", 1, new int[] {128}, new Outcome(0, "hello\n{oops, not json\n", "a warning\n"), log);
         assertTrue(notJson.getFirst().absent().startsWith("line 2 of its output is not JSON"), notJson.getFirst().absent());

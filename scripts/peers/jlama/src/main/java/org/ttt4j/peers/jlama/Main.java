@@ -61,8 +61,17 @@ public final class Main {
     /** The peer's name in its JSON lines. */
     static final String PEER = "jlama";
 
-    /** Parses the arguments, loads the model and prints the JSON lines. */
+    /** Parses the arguments, loads the model and prints the JSON lines; a refused argument exits 2 saying why. */
     public static void main(String[] args) throws Exception {
+        try {
+            measure(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            System.exit(2);
+        }
+    }
+
+    private static void measure(String[] args) throws Exception {
         String folder = null, weights = "f32";
         int threads = 1, tokens = 32;
         int[] contexts = {128, 1024}, logitIds = null;
@@ -97,6 +106,7 @@ public final class Main {
                     + " q4 is its closest format");
             default -> throw new IllegalArgumentException("--weights: f32, bf16 or q4, got \"" + weights + "\"");
         };
+        if (format != DType.F32) requireBlocks(Path.of(folder), weights);
         PhysicalCoreExecutor.overrideThreadCount(threads); // before anything (quantizing too) starts Jlama's pool
         Path quantized = format == DType.F32 ? null : Files.createTempDirectory("ttt4j-jlama");
         try {
@@ -169,6 +179,25 @@ public final class Main {
         if (!Files.exists(view.resolve("README.md"))) Files.writeString(view.resolve("README.md"), "");
         return SafeTensorSupport.quantizeModel(view, format, new String[] {"norm"}, null, Optional.of(out.resolve("quantized")));
     }
+
+    /**
+     * Jlama quantizes activations in blocks of 32 for BF16 and Q4 weights (and Q4 weights are blocks
+     * of 32): refuses, saying so, a model whose widths are not multiples of 32, which it would fail on
+     * in the first layer.
+     */
+    private static void requireBlocks(Path folder, String weights) throws IOException {
+        var config = new com.fasterxml.jackson.databind.ObjectMapper().readTree(folder.resolve("config.json").toFile());
+        for (String f : List.of("hidden_size", "intermediate_size")) {
+            int v = config.path(f).asInt(0);
+            if (v % BLOCK != 0) {
+                throw new IllegalArgumentException("--weights " + weights + ": Jlama " + version() + " quantizes activations in blocks of "
+                        + BLOCK + " against BF16 and Q4 weights; config.json's " + f + " " + v + " is not a multiple of " + BLOCK);
+            }
+        }
+    }
+
+    /** Jlama's block of quantization (Q8ByteBufferTensor.BLOCK_SIZE, Q4ByteBufferTensor.BLOCK_SIZE). */
+    private static final int BLOCK = 32;
 
     private static void delete(Path dir) throws IOException {
         try (var files = Files.walk(dir)) {
