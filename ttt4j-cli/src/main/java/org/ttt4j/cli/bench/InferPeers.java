@@ -119,6 +119,7 @@ public final class InferPeers {
             peers = peersFolder();
             project = buildJlama(peers, log);
         } catch (IOException | RuntimeException e) {
+            log.println("jlama peer absent: " + e.getMessage());
             return absentAll("jlama", format, threads, contexts, e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -145,15 +146,22 @@ public final class InferPeers {
      * one result per context, absent ones saying why.
      */
     public static List<PeerResult> torch(Path hfFolder, String weights, int threads, int[] contexts, int tokens, PrintStream log) {
+        return torch(hfFolder, weights, threads, contexts, tokens, PythonPeer.interpreters(null), log);
+    }
+
+    /** As {@link #torch(Path, String, int, int[], int, PrintStream)} with the first of {@code interpreters} that has torch. */
+    static List<PeerResult> torch(Path hfFolder, String weights, int threads, int[] contexts, int tokens, List<String> interpreters,
+                                  PrintStream log) {
         Path script;
         try {
             script = peersFolder().resolve("torch_decode.py");
         } catch (IOException | RuntimeException e) {
+            log.println("torch peer absent: " + e.getMessage());
             return absentAll("torch", weights, threads, contexts, e.getMessage());
         }
         List<String> args = peerArgs(hfFolder, weights, threads, contexts, tokens);
         List<String> tried = new ArrayList<>();
-        for (String python : PythonPeer.interpreters(null)) {
+        for (String python : interpreters) {
             List<String> cmd = new ArrayList<>(List.of(python, script.toString()));
             cmd.addAll(args);
             Outcome o = run(cmd, threadEnv(threads), TIMEOUT);
@@ -163,7 +171,9 @@ public final class InferPeers {
             }
             return results("torch", weights, threads, contexts, o, log);
         }
-        return absentAll("torch", weights, threads, contexts, "no Python with torch and transformers (tried " + String.join(", ", tried) + ")");
+        String why = "no Python with torch and transformers (tried " + String.join(", ", tried) + ")";
+        log.println("torch peer absent: " + why);
+        return absentAll("torch", weights, threads, contexts, why);
     }
 
     /** The exit status of torch_decode.py when torch or transformers cannot be imported. */

@@ -129,6 +129,14 @@ class InferPeersTest {
     }
 
     @Test
+    void withoutPythonTorchIsAbsentSayingWhatWasTried(@TempDir Path dir) {
+        var r = InferPeers.torch(dir, "f32", 1, new int[] {128, 1024}, 8, List.of("/nonexistent/python3"), log);
+        assertEquals(2, r.size());
+        assertEquals("no Python with torch and transformers (tried /nonexistent/python3 (not found))", r.getFirst().absent());
+        assertTrue(log().contains("torch peer absent: no Python with torch"), log());
+    }
+
+    @Test
     void aJlamaPeerThatCannotBeBuiltSaysWhy(@TempDir Path dir) throws Exception {
         Path peers = Files.createDirectories(dir.resolve("scripts/peers/jlama")).getParent();
         Files.writeString(peers.resolve("jlama/pom.xml"), "<project/>");
