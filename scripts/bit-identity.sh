@@ -7,7 +7,7 @@
 #   scripts/bit-identity.sh path/to/ttt4j.jar > after.txt    (new build)
 #   diff before.txt after.txt
 # The corpus is the engine's sources at a fixed commit (so edits to the tree do not move it).
-# Takes about 3 minutes on 2 cores.
+# Takes about 3 minutes on 2 cores. Builds with --weights also hash bf16 and q8 decoding and scoring.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 jar="${1:?usage: scripts/bit-identity.sh JAR [WORK_DIR]}"
@@ -53,3 +53,11 @@ echo "full.qttt $(run generate "$model_opt" "$work/full" --qttt --qttt-steps 3 -
 run generate "$model_opt" "$work/e2e" --max-tokens 8 --temperature 0 --save-state "$work/e2e.state" 'class A {' >/dev/null
 echo "e2e.state $(find "$work/e2e.state" -type f | sort | xargs cat | hash)"
 echo "e2e.resumed $(run generate "$model_opt" "$work/e2e" --max-tokens 8 --temperature 0 --load-state "$work/e2e.state" ' int y' | hash)"
+# Weight formats (issue #20): each format decodes and scores the same bits run after run.
+if run generate --help | grep -q -- '--weights'; then
+  for f in bf16 q8; do
+    echo "full.generate.$f $(run generate "$model_opt" "$work/full" --weights "$f" --max-tokens 24 --temperature 0.8 --seed 3 'public static' | hash)"
+    echo "e2e.generate.$f $(run generate "$model_opt" "$work/e2e" --weights "$f" --max-tokens 24 --temperature 0.8 --seed 3 'class A {' | hash)"
+    echo "full.score.$f $(run score "$model_opt" "$work/full" --weights "$f" --file "$work/corpus/ttt4j-core/src/main/java/org/ttt4j/core/kernel/Gemm.java" --max-tokens 200 | hash)"
+  done
+fi

@@ -299,13 +299,18 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         return String.join(",", java.util.Arrays.stream(values).mapToObj(Integer::toString).toList());
     }
 
-    /** The peers' decode rows on the same weights (written as a Hugging Face folder for them). */
+    /** The peers' rows on the same weights (written as a Hugging Face folder for them). */
     private List<Map<String, Object>> peerRows(List<WeightFormat> formats, int[] counts) throws Exception {
         return InferPeerRows.measure(this, formats, counts, peers, stdout(), stderr());
     }
 
     Path modelFolder() {
         return model;
+    }
+
+    /** The fp32 model the peers run: --model's, or the random weights of --dims (full attention, as its first method). */
+    org.ttt4j.lm.model.Decoder peerModel() {
+        return load(model != null ? "model" : "full");
     }
 
     String dims() {
@@ -321,7 +326,8 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
     }
 
     /** ratio_vs_f32 on decode and batched rows; ratio_vs_jlama and ratio_vs_torch on decode rows a peer measured alike. */
-    private static void ratios(List<Map<String, Object>> rows) {
+    private void ratios(List<Map<String, Object>> rows) {
+        String peerModel = model != null ? model.toString() : dims + " full";
         for (var r : rows) {
             if (!"infer".equals(r.get("bench"))) continue;
             for (var o : rows) {
@@ -330,7 +336,8 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
             }
             if (!"decode".equals(r.get("kind"))) continue;
             for (var o : rows) {
-                if (o.get("peer") == null || !same(r, o, "weights", "threads", "context")) continue;
+                if (o.get("peer") == null || o.get("decode_tokens_per_s") == null || !same(r, o, "threads", "context")
+                        || !r.get("weights").equals(o.get("requested_weights")) || !r.get("model").equals(peerModel)) continue;
                 r.put("ratio_vs_" + o.get("peer"), num(r, "tokens_per_s") / num(o, "decode_tokens_per_s"));
             }
         }
@@ -416,21 +423,26 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
             return new double[] {read, triad};
         }
 
-        /** Sum with four independent accumulators, so the loads are not serialised behind one chain of adds. */
+        /**
+         * Sum of x[from, to) read as four streams at once (four quarters of the range, one
+         * accumulator each), as the matrix-vector kernels read four rows: a single stream leaves
+         * memory-level parallelism unused and understates the bandwidth.
+         */
         private static double sum(float[] x, int from, int to) {
+            int l = S.length(), quarter = (to - from) / 4 / l * l;
+            int a = from, b = a + quarter, c = b + quarter, d = c + quarter;
             var s0 = FloatVector.zero(S);
             var s1 = FloatVector.zero(S);
             var s2 = FloatVector.zero(S);
             var s3 = FloatVector.zero(S);
-            int l = S.length(), i = from;
-            for (int upper = to - 4 * l + 1; i < upper; i += 4 * l) {
-                s0 = s0.add(FloatVector.fromArray(S, x, i));
-                s1 = s1.add(FloatVector.fromArray(S, x, i + l));
-                s2 = s2.add(FloatVector.fromArray(S, x, i + 2 * l));
-                s3 = s3.add(FloatVector.fromArray(S, x, i + 3 * l));
+            for (int i = 0; i < quarter; i += l) {
+                s0 = s0.add(FloatVector.fromArray(S, x, a + i));
+                s1 = s1.add(FloatVector.fromArray(S, x, b + i));
+                s2 = s2.add(FloatVector.fromArray(S, x, c + i));
+                s3 = s3.add(FloatVector.fromArray(S, x, d + i));
             }
             double s = VectorMath.sumLanes(s0.add(s1).add(s2.add(s3)));
-            for (; i < to; i++) s += x[i];
+            for (int i = d + quarter; i < to; i++) s += x[i];
             return s;
         }
 

@@ -13,6 +13,22 @@ public final class DecodeKernels {
 
     private DecodeKernels() {}
 
+    /**
+     * The dot product of two runs of n floats: vector partial sums, their lanes summed by a fixed
+     * halving tree through {@code scratch} (from {@code at}, one vector's room), then the tail. The
+     * order is fixed: the bits do not depend on the JIT tier.
+     */
+    static float dot(float[] a, int ao, float[] b, int bo, int n, float[] scratch, int at) {
+        var acc = FloatVector.zero(S);
+        int i = 0, l = S.length();
+        for (int upper = S.loopBound(n); i < upper; i += l) acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
+        acc.intoArray(scratch, at);
+        for (int w = l / 2; w >= 1; w /= 2) for (int k = 0; k < w; k++) scratch[at + k] += scratch[at + k + w];
+        float s = scratch[at];
+        for (; i < n; i++) s += a[ao + i] * b[bo + i];
+        return s;
+    }
+
     /** out = x / sqrt(mean(x^2) + eps) * weight (weight null: none), over n values. */
     public static void rmsNorm(float[] x, int xo, float[] weight, float[] out, int oo, int n, float eps) {
         if (!Simd.enabled()) {
@@ -70,7 +86,8 @@ public final class DecodeKernels {
      * One query q (width d at qo) attending to the cached keys and values of one head: positions
      * [from, to], position p at slot {@code p % ring} (ring 0: slot p) of rows of width d starting
      * at {@code base} in keys and values. Softmax of q.k * scale, then the weighted sum of values
-     * into out (width d at oo). {@code scores} holds at least to - from + 1 floats.
+     * into out (width d at oo). {@code scores} holds at least to - from + 1 floats plus one
+     * vector's room.
      */
     public static void attend(float[] q, int qo, float[] keys, float[] values, int base, int d, long from, long to, int ring,
                               float scale, float[] scores, float[] out, int oo) {
@@ -82,13 +99,23 @@ public final class DecodeKernels {
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
             int slot = ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
-            float s = Reductions.dot(q, qo, keys, base + slot * d, d) * scale;
+            float s = dot(q, qo, keys, base + slot * d, d, scores, n) * scale;
             scores[j] = s;
             max = Math.max(max, s);
         }
-        float sum = 0;
-        for (int j = 0; j < n; j++) sum += scores[j] = (float) Math.exp(scores[j] - max);
-        float inv = 1 / sum;
+        // exp(s - max) by the vector formula for every score (the tail masked): no scalar exp per key.
+        var vmax = FloatVector.broadcast(S, max);
+        var acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j += S.length()) {
+            var mask = S.indexInRange(j, n);
+            var e = VectorMath.exp(FloatVector.fromArray(S, scores, j, mask).sub(vmax));
+            e.intoArray(scores, j, mask);
+            acc = acc.add(e, mask);
+        }
+        int at = n; // lane sums in the room past the scores
+        acc.intoArray(scores, at);
+        for (int w = S.length() / 2; w >= 1; w /= 2) for (int k = 0; k < w; k++) scores[at + k] += scores[at + k + w];
+        float inv = 1 / scores[at];
         java.util.Arrays.fill(out, oo, oo + d, 0f);
         int upper = S.loopBound(d);
         for (int j = 0; j < n; j++) {

@@ -40,7 +40,7 @@ public final class DecodeKernelsReference {
             max = Math.max(max, scores[j]);
         }
         float sum = 0;
-        for (int j = 0; j < n; j++) sum += scores[j] = (float) Math.exp(scores[j] - max);
+        for (int j = 0; j < n; j++) sum += scores[j] = (float) Math.exp(scores[j] - max); // the fast twin uses VectorMath.exp
         for (int i = 0; i < d; i++) out[oo + i] = 0;
         for (int j = 0; j < n; j++) {
             int vo = base + slot(from + j, ring) * d;

@@ -160,7 +160,8 @@ public final class DecodeStep {
                 }
             }
         }
-        for (int m = 0; m < scores.length; m++) if (scores[m].length < longest) scores[m] = new float[Math.max(longest, 2 * scores[m].length)];
+        // scores of every visible key, then one vector of room for the kernel's lane sums
+        for (int m = 0; m < scores.length; m++) if (scores[m].length < longest + 64) scores[m] = new float[Math.max(longest + 64, 2 * scores[m].length)];
         this.seqs = sequences;
         this.n = count;
         try {
@@ -238,7 +239,7 @@ public final class DecodeStep {
         if (!segHead) return;
         normRows(plan.finalNorm(), x);
         int r0 = Team.from(vocab, m, members), r1 = Team.from(vocab, m + 1, members);
-        plan.head().matmul(x, 0, d, n, logits, 0, vocab, r0, r1);
+        product(plan.head(), x, d, logits, vocab, r0, r1);
     }
 
     /** x[b] = norm(h[b]) for every sequence (each member its own copy: no barrier needed). */
@@ -262,7 +263,7 @@ public final class DecodeStep {
                 p = a.v(); out = v; width = kvw; head = u - heads - kvh;
             }
             int r0 = head * hd;
-            p.w().matmul(x, 0, d, n, out, 0, width, r0, r0 + hd);
+            product(p.w(), x, d, out, width, r0, r0 + hd);
             for (int b = 0; b < n; b++) {
                 int o = b * width + r0;
                 if (p.bias() != null) DecodeKernels.add(p.bias(), r0, out, o, hd);
@@ -299,8 +300,8 @@ public final class DecodeStep {
         for (int b = 0; b < n && !mixed; b++) mixed = substitute(b, block, own) != own;
         int r0 = Team.from(ff, m, members), r1 = Team.from(ff, m + 1, members);
         if (!mixed) {
-            own.gate().matmul(x, 0, d, n, gate, 0, ff, r0, r1);
-            own.up().matmul(x, 0, d, n, up, 0, ff, r0, r1);
+            product(own.gate(), x, d, gate, ff, r0, r1);
+            product(own.up(), x, d, up, ff, r0, r1);
         } else {
             for (int b = 0; b < n; b++) {
                 DecodePlan.Mlp w = substitute(b, block, own);
@@ -318,6 +319,12 @@ public final class DecodeStep {
         }
     }
 
+    /** y[b * ldy + r] = W[r] . in[b * ldx ..] for the step's sequences and rows [r0, r1): one pass over W (matvec bits either way). */
+    private void product(PackedMatrix w, float[] in, int ldx, float[] y, int ldy, int r0, int r1) {
+        if (n == 1) w.matvec(in, 0, y, 0, r0, r1);
+        else w.matmul(in, 0, ldx, n, y, 0, ldy, r0, r1);
+    }
+
     private DecodePlan.Mlp substitute(int b, int block, DecodePlan.Mlp own) {
         Substitutes s = seqs[b].substitutes();
         if (s == null) return own;
@@ -328,7 +335,7 @@ public final class DecodeStep {
     /** upd[b] rows [from, to) of this member = W in[b] (+ bias). */
     private void rows(PackedMatrix w, float[] bias, float[] in, int width, int m, int members) {
         int r0 = Team.from(d, m, members), r1 = Team.from(d, m + 1, members);
-        w.matmul(in, 0, width, n, upd, 0, d, r0, r1);
+        product(w, in, width, upd, d, r0, r1);
         if (bias != null) for (int b = 0; b < n; b++) DecodeKernels.add(bias, r0, upd, b * d + r0, r1 - r0);
     }
 
