@@ -3,6 +3,7 @@ package org.ttt4j.lm.api;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
@@ -10,6 +11,7 @@ import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.infer.Generator;
 import org.ttt4j.lm.infer.InferenceSession;
 import org.ttt4j.lm.infer.SamplingOptions;
+import org.ttt4j.lm.methods.Batched;
 import org.ttt4j.lm.methods.MethodSession;
 import org.ttt4j.lm.methods.Methods;
 
@@ -127,6 +129,43 @@ public final class Session {
             }
         }
         return rows;
+    }
+
+    /**
+     * Reads one token id and returns the logits after it: the decoding loop's call. Attention,
+     * TTT-E2E and TTT models run it as one packed step over the model's stored weights that
+     * allocates nothing per token ({@code org.ttt4j.lm.decode.DecodeStep}).
+     *
+     * @param id an id of the model's tokenizer
+     * @return the next-token logits (a copy)
+     */
+    public float[] next(int id) {
+        model.checkIds(new int[] {id});
+        try (var off = GradMode.disabled()) {
+            return state.next(id).clone();
+        }
+    }
+
+    /**
+     * Reads {@code ids[i]} into {@code sessions.get(i)} for every i, decoding them together: sessions
+     * of one attention model share every weight read (one matrix product for all of them), which is
+     * how a server decodes many requests at once. Each session's logits are the same bits as its own
+     * {@link #next}.
+     *
+     * @param sessions distinct sessions (of any models)
+     * @param ids one id per session
+     * @return the logits after each session's token, row i for session i
+     */
+    public static float[][] nextAll(List<Session> sessions, int[] ids) {
+        if (sessions.size() != ids.length) throw new IllegalArgumentException(sessions.size() + " sessions but " + ids.length + " ids");
+        List<MethodSession> states = new java.util.ArrayList<>();
+        for (int i = 0; i < ids.length; i++) {
+            sessions.get(i).model.checkIds(new int[] {ids[i]});
+            states.add(sessions.get(i).state);
+        }
+        try (var off = GradMode.disabled()) {
+            return Batched.next(states, ids);
+        }
     }
 
     /**
