@@ -23,6 +23,7 @@ import org.ttt4j.lm.methods.MethodSession;
 import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.SubLayer;
 
 /**
  * The packed decode step against the model's own whole-sequence forward pass (the path tested
@@ -57,7 +58,17 @@ class DecodeStepTest {
             List<MixerCache> generic = m.newCaches(4);
             m.logits(java.util.Arrays.copyOfRange(ids, 0, 4), generic);
             m.logits(java.util.Arrays.copyOfRange(ids, 4, 6), generic);
-            DecodeStep step = new DecodeStep(DecodePlan.of(m).orElseThrow(), 1, Team.of(2), -1);
+            DecodePlan plan = DecodePlan.of(m).orElseThrow();
+            // every mixer the step does not lay out (the TTT layers) runs its own one-token path on arrays
+            for (var ops : plan.blocks()) {
+                for (DecodePlan.Op op : ops) {
+                    if (op instanceof DecodePlan.Foreign f && f.layer() instanceof SubLayer.Mixing mix) {
+                        int d = c.dModel();
+                        assertTrue(mix.mixer().decodeOne(new float[d], new float[d], mix.mixer().newCache(4)), name + ": " + f.name() + " decodes on arrays");
+                    }
+                }
+            }
+            DecodeStep step = new DecodeStep(plan, 1, Team.of(2), -1);
             for (int t = 6; t < ids.length; t++) {
                 float[] got = step.run(new DecodeStep.Sequence(generic, ids[t]));
                 for (int j = 0; j < v; j++) {

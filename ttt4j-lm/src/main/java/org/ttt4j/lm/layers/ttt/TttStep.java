@@ -1,0 +1,462 @@
+package org.ttt4j.lm.layers.ttt;
+
+import java.util.Arrays;
+import java.util.List;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import org.ttt4j.core.kernel.IndexKernels;
+import org.ttt4j.core.kernel.MatVec;
+import org.ttt4j.core.kernel.PackedMatrix;
+import org.ttt4j.core.kernel.Reductions;
+import org.ttt4j.core.kernel.Simd;
+import org.ttt4j.core.tensor.DType;
+import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.CausalConv;
+import org.ttt4j.lm.layers.Linear;
+
+/**
+ * One decoded token of a TTT layer on plain arrays ({@link TttLayer#decodeOne}): the same
+ * computation as {@link TttLayer#apply(Tensor, org.ttt4j.lm.layers.MixerCache)} of one token, up to
+ * fp32 rounding, allocating nothing. Per token: the projections (matrix-vector products on views
+ * of the layer's weights, so training updates show), the shared q/k convolutions with their
+ * history (share_qk), RoPE at the position in the mini-batch, the token's learning rate, then per
+ * head the primal form on the cache's own tensors, updated in place:
+ * <pre>
+ *   X_0 = k;  Z_l = X_l W_l + b_l;  X_{l+1} = gelu(Z_l)               (at the mini-batch's start weights)
+ *   G_last = dl/dZ_last;  G_{l-1} = (G_l W_l^T) o gelu'(Z_{l-1})
+ *   S_l += c X_l^T G_l;  s_l += c G_l                                   (the state's sums)
+ *   Xbar_0 = q;  Zbar_l = Xbar_l W_l + b_l - s (Xbar_l S_l + s_l);  Xbar_{l+1} = gelu(Zbar_l)
+ *   out = q + LN(Zbar_last)
+ * </pre>
+ * and, on the token that completes a mini-batch, the commit {@code W_l -= s S_l, b_l -= s s_l},
+ * sums back to zero. Then the output LayerNorm, the gate and the output projection.
+ *
+ * <p>One instance per layer holds only what does not change (views, RoPE tables); everything a
+ * token writes is in the cache ({@link Scratch}), so sessions of one model may decode on
+ * different threads. Supports every configuration of the layer with fp32 parameters.
+ */
+final class TttStep {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = F.length();
+
+    /** A projection y = W x (+ b) through a view of W when it owns its whole array, else row by row in place. */
+    private record Proj(Tensor w, PackedMatrix.F32 view, Tensor bias) {
+        static Proj of(Linear l) {
+            return of(l.weight(), l.weight().dim(0), l.weight().dim(1), l.bias());
+        }
+
+        static Proj of(Tensor w, int rows, int cols, Tensor bias) {
+            boolean whole = w.offset() == 0 && w.f32().length == w.size();
+            return new Proj(w, whole ? new PackedMatrix.F32(w.f32(), rows, cols) : null, bias);
+        }
+
+        int rows() {
+            return view != null ? view.rows() : w.dim(0);
+        }
+
+        void apply(float[] x, int xo, float[] y, int yo) {
+            int rows = rows();
+            if (view != null) {
+                MatVec.matvec(view, x, xo, y, yo, 0, rows);
+            } else {
+                int cols = w.size() / rows;
+                float[] a = w.f32();
+                for (int r = 0; r < rows; r++) y[yo + r] = Reductions.dot(a, w.offset() + r * cols, x, xo, cols);
+            }
+            if (bias != null) for (int r = 0; r < rows; r++) y[yo + r] += bias.f32()[bias.offset() + r];
+        }
+    }
+
+    private final TttOptions opts;
+    private final int heads, width, d, layers;
+    private final int[] widths;
+    private final Proj q, k, v, o, g, lr;
+    private final CausalConv convQ, convK;
+    private final Tensor normWeight, normBias, lrBias, tokenIdx, postWeight, postBias;
+    /** cos and sin of RoPE's angles at each position of a mini-batch: [b][d / 2]. */
+    private final double[] cos, sin;
+    private final float rateScale;
+
+    private TttStep(TttOptions opts, int heads, int width, Linear q, Linear k, Linear v, Linear o, Linear g, CausalConv convQ, CausalConv convK,
+                    Tensor normWeight, Tensor normBias, Tensor lrWeight, Tensor lrBias, Tensor tokenIdx, Tensor postWeight, Tensor postBias) {
+        this.opts = opts;
+        this.heads = heads;
+        this.width = width;
+        this.d = width / heads;
+        this.layers = opts.kind().layers;
+        this.widths = new int[layers + 1];
+        widths[0] = d;
+        for (int l = 1; l < layers; l++) widths[l] = d * opts.kind().expansion;
+        widths[layers] = d;
+        this.q = Proj.of(q);
+        this.k = k == null ? null : Proj.of(k);
+        this.v = Proj.of(v);
+        this.o = Proj.of(o);
+        this.g = g == null ? null : Proj.of(g);
+        this.lr = lrWeight == null ? null : Proj.of(lrWeight, heads, width, null);
+        this.convQ = convQ;
+        this.convK = convK;
+        this.normWeight = normWeight;
+        this.normBias = normBias;
+        this.lrBias = lrBias;
+        this.tokenIdx = tokenIdx;
+        this.postWeight = postWeight;
+        this.postBias = postBias;
+        int b = opts.miniBatch(), half = d / 2;
+        double[] inv = IndexKernels.inverseFrequencies(opts.ropeTheta(), d);
+        cos = new double[b * half];
+        sin = new double[b * half];
+        for (int p = 0; p < b; p++) {
+            for (int f = 0; f < half; f++) {
+                double angle = p * inv[f];
+                cos[p * half + f] = Math.cos(angle);
+                sin[p * half + f] = Math.sin(angle);
+            }
+        }
+        rateScale = (float) (opts.baseLr() / d);
+    }
+
+    /**
+     * The step of a layer with these parts, or null when one of its parameters is not fp32 (the
+     * layer then keeps to its tensor path). Nullable parts: k (share_qk), g (no gate), the convs
+     * (no share_qk), the learning-rate parameters (no learnable rate).
+     */
+    static TttStep of(TttOptions opts, int heads, int width, Linear q, Linear k, Linear v, Linear o, Linear g, CausalConv convQ, CausalConv convK,
+                      Tensor normWeight, Tensor normBias, Tensor lrWeight, Tensor lrBias, Tensor tokenIdx, Tensor postWeight, Tensor postBias) {
+        for (Linear l : Arrays.asList(q, k, v, o, g)) {
+            if (l != null && !(fp32(l.weight()) && (l.bias() == null || fp32(l.bias())))) return null;
+        }
+        for (CausalConv c : Arrays.asList(convQ, convK)) if (c != null && !(fp32(c.weight()) && fp32(c.bias()))) return null;
+        for (Tensor t : Arrays.asList(normWeight, normBias, lrWeight, lrBias, tokenIdx, postWeight, postBias)) if (t != null && !fp32(t)) return null;
+        return new TttStep(opts, heads, width, q, k, v, o, g, convQ, convK, normWeight, normBias, lrWeight, lrBias, tokenIdx, postWeight, postBias);
+    }
+
+    private static boolean fp32(Tensor t) {
+        return t.dtype() == DType.FP32;
+    }
+
+    /** A cache's work arrays for this layer's step. */
+    static final class Scratch {
+        final float[] q, k, v, qk, gate, y, rate, target, lanes = TttFusedKernel.lanes();
+        /** Per inner layer l: the keys' input X_l and pre-activation Z_l, gelu'(Z_l), G_l; the query's Xbar_l, Zbar_l; a row of sums. */
+        final float[][] xk, zk, dact, grad, xq, zq, tq;
+        /** The state's arrays for the running token (set per call, no copies). */
+        final float[][] w = new float[2][], bias = new float[2][], sw = new float[2][], sb = new float[2][];
+        final float[] dq;
+
+        Scratch(int width, int heads, int d, int[] widths) {
+            int n = widths.length - 1;
+            q = new float[width];
+            k = new float[width];
+            v = new float[width];
+            qk = new float[width];
+            gate = new float[width];
+            y = new float[width];
+            rate = new float[heads];
+            target = new float[d];
+            xk = new float[n][]; zk = new float[n][]; dact = new float[n][]; grad = new float[n][];
+            xq = new float[n][]; zq = new float[n][]; tq = new float[n][];
+            int maxW = 0;
+            for (int l = 0; l < n; l++) {
+                xk[l] = new float[widths[l]];
+                xq[l] = new float[widths[l]];
+                zk[l] = new float[widths[l + 1]];
+                dact[l] = new float[widths[l + 1]];
+                grad[l] = new float[widths[l + 1]];
+                zq[l] = new float[widths[l + 1]];
+                tq[l] = new float[widths[l + 1]];
+                maxW = Math.max(maxW, widths[l + 1]);
+            }
+            dq = new float[maxW];
+        }
+    }
+
+    /**
+     * {@code out[0..D)} = the layer's output for {@code x[0..D)}, continuing and updating {@code cache};
+     * false, touching nothing, when the cache holds a state of another dtype.
+     */
+    boolean run(float[] x, float[] out, TttCache cache) {
+        if (!cache.own()) return false;
+        Scratch s = cache.scratch;
+        if (s == null) cache.scratch = s = new Scratch(width, heads, d, widths);
+        int b = opts.miniBatch(), p = (int) (cache.position % b);
+        project(x, s, cache, p);
+        float scale = indexScale(p);
+        InnerLoop.State state = cache.state();
+        List<Tensor> ws = state.weights(), sums = state.sums();
+        for (int l = 0; l < layers; l++) {
+            s.w[l] = ws.get(2 * l).f32();
+            s.bias[l] = ws.get(2 * l + 1).f32();
+            s.sw[l] = sums.get(2 * l).f32();
+            s.sb[l] = sums.get(2 * l + 1).f32();
+        }
+        boolean commit = p == b - 1;
+        for (int h = 0; h < heads; h++) head(h, s, scale, commit);
+        cache.position++;
+        finish(x, out, s);
+        return true;
+    }
+
+    /** q, k (RoPE at position p of the mini-batch), v, the rates and the gate's pre-activation. */
+    private void project(float[] x, Scratch s, TttCache cache, int p) {
+        if (convQ != null) {
+            q.apply(x, 0, s.qk, 0);
+            float[] hist = cache.qkHistory().f32();
+            conv(convQ, hist, s.qk, s.q);
+            conv(convK, hist, s.qk, s.k);
+            int rows = convQ.width() - 1; // the history moves on by one input
+            if (rows > 0) {
+                System.arraycopy(hist, width, hist, 0, (rows - 1) * width);
+                System.arraycopy(s.qk, 0, hist, (rows - 1) * width, width);
+            }
+        } else {
+            q.apply(x, 0, s.q, 0);
+            k.apply(x, 0, s.k, 0);
+        }
+        v.apply(x, 0, s.v, 0);
+        int half = d / 2;
+        for (int h = 0; h < heads; h++) {
+            rope(s.q, h * d, p * half, half);
+            rope(s.k, h * d, p * half, half);
+        }
+        if (lr != null) {
+            lr.apply(x, 0, s.rate, 0);
+            float[] lb = lrBias.f32();
+            for (int h = 0; h < heads; h++) {
+                float logit = s.rate[h] + lb[lrBias.offset() + h];
+                s.rate[h] = (float) (1 / (1 + Math.exp(-logit))) * rateScale;
+            }
+        } else {
+            Arrays.fill(s.rate, rateScale);
+        }
+        if (g != null) g.apply(x, 0, s.gate, 0);
+    }
+
+    /** y = the causal convolution's output for the input {@code in} after the history [width - 1, D] (oldest first). */
+    private void conv(CausalConv c, float[] hist, float[] in, float[] y) {
+        int taps = c.width();
+        float[] w = c.weight().f32(), bias = c.bias().f32();
+        int wo = c.weight().offset(), bo = c.bias().offset();
+        for (int ch = 0; ch < width; ch++) {
+            int row = wo + ch * taps;
+            float acc = taps > 1 ? hist[ch] * w[row] : in[ch] * w[row];
+            for (int t = 1; t < taps; t++) acc += (t < taps - 1 ? hist[t * width + ch] : in[ch]) * w[row + t];
+            y[ch] = acc + bias[bo + ch];
+        }
+    }
+
+    /** Interleaved pairs (2f, 2f + 1) of the head at {@code off} turned by the angles of table row {@code at}. */
+    private void rope(float[] a, int off, int at, int half) {
+        for (int f = 0; f < half; f++) {
+            double c = cos[at + f], sn = sin[at + f];
+            float xa = a[off + 2 * f], xb = a[off + 2 * f + 1];
+            a[off + 2 * f] = (float) (xa * c - xb * sn);
+            a[off + 2 * f + 1] = (float) (xa * sn + xb * c);
+        }
+    }
+
+    /** s_p = max(0, 1/(p+1) + lambda_p), as {@link InnerLoop#indexScales} rounds it. */
+    private float indexScale(int p) {
+        float base = (float) (1.0 / (p + 1));
+        if (tokenIdx == null) return base;
+        return Math.max(0f, base + tokenIdx.f32()[tokenIdx.offset() + p]);
+    }
+
+    /** The inner model of head h: gradient at the start weights, the sums, the query through W0 - s S, the commit. */
+    private void head(int h, Scratch s, float scale, boolean commit) {
+        int last = layers - 1;
+        boolean normed = opts.innerNorm();
+        float c = s.rate[h];
+        System.arraycopy(s.k, h * d, s.xk[0], 0, d);
+        System.arraycopy(s.q, h * d, s.xq[0], 0, d);
+        // The keys through the start weights (the query's first product rides along).
+        for (int l = 0; l < layers; l++) {
+            int in = widths[l], out = widths[l + 1], wo = h * in * out;
+            System.arraycopy(s.bias[l], h * out, s.zk[l], 0, out);
+            if (l == 0) {
+                System.arraycopy(s.bias[0], h * out, s.zq[0], 0, out);
+                affine2(s.xk[0], s.xq[0], s.w[0], wo, in, out, s.zk[0], s.zq[0]);
+            } else {
+                affine(s.xk[l], s.w[l], wo, in, out, s.zk[l]);
+            }
+            if (l < last) TttFusedKernel.gelu(s.zk[l], s.xk[l + 1], s.dact[l], out);
+        }
+        // dl/dZ_last, then back through the layers.
+        float[] gl = s.grad[last];
+        if (normed) {
+            for (int f = 0; f < d; f++) s.target[f] = s.v[h * d + f] - s.k[h * d + f];
+            TttFusedKernel.lossGradient(s.zk[last], s.target, 0, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
+                    normBias.offset() + h * d, (float) opts.eps(), gl, s.lanes);
+        } else {
+            for (int f = 0; f < d; f++) gl[f] = s.zk[last][f] - s.v[h * d + f];
+        }
+        for (int l = last; l > 0; l--) {
+            int in = widths[l], out = widths[l + 1], wo = h * in * out;
+            for (int i = 0; i < in; i++) s.grad[l - 1][i] = Reductions.dot(s.w[l], wo + i * out, s.grad[l], 0, out) * s.dact[l - 1][i];
+        }
+        // The sums grow by this token; the query goes through W0 - s S.
+        for (int l = 0; l < layers; l++) {
+            int in = widths[l], out = widths[l + 1], wo = h * in * out, bo = h * out;
+            float[] zq = s.zq[l], tq = s.tq[l], sb = s.sb[l], gr = s.grad[l];
+            if (l > 0) {
+                System.arraycopy(s.bias[l], bo, zq, 0, out);
+                affine(s.xq[l], s.w[l], wo, in, out, zq);
+            }
+            if (normed) for (int f = 0; f < out; f++) sb[bo + f] += c * gr[f];
+            System.arraycopy(sb, bo, tq, 0, out);
+            rankOneAndQuery(s.sw[l], wo, in, out, s.xk[l], c, gr, s.xq[l], tq);
+            for (int f = 0; f < out; f++) zq[f] -= scale * tq[f];
+            if (l < last) TttFusedKernel.gelu(zq, s.xq[l + 1], s.dq, out);
+        }
+        if (normed) {
+            TttFusedKernel.outputRow(s.zq[last], 0, s.q, h * d, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
+                    normBias.offset() + h * d, (float) opts.eps(), s.y, h * d, s.lanes);
+        } else {
+            System.arraycopy(s.zq[last], 0, s.y, h * d, d);
+        }
+        if (commit) { // the last token of a mini-batch: its weights start the next one
+            for (int l = 0; l < layers; l++) {
+                int in = widths[l], out = widths[l + 1];
+                commit(s.w[l], s.sw[l], h * in * out, in * out, scale);
+                commit(s.bias[l], s.sb[l], h * out, out, scale);
+            }
+        }
+    }
+
+    /** w -= scale * sums, sums = 0, over n entries from off (the rounding of {@link InnerLoop.State#commit}). */
+    private static void commit(float[] w, float[] sums, int off, int n, float scale) {
+        for (int i = off; i < off + n; i++) w[i] = w[i] - sums[i] * scale;
+        Arrays.fill(sums, off, off + n, 0f);
+    }
+
+    /** The output LayerNorm over D, the gate, the output projection. */
+    private void finish(float[] x, float[] out, Scratch s) {
+        float[] y = s.y;
+        double mu = 0, var = 0;
+        for (int i = 0; i < width; i++) mu += y[i];
+        mu /= width;
+        for (int i = 0; i < width; i++) var += (y[i] - mu) * (y[i] - mu);
+        float r = (float) (1 / Math.sqrt(var / width + opts.eps())), m = (float) mu;
+        float[] pw = postWeight.f32(), pb = postBias.f32();
+        int pwo = postWeight.offset(), pbo = postBias.offset();
+        for (int i = 0; i < width; i++) y[i] = (y[i] - m) * r * pw[pwo + i] + pb[pbo + i];
+        if (g != null) {
+            TttFusedKernel.gelu(s.gate, s.gate, s.qk, width);
+            for (int i = 0; i < width; i++) y[i] *= s.gate[i];
+        }
+        o.apply(y, 0, out, 0);
+    }
+
+    // ---- small products on one head's weights (rows of `out` floats from wo) ----------------
+
+    private static boolean vectors(int out) {
+        return Simd.enabled() && out % L == 0;
+    }
+
+    /** z += x W (W [in, out] from wo). */
+    static void affine(float[] x, float[] w, int wo, int in, int out, float[] z) {
+        if (!vectors(out)) {
+            for (int i = 0; i < in; i++) {
+                float xi = x[i];
+                for (int f = 0, r = wo + i * out; f < out; f++) z[f] += xi * w[r + f];
+            }
+            return;
+        }
+        int f = 0;
+        for (; f + 4 * L <= out; f += 4 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, z, f), a1 = FloatVector.fromArray(F, z, f + L);
+            FloatVector a2 = FloatVector.fromArray(F, z, f + 2 * L), a3 = FloatVector.fromArray(F, z, f + 3 * L);
+            for (int i = 0, r = wo + f; i < in; i++, r += out) {
+                FloatVector xi = FloatVector.broadcast(F, x[i]);
+                a0 = FloatVector.fromArray(F, w, r).fma(xi, a0);
+                a1 = FloatVector.fromArray(F, w, r + L).fma(xi, a1);
+                a2 = FloatVector.fromArray(F, w, r + 2 * L).fma(xi, a2);
+                a3 = FloatVector.fromArray(F, w, r + 3 * L).fma(xi, a3);
+            }
+            a0.intoArray(z, f);
+            a1.intoArray(z, f + L);
+            a2.intoArray(z, f + 2 * L);
+            a3.intoArray(z, f + 3 * L);
+        }
+        for (; f < out; f += L) {
+            FloatVector a = FloatVector.fromArray(F, z, f);
+            for (int i = 0, r = wo + f; i < in; i++, r += out) a = FloatVector.fromArray(F, w, r).fma(FloatVector.broadcast(F, x[i]), a);
+            a.intoArray(z, f);
+        }
+    }
+
+    /** z1 += x1 W and z2 += x2 W in one pass over W. */
+    static void affine2(float[] x1, float[] x2, float[] w, int wo, int in, int out, float[] z1, float[] z2) {
+        if (!vectors(out)) {
+            affine(x1, w, wo, in, out, z1);
+            affine(x2, w, wo, in, out, z2);
+            return;
+        }
+        int f = 0;
+        for (; f + 2 * L <= out; f += 2 * L) {
+            FloatVector a0 = FloatVector.fromArray(F, z1, f), a1 = FloatVector.fromArray(F, z1, f + L);
+            FloatVector b0 = FloatVector.fromArray(F, z2, f), b1 = FloatVector.fromArray(F, z2, f + L);
+            for (int i = 0, r = wo + f; i < in; i++, r += out) {
+                FloatVector w0 = FloatVector.fromArray(F, w, r), w1 = FloatVector.fromArray(F, w, r + L);
+                FloatVector u = FloatVector.broadcast(F, x1[i]), t = FloatVector.broadcast(F, x2[i]);
+                a0 = w0.fma(u, a0);
+                a1 = w1.fma(u, a1);
+                b0 = w0.fma(t, b0);
+                b1 = w1.fma(t, b1);
+            }
+            a0.intoArray(z1, f);
+            a1.intoArray(z1, f + L);
+            b0.intoArray(z2, f);
+            b1.intoArray(z2, f + L);
+        }
+        for (; f < out; f += L) {
+            FloatVector a = FloatVector.fromArray(F, z1, f), b = FloatVector.fromArray(F, z2, f);
+            for (int i = 0, r = wo + f; i < in; i++, r += out) {
+                FloatVector wv = FloatVector.fromArray(F, w, r);
+                a = wv.fma(FloatVector.broadcast(F, x1[i]), a);
+                b = wv.fma(FloatVector.broadcast(F, x2[i]), b);
+            }
+            a.intoArray(z1, f);
+            b.intoArray(z2, f);
+        }
+    }
+
+    /** S += (c xk)^T g (S [in, out] from so), then t += xq S with the updated S, in one pass. */
+    static void rankOneAndQuery(float[] sm, int so, int in, int out, float[] xk, float c, float[] g, float[] xq, float[] t) {
+        if (!vectors(out)) {
+            for (int i = 0; i < in; i++) {
+                float a = c * xk[i], b = xq[i];
+                for (int f = 0, r = so + i * out; f < out; f++) {
+                    float sv = sm[r + f] + a * g[f];
+                    sm[r + f] = sv;
+                    t[f] += b * sv;
+                }
+            }
+            return;
+        }
+        int f = 0;
+        for (; f + 2 * L <= out; f += 2 * L) {
+            FloatVector g0 = FloatVector.fromArray(F, g, f), g1 = FloatVector.fromArray(F, g, f + L);
+            FloatVector t0 = FloatVector.fromArray(F, t, f), t1 = FloatVector.fromArray(F, t, f + L);
+            for (int i = 0, r = so + f; i < in; i++, r += out) {
+                FloatVector a = FloatVector.broadcast(F, c * xk[i]), b = FloatVector.broadcast(F, xq[i]);
+                FloatVector s0 = g0.fma(a, FloatVector.fromArray(F, sm, r)), s1 = g1.fma(a, FloatVector.fromArray(F, sm, r + L));
+                s0.intoArray(sm, r);
+                s1.intoArray(sm, r + L);
+                t0 = s0.fma(b, t0);
+                t1 = s1.fma(b, t1);
+            }
+            t0.intoArray(t, f);
+            t1.intoArray(t, f + L);
+        }
+        for (; f < out; f += L) {
+            FloatVector g0 = FloatVector.fromArray(F, g, f), t0 = FloatVector.fromArray(F, t, f);
+            for (int i = 0, r = so + f; i < in; i++, r += out) {
+                FloatVector s0 = g0.fma(FloatVector.broadcast(F, c * xk[i]), FloatVector.fromArray(F, sm, r));
+                s0.intoArray(sm, r);
+                t0 = s0.fma(FloatVector.broadcast(F, xq[i]), t0);
+            }
+            t0.intoArray(t, f);
+        }
+    }
+}
