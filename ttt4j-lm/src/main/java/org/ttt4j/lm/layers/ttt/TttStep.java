@@ -9,6 +9,8 @@ import org.ttt4j.core.kernel.MatVec;
 import org.ttt4j.core.kernel.PackedMatrix;
 import org.ttt4j.core.kernel.Reductions;
 import org.ttt4j.core.kernel.Simd;
+import org.ttt4j.core.kernel.Team;
+import org.ttt4j.core.kernel.VectorMath;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.CausalConv;
@@ -38,6 +40,7 @@ import org.ttt4j.lm.layers.Linear;
 final class TttStep {
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int L = F.length();
+    private static final float GELU_C = 0.7978845608028654f, GELU_A = 0.044715f;
 
     /** A projection y = W x (+ b) through a view of W when it owns its whole array, else row by row in place. */
     private record Proj(Tensor w, PackedMatrix.F32 view, Tensor bias) {
@@ -50,20 +53,16 @@ final class TttStep {
             return new Proj(w, whole ? new PackedMatrix.F32(w.f32(), rows, cols) : null, bias);
         }
 
-        int rows() {
-            return view != null ? view.rows() : w.dim(0);
-        }
-
-        void apply(float[] x, int xo, float[] y, int yo) {
-            int rows = rows();
+        /** y[r] = W[r] . x (+ b[r]) for rows [r0, r1). */
+        void apply(float[] x, float[] y, int r0, int r1) {
             if (view != null) {
-                MatVec.matvec(view, x, xo, y, yo, 0, rows);
+                MatVec.matvec(view, x, 0, y, 0, r0, r1);
             } else {
-                int cols = w.size() / rows;
+                int cols = w.size() / w.dim(0);
                 float[] a = w.f32();
-                for (int r = 0; r < rows; r++) y[yo + r] = Reductions.dot(a, w.offset() + r * cols, x, xo, cols);
+                for (int r = r0; r < r1; r++) y[r] = Reductions.dot(a, w.offset() + r * cols, x, 0, cols);
             }
-            if (bias != null) for (int r = 0; r < rows; r++) y[yo + r] += bias.f32()[bias.offset() + r];
+            if (bias != null) for (int r = r0; r < r1; r++) y[r] += bias.f32()[bias.offset() + r];
         }
     }
 
@@ -135,28 +134,47 @@ final class TttStep {
         return t.dtype() == DType.FP32;
     }
 
-    /** A cache's work arrays for this layer's step. */
+    /**
+     * A cache's work arrays for this layer's step, and the inputs of the running token (set by
+     * {@link #run}, read by the team's members).
+     */
     static final class Scratch {
-        final float[] q, k, v, qk, gate, y, rate, target, lanes = TttFusedKernel.lanes();
-        /** Per inner layer l: the keys' input X_l and pre-activation Z_l, gelu'(Z_l), G_l; the query's Xbar_l, Zbar_l; a row of sums. */
-        final float[][] xk, zk, dact, grad, xq, zq, tq;
+        final float[] q, k, v, qk, gate, y, yn, rate;
+        /** Each member's arrays for the heads it takes. */
+        final Work[] work;
         /** The state's arrays for the running token (set per call, no copies). */
         final float[][] w = new float[2][], bias = new float[2][], sw = new float[2][], sb = new float[2][];
-        final float[] dq;
+        final Team.Body body;
+        float[] x, out, history;
+        int position;
+        float scale;
+        boolean commit;
 
-        Scratch(int width, int heads, int d, int[] widths) {
-            int n = widths.length - 1;
+        Scratch(TttStep step, int members) {
+            int width = step.width;
             q = new float[width];
             k = new float[width];
             v = new float[width];
             qk = new float[width];
             gate = new float[width];
             y = new float[width];
-            rate = new float[heads];
-            target = new float[d];
+            yn = new float[width];
+            rate = new float[step.heads];
+            work = new Work[members];
+            for (int m = 0; m < members; m++) work[m] = new Work(step.d, step.widths);
+            body = (m, n, team) -> step.member(this, m, n, team);
+        }
+    }
+
+    /** One member's arrays for the inner model of a head: per inner layer l the keys' X_l, Z_l, gelu'(Z_l), G_l, the query's Xbar_l, Zbar_l, a row of sums. */
+    static final class Work {
+        final float[][] xk, zk, dact, grad, xq, zq, tq;
+        final float[] target, dq, lanes = TttFusedKernel.lanes();
+
+        Work(int d, int[] widths) {
+            int n = widths.length - 1, maxW = 0;
             xk = new float[n][]; zk = new float[n][]; dact = new float[n][]; grad = new float[n][];
             xq = new float[n][]; zq = new float[n][]; tq = new float[n][];
-            int maxW = 0;
             for (int l = 0; l < n; l++) {
                 xk[l] = new float[widths[l]];
                 xq[l] = new float[widths[l]];
@@ -167,21 +185,24 @@ final class TttStep {
                 tq[l] = new float[widths[l + 1]];
                 maxW = Math.max(maxW, widths[l + 1]);
             }
+            target = new float[d];
             dq = new float[maxW];
         }
     }
 
     /**
      * {@code out[0..D)} = the layer's output for {@code x[0..D)}, continuing and updating {@code cache};
-     * false, touching nothing, when the cache holds a state of another dtype.
+     * false, touching nothing, when the cache holds a state of another dtype. The engine's team
+     * shares the work (products by rows, the inner models by heads) when it is free; each output
+     * and head is computed by one member in a fixed order, so the bits do not depend on the
+     * thread count.
      */
     boolean run(float[] x, float[] out, TttCache cache) {
         if (!cache.own()) return false;
+        Team team = Team.engine();
         Scratch s = cache.scratch;
-        if (s == null) cache.scratch = s = new Scratch(width, heads, d, widths);
+        if (s == null || s.work.length < team.size()) cache.scratch = s = new Scratch(this, team.size());
         int b = opts.miniBatch(), p = (int) (cache.position % b);
-        project(x, s, cache, p);
-        float scale = indexScale(p);
         InnerLoop.State state = cache.state();
         List<Tensor> ws = state.weights(), sums = state.sums();
         for (int l = 0; l < layers; l++) {
@@ -190,54 +211,92 @@ final class TttStep {
             s.sw[l] = sums.get(2 * l).f32();
             s.sb[l] = sums.get(2 * l + 1).f32();
         }
-        boolean commit = p == b - 1;
-        for (int h = 0; h < heads; h++) head(h, s, scale, commit);
+        s.x = x;
+        s.out = out;
+        s.history = convQ == null ? null : cache.qkHistory().f32();
+        s.position = p;
+        s.scale = indexScale(p);
+        s.commit = p == b - 1;
+        try {
+            team.run(s.body);
+        } finally {
+            s.x = s.out = s.history = null;
+        }
         cache.position++;
-        finish(x, out, s);
         return true;
     }
 
-    /** q, k (RoPE at position p of the mini-batch), v, the rates and the gate's pre-activation. */
-    private void project(float[] x, Scratch s, TttCache cache, int p) {
+    /** Member m's part of a token: rows of every product, channels of the convolutions, heads of the inner model. */
+    private void member(Scratch s, int m, int members, Team team) {
+        int r0 = Team.from(width, m, members), r1 = Team.from(width, m + 1, members);
+        int h0 = Team.from(heads, m, members), h1 = Team.from(heads, m + 1, members);
+        float[] x = s.x;
         if (convQ != null) {
-            q.apply(x, 0, s.qk, 0);
-            float[] hist = cache.qkHistory().f32();
-            conv(convQ, hist, s.qk, s.q);
-            conv(convK, hist, s.qk, s.k);
-            int rows = convQ.width() - 1; // the history moves on by one input
-            if (rows > 0) {
-                System.arraycopy(hist, width, hist, 0, (rows - 1) * width);
-                System.arraycopy(s.qk, 0, hist, (rows - 1) * width, width);
-            }
+            q.apply(x, s.qk, r0, r1);
         } else {
-            q.apply(x, 0, s.q, 0);
-            k.apply(x, 0, s.k, 0);
+            q.apply(x, s.q, r0, r1);
+            k.apply(x, s.k, r0, r1);
         }
-        v.apply(x, 0, s.v, 0);
+        v.apply(x, s.v, r0, r1);
+        if (g != null) {
+            g.apply(x, s.gate, r0, r1);
+            gelu(s.gate, r0, r1);
+        }
+        rates(x, s.rate, h0, h1);
+        if (convQ != null) {
+            team.barrier();
+            conv(convQ, s.history, s.qk, s.q, r0, r1);
+            conv(convK, s.history, s.qk, s.k, r0, r1);
+            int rows = convQ.width() - 1; // the history moves on by one input, channel by channel
+            for (int ch = r0; ch < r1; ch++) {
+                for (int t = 0; t + 1 < rows; t++) s.history[t * width + ch] = s.history[(t + 1) * width + ch];
+                if (rows > 0) s.history[(rows - 1) * width + ch] = s.qk[ch];
+            }
+        }
+        team.barrier();
+        Work w = s.work[m];
         int half = d / 2;
-        for (int h = 0; h < heads; h++) {
-            rope(s.q, h * d, p * half, half);
-            rope(s.k, h * d, p * half, half);
+        for (int h = h0; h < h1; h++) {
+            rope(s.q, h * d, s.position * half, half);
+            rope(s.k, h * d, s.position * half, half);
+            head(h, s, w);
         }
-        if (lr != null) {
-            lr.apply(x, 0, s.rate, 0);
-            float[] lb = lrBias.f32();
-            for (int h = 0; h < heads; h++) {
-                float logit = s.rate[h] + lb[lrBias.offset() + h];
-                s.rate[h] = (float) (1 / (1 + Math.exp(-logit))) * rateScale;
-            }
-        } else {
-            Arrays.fill(s.rate, rateScale);
-        }
-        if (g != null) g.apply(x, 0, s.gate, 0);
+        team.barrier();
+        // The output LayerNorm over D: every member takes the statistics of the whole row, then normalises and gates its channels.
+        float[] y = s.y, yn = s.yn;
+        double mu = 0, var = 0;
+        for (int i = 0; i < width; i++) mu += y[i];
+        mu /= width;
+        for (int i = 0; i < width; i++) var += (y[i] - mu) * (y[i] - mu);
+        float r = (float) (1 / Math.sqrt(var / width + opts.eps())), mf = (float) mu;
+        float[] pw = postWeight.f32(), pb = postBias.f32();
+        int pwo = postWeight.offset(), pbo = postBias.offset();
+        for (int i = r0; i < r1; i++) yn[i] = (y[i] - mf) * r * pw[pwo + i] + pb[pbo + i];
+        if (g != null) for (int i = r0; i < r1; i++) yn[i] *= s.gate[i];
+        team.barrier();
+        o.apply(yn, s.out, r0, r1);
     }
 
-    /** y = the causal convolution's output for the input {@code in} after the history [width - 1, D] (oldest first). */
-    private void conv(CausalConv c, float[] hist, float[] in, float[] y) {
+    /** The token's learning rate of heads [h0, h1): eta_base sigmoid(theta_lr . x + b_lr) / d, or eta_base / d. */
+    private void rates(float[] x, float[] rate, int h0, int h1) {
+        if (lr == null) {
+            Arrays.fill(rate, h0, h1, rateScale);
+            return;
+        }
+        lr.apply(x, rate, h0, h1);
+        float[] lb = lrBias.f32();
+        for (int h = h0; h < h1; h++) {
+            float logit = rate[h] + lb[lrBias.offset() + h];
+            rate[h] = (float) (1 / (1 + Math.exp(-logit))) * rateScale;
+        }
+    }
+
+    /** Channels [c0, c1) of y = the causal convolution of the input {@code in} after the history [width - 1, D] (oldest first). */
+    private void conv(CausalConv c, float[] hist, float[] in, float[] y, int c0, int c1) {
         int taps = c.width();
         float[] w = c.weight().f32(), bias = c.bias().f32();
         int wo = c.weight().offset(), bo = c.bias().offset();
-        for (int ch = 0; ch < width; ch++) {
+        for (int ch = c0; ch < c1; ch++) {
             int row = wo + ch * taps;
             float acc = taps > 1 ? hist[ch] * w[row] : in[ch] * w[row];
             for (int t = 1; t < taps; t++) acc += (t < taps - 1 ? hist[t * width + ch] : in[ch]) * w[row + t];
@@ -263,58 +322,58 @@ final class TttStep {
     }
 
     /** The inner model of head h: gradient at the start weights, the sums, the query through W0 - s S, the commit. */
-    private void head(int h, Scratch s, float scale, boolean commit) {
+    private void head(int h, Scratch s, Work w) {
         int last = layers - 1;
         boolean normed = opts.innerNorm();
-        float c = s.rate[h];
-        System.arraycopy(s.k, h * d, s.xk[0], 0, d);
-        System.arraycopy(s.q, h * d, s.xq[0], 0, d);
+        float c = s.rate[h], scale = s.scale;
+        System.arraycopy(s.k, h * d, w.xk[0], 0, d);
+        System.arraycopy(s.q, h * d, w.xq[0], 0, d);
         // The keys through the start weights (the query's first product rides along).
         for (int l = 0; l < layers; l++) {
             int in = widths[l], out = widths[l + 1], wo = h * in * out;
-            System.arraycopy(s.bias[l], h * out, s.zk[l], 0, out);
+            System.arraycopy(s.bias[l], h * out, w.zk[l], 0, out);
             if (l == 0) {
-                System.arraycopy(s.bias[0], h * out, s.zq[0], 0, out);
-                affine2(s.xk[0], s.xq[0], s.w[0], wo, in, out, s.zk[0], s.zq[0]);
+                System.arraycopy(s.bias[0], h * out, w.zq[0], 0, out);
+                affine2(w.xk[0], w.xq[0], s.w[0], wo, in, out, w.zk[0], w.zq[0]);
             } else {
-                affine(s.xk[l], s.w[l], wo, in, out, s.zk[l]);
+                affine(w.xk[l], s.w[l], wo, in, out, w.zk[l]);
             }
-            if (l < last) TttFusedKernel.gelu(s.zk[l], s.xk[l + 1], s.dact[l], out);
+            if (l < last) TttFusedKernel.gelu(w.zk[l], w.xk[l + 1], w.dact[l], out);
         }
         // dl/dZ_last, then back through the layers.
-        float[] gl = s.grad[last];
+        float[] gl = w.grad[last];
         if (normed) {
-            for (int f = 0; f < d; f++) s.target[f] = s.v[h * d + f] - s.k[h * d + f];
-            TttFusedKernel.lossGradient(s.zk[last], s.target, 0, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
-                    normBias.offset() + h * d, (float) opts.eps(), gl, s.lanes);
+            for (int f = 0; f < d; f++) w.target[f] = s.v[h * d + f] - s.k[h * d + f];
+            TttFusedKernel.lossGradient(w.zk[last], w.target, 0, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
+                    normBias.offset() + h * d, (float) opts.eps(), gl, w.lanes);
         } else {
-            for (int f = 0; f < d; f++) gl[f] = s.zk[last][f] - s.v[h * d + f];
+            for (int f = 0; f < d; f++) gl[f] = w.zk[last][f] - s.v[h * d + f];
         }
         for (int l = last; l > 0; l--) {
             int in = widths[l], out = widths[l + 1], wo = h * in * out;
-            for (int i = 0; i < in; i++) s.grad[l - 1][i] = Reductions.dot(s.w[l], wo + i * out, s.grad[l], 0, out) * s.dact[l - 1][i];
+            for (int i = 0; i < in; i++) w.grad[l - 1][i] = Reductions.dot(s.w[l], wo + i * out, w.grad[l], 0, out) * w.dact[l - 1][i];
         }
         // The sums grow by this token; the query goes through W0 - s S.
         for (int l = 0; l < layers; l++) {
             int in = widths[l], out = widths[l + 1], wo = h * in * out, bo = h * out;
-            float[] zq = s.zq[l], tq = s.tq[l], sb = s.sb[l], gr = s.grad[l];
+            float[] zq = w.zq[l], tq = w.tq[l], sb = s.sb[l], gr = w.grad[l];
             if (l > 0) {
                 System.arraycopy(s.bias[l], bo, zq, 0, out);
-                affine(s.xq[l], s.w[l], wo, in, out, zq);
+                affine(w.xq[l], s.w[l], wo, in, out, zq);
             }
             if (normed) for (int f = 0; f < out; f++) sb[bo + f] += c * gr[f];
             System.arraycopy(sb, bo, tq, 0, out);
-            rankOneAndQuery(s.sw[l], wo, in, out, s.xk[l], c, gr, s.xq[l], tq);
+            rankOneAndQuery(s.sw[l], wo, in, out, w.xk[l], c, gr, w.xq[l], tq);
             for (int f = 0; f < out; f++) zq[f] -= scale * tq[f];
-            if (l < last) TttFusedKernel.gelu(zq, s.xq[l + 1], s.dq, out);
+            if (l < last) TttFusedKernel.gelu(zq, w.xq[l + 1], w.dq, out);
         }
         if (normed) {
-            TttFusedKernel.outputRow(s.zq[last], 0, s.q, h * d, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
-                    normBias.offset() + h * d, (float) opts.eps(), s.y, h * d, s.lanes);
+            TttFusedKernel.outputRow(w.zq[last], 0, s.q, h * d, d, normWeight.f32(), normWeight.offset() + h * d, normBias.f32(),
+                    normBias.offset() + h * d, (float) opts.eps(), s.y, h * d, w.lanes);
         } else {
-            System.arraycopy(s.zq[last], 0, s.y, h * d, d);
+            System.arraycopy(w.zq[last], 0, s.y, h * d, d);
         }
-        if (commit) { // the last token of a mini-batch: its weights start the next one
+        if (s.commit) { // the last token of a mini-batch: its weights start the next one
             for (int l = 0; l < layers; l++) {
                 int in = widths[l], out = widths[l + 1];
                 commit(s.w[l], s.sw[l], h * in * out, in * out, scale);
@@ -329,22 +388,20 @@ final class TttStep {
         Arrays.fill(sums, off, off + n, 0f);
     }
 
-    /** The output LayerNorm over D, the gate, the output projection. */
-    private void finish(float[] x, float[] out, Scratch s) {
-        float[] y = s.y;
-        double mu = 0, var = 0;
-        for (int i = 0; i < width; i++) mu += y[i];
-        mu /= width;
-        for (int i = 0; i < width; i++) var += (y[i] - mu) * (y[i] - mu);
-        float r = (float) (1 / Math.sqrt(var / width + opts.eps())), m = (float) mu;
-        float[] pw = postWeight.f32(), pb = postBias.f32();
-        int pwo = postWeight.offset(), pbo = postBias.offset();
-        for (int i = 0; i < width; i++) y[i] = (y[i] - m) * r * pw[pwo + i] + pb[pbo + i];
-        if (g != null) {
-            TttFusedKernel.gelu(s.gate, s.gate, s.qk, width);
-            for (int i = 0; i < width; i++) y[i] *= s.gate[i];
+    /** a = gelu(a) (tanh form) on [from, to). */
+    private static void gelu(float[] a, int from, int to) {
+        int i = from;
+        if (Simd.enabled()) {
+            for (; i + L <= to; i += L) {
+                FloatVector xv = FloatVector.fromArray(F, a, i);
+                FloatVector th = VectorMath.tanh(xv.mul(xv).fma(GELU_A, 1f).mul(xv).mul(GELU_C));
+                th.add(1f).mul(xv).mul(0.5f).intoArray(a, i);
+            }
         }
-        o.apply(y, 0, out, 0);
+        for (; i < to; i++) {
+            float xv = a[i];
+            a[i] = (float) (0.5 * xv * (1 + Math.tanh(GELU_C * (xv + GELU_A * xv * xv * xv))));
+        }
     }
 
     // ---- small products on one head's weights (rows of `out` floats from wo) ----------------

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.ttt4j.core.kernel.Simd;
+import org.ttt4j.core.kernel.Team;
 import org.ttt4j.core.tensor.DType;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
@@ -179,6 +180,31 @@ class TttDecodeOneTest {
             assertClose(layer.apply(Tensor.of(xs[0], 1, 1, width), viaApply).toFloatArray(), o1, "a fresh cache after others decoded");
         }
         params.forEach((n, t) -> assertArrayEquals(before.get(n), t.toFloatArray(), n + " is the layer's, not a cache's"));
+    }
+
+    /** The engine's team shares a token's work; alone (here: inside another region of the team) it gives the same bits. */
+    @Test
+    void theBitsDoNotDependOnTheTeam() {
+        int width = 96, heads = 3;
+        for (Kind kind : Kind.values()) {
+            TttLayer layer = layer(width, heads, options(kind, true, true, 4, true, true), 17);
+            float[][] xs = inputs(9, width, 6);
+            try (var off = GradMode.disabled()) {
+                TttCache shared = layer.newCache(4), alone = layer.newCache(4);
+                float[] a = new float[width], b = new float[width];
+                for (float[] x : xs) {
+                    assertTrue(layer.decodeOne(x, a, shared));
+                    boolean[] taken = new boolean[1];
+                    Team.engine().run((m, n, t) -> {
+                        if (m == 0) taken[0] = layer.decodeOne(x, b, alone);
+                    });
+                    assertTrue(taken[0]);
+                    assertArrayEquals(a, b, kind + ": outputs");
+                }
+                Map<String, Tensor> sa = saved(shared), sb = saved(alone);
+                for (String n : sa.keySet()) assertArrayEquals(sa.get(n).toFloatArray(), sb.get(n).toFloatArray(), kind + ": " + n);
+            }
+        }
     }
 
     @Test
