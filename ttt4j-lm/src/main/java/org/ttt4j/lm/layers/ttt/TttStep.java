@@ -3,11 +3,11 @@ package org.ttt4j.lm.layers.ttt;
 import java.util.Arrays;
 import java.util.List;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 import org.ttt4j.core.kernel.IndexKernels;
 import org.ttt4j.core.kernel.MatVec;
 import org.ttt4j.core.kernel.PackedMatrix;
-import org.ttt4j.core.kernel.Reductions;
 import org.ttt4j.core.kernel.Simd;
 import org.ttt4j.core.kernel.Team;
 import org.ttt4j.core.kernel.VectorMath;
@@ -60,7 +60,7 @@ final class TttStep {
             } else {
                 int cols = w.size() / w.dim(0);
                 float[] a = w.f32();
-                for (int r = r0; r < r1; r++) y[r] = Reductions.dot(a, w.offset() + r * cols, x, 0, cols);
+                rowDots(a, w.offset() + r0 * cols, r1 - r0, cols, x, y, r0);
             }
             if (bias != null) for (int r = r0; r < r1; r++) y[r] += bias.f32()[bias.offset() + r];
         }
@@ -351,7 +351,8 @@ final class TttStep {
         }
         for (int l = last; l > 0; l--) {
             int in = widths[l], out = widths[l + 1], wo = h * in * out;
-            for (int i = 0; i < in; i++) w.grad[l - 1][i] = Reductions.dot(s.w[l], wo + i * out, w.grad[l], 0, out) * w.dact[l - 1][i];
+            rowDots(s.w[l], wo, in, out, w.grad[l], w.grad[l - 1], 0);
+            for (int i = 0; i < in; i++) w.grad[l - 1][i] *= w.dact[l - 1][i];
         }
         // The sums grow by this token; the query goes through W0 - s S.
         for (int l = 0; l < layers; l++) {
@@ -475,6 +476,34 @@ final class TttStep {
             }
             a.intoArray(z1, f);
             b.intoArray(z2, f);
+        }
+    }
+
+    /** y[yo + i] = W[i] . g for the in rows of W [in, out] from wo (the gradient back through a layer). */
+    static void rowDots(float[] w, int wo, int in, int out, float[] g, float[] y, int yo) {
+        if (!vectors(out)) {
+            for (int i = 0; i < in; i++) {
+                float acc = 0;
+                for (int f = 0, r = wo + i * out; f < out; f++) acc += w[r + f] * g[f];
+                y[yo + i] = acc;
+            }
+            return;
+        }
+        int i = 0;
+        for (; i + 2 <= in; i += 2) { // two rows at a time: two independent chains
+            FloatVector a = FloatVector.zero(F), b = FloatVector.zero(F);
+            for (int f = 0, r = wo + i * out; f < out; f += L) {
+                FloatVector gv = FloatVector.fromArray(F, g, f);
+                a = FloatVector.fromArray(F, w, r + f).fma(gv, a);
+                b = FloatVector.fromArray(F, w, r + out + f).fma(gv, b);
+            }
+            y[yo + i] = a.reduceLanes(VectorOperators.ADD);
+            y[yo + i + 1] = b.reduceLanes(VectorOperators.ADD);
+        }
+        for (; i < in; i++) {
+            FloatVector a = FloatVector.zero(F);
+            for (int f = 0, r = wo + i * out; f < out; f += L) a = FloatVector.fromArray(F, w, r + f).fma(FloatVector.fromArray(F, g, f), a);
+            y[yo + i] = a.reduceLanes(VectorOperators.ADD);
         }
     }
 
