@@ -28,6 +28,9 @@ public final class TttCache implements MixerCache {
     private boolean owned;
     /** The one-token path's work arrays, built on its first use. */
     TttStep.Scratch scratch;
+    /** Whether {@link #blockConvHistory} is this cache's own dense fp32 tensor (see {@link #blockConvHistoryArray}). */
+    private boolean convOwned;
+    private float[] convScratch;
 
     TttCache(InnerLoop.State state) {
         this(state, null, null);
@@ -97,6 +100,28 @@ public final class TttCache implements MixerCache {
 
     public void blockConvHistory(Tensor history) {
         this.blockConvHistory = history;
+        convOwned = false;
+    }
+
+    /**
+     * The block-level convolution's history [width - 1, D] as this cache's own dense fp32 array,
+     * which a one-token path reads and moves on in place (zeros before the first token; copied once
+     * after {@link #blockConvHistory(Tensor)} set a tensor another path made). Null, changing
+     * nothing, when the layer has no pre_conv or the history is not fp32.
+     */
+    public float[] blockConvHistoryArray() {
+        if (convShape == null || blockConvHistory != null && blockConvHistory.dtype() != DType.FP32) return null;
+        if (!convOwned) {
+            blockConvHistory = blockConvHistory == null ? Tensor.zeros(DType.FP32, convShape) : dense(blockConvHistory);
+            convOwned = true;
+        }
+        return blockConvHistory.f32();
+    }
+
+    /** Work room of at least {@code n} floats for the block-level convolution's one-token path (kept between tokens). */
+    public float[] blockConvScratch(int n) {
+        if (convScratch == null || convScratch.length < n) convScratch = new float[n];
+        return convScratch;
     }
 
     @Override
@@ -142,7 +167,7 @@ public final class TttCache implements MixerCache {
         Tensor conv = history(prefix + "conv_history", convShape, tensors, pos, source);
         state(new InnerLoop.State(weights, sums));
         qkHistory(qk);
-        blockConvHistory = conv;
+        blockConvHistory(conv);
         position = pos;
     }
 

@@ -245,13 +245,9 @@ final class TttStep {
         rates(x, s.rate, h0, h1);
         if (convQ != null) {
             team.barrier();
-            conv(convQ, s.history, s.qk, s.q, r0, r1);
-            conv(convK, s.history, s.qk, s.k, r0, r1);
-            int rows = convQ.width() - 1; // the history moves on by one input, channel by channel
-            for (int ch = r0; ch < r1; ch++) {
-                for (int t = 0; t + 1 < rows; t++) s.history[t * width + ch] = s.history[(t + 1) * width + ch];
-                if (rows > 0) s.history[(rows - 1) * width + ch] = s.qk[ch];
-            }
+            convQ.output(s.qk, 0, s.history, s.q, 0, r0, r1);
+            convK.output(s.qk, 0, s.history, s.k, 0, r0, r1);
+            convQ.advance(s.qk, 0, s.history, r0, r1); // both read the one history of the shared projection
         }
         team.barrier();
         Work w = s.work[m];
@@ -288,19 +284,6 @@ final class TttStep {
         for (int h = h0; h < h1; h++) {
             float logit = rate[h] + lb[lrBias.offset() + h];
             rate[h] = (float) (1 / (1 + Math.exp(-logit))) * rateScale;
-        }
-    }
-
-    /** Channels [c0, c1) of y = the causal convolution of the input {@code in} after the history [width - 1, D] (oldest first). */
-    private void conv(CausalConv c, float[] hist, float[] in, float[] y, int c0, int c1) {
-        int taps = c.width();
-        float[] w = c.weight().f32(), bias = c.bias().f32();
-        int wo = c.weight().offset(), bo = c.bias().offset();
-        for (int ch = c0; ch < c1; ch++) {
-            int row = wo + ch * taps;
-            float acc = taps > 1 ? hist[ch] * w[row] : in[ch] * w[row];
-            for (int t = 1; t < taps; t++) acc += (t < taps - 1 ? hist[t * width + ch] : in[ch]) * w[row + t];
-            y[ch] = acc + bias[bo + ch];
         }
     }
 
