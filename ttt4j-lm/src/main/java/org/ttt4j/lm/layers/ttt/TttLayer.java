@@ -103,7 +103,8 @@ public final class TttLayer implements SequenceMixer {
      * One token on arrays ({@link SequenceMixer#decodeOne}) through {@link TttStep}: every
      * configuration (TTT-Linear and TTT-MLP, share_qk, use_gate, inner norm and learnable rates on
      * or off) with fp32 parameters and state; false (the tensor path) for other dtypes and while
-     * gradients are recorded. The pre_conv sub-layer is not part of this mixer.
+     * gradients are recorded. The pre_conv convolution is a sub-layer of its own, with its own
+     * one-token path.
      */
     @Override
     public boolean decodeOne(float[] x, float[] out, MixerCache mixerCache) {

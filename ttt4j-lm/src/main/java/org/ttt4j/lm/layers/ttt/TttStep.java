@@ -72,8 +72,10 @@ final class TttStep {
     private final Proj q, k, v, o, g, lr;
     private final CausalConv convQ, convK;
     private final Tensor normWeight, normBias, lrBias, tokenIdx, postWeight, postBias;
-    /** cos and sin of RoPE's angles at each position of a mini-batch: [b][d / 2]. */
-    private final double[] cos, sin;
+    /** Mini-batches up to this many RoPE angles (b d / 2) keep a table of them; larger ones compute a token's angles as it comes. */
+    private static final int ROPE_TABLE = 1 << 14;
+    /** RoPE's d / 2 speeds; the cos and sin of its angles at each position of a mini-batch [b][d / 2] (null beyond ROPE_TABLE). */
+    private final double[] invFreq, cos, sin;
     private final float rateScale;
 
     private TttStep(TttOptions opts, int heads, int width, Linear q, Linear k, Linear v, Linear o, Linear g, CausalConv convQ, CausalConv convK,
@@ -102,16 +104,11 @@ final class TttStep {
         this.postWeight = postWeight;
         this.postBias = postBias;
         int b = opts.miniBatch(), half = d / 2;
-        double[] inv = IndexKernels.inverseFrequencies(opts.ropeTheta(), d);
-        cos = new double[b * half];
-        sin = new double[b * half];
-        for (int p = 0; p < b; p++) {
-            for (int f = 0; f < half; f++) {
-                double angle = p * inv[f];
-                cos[p * half + f] = Math.cos(angle);
-                sin[p * half + f] = Math.sin(angle);
-            }
-        }
+        invFreq = IndexKernels.inverseFrequencies(opts.ropeTheta(), d);
+        boolean table = (long) b * half <= ROPE_TABLE;
+        cos = table ? new double[b * half] : null;
+        sin = table ? new double[b * half] : null;
+        for (int p = 0; table && p < b; p++) angles(p, cos, sin, p * half);
         rateScale = (float) (opts.baseLr() / d);
     }
 
@@ -146,7 +143,10 @@ final class TttStep {
         final float[][] w = new float[2][], bias = new float[2][], sw = new float[2][], sb = new float[2][];
         final Team.Body body;
         float[] x, out, history;
-        int position;
+        /** This token's RoPE angles: the table row from ropeAt, or the token's own in ownCos, ownSin. */
+        double[] ropeCos, ropeSin;
+        final double[] ownCos, ownSin;
+        int ropeAt;
         float scale;
         boolean commit;
 
@@ -160,6 +160,8 @@ final class TttStep {
             y = new float[width];
             yn = new float[width];
             rate = new float[step.heads];
+            ownCos = new double[step.d / 2];
+            ownSin = new double[step.d / 2];
             work = new Work[members];
             for (int m = 0; m < members; m++) work[m] = new Work(step.d, step.widths);
             body = (m, n, team) -> step.member(this, m, n, team);
@@ -214,13 +216,23 @@ final class TttStep {
         s.x = x;
         s.out = out;
         s.history = convQ == null ? null : cache.qkHistory().f32();
-        s.position = p;
+        if (cos != null) {
+            s.ropeCos = cos;
+            s.ropeSin = sin;
+            s.ropeAt = p * (d / 2);
+        } else {
+            angles(p, s.ownCos, s.ownSin, 0);
+            s.ropeCos = s.ownCos;
+            s.ropeSin = s.ownSin;
+            s.ropeAt = 0;
+        }
         s.scale = indexScale(p);
         s.commit = p == b - 1;
         try {
             team.run(s.body);
         } finally {
             s.x = s.out = s.history = null;
+            s.ropeCos = s.ropeSin = null;
         }
         cache.position++;
         return true;
@@ -253,8 +265,8 @@ final class TttStep {
         Work w = s.work[m];
         int half = d / 2;
         for (int h = h0; h < h1; h++) {
-            rope(s.q, h * d, s.position * half, half);
-            rope(s.k, h * d, s.position * half, half);
+            rope(s.q, h * d, s, half);
+            rope(s.k, h * d, s, half);
             head(h, s, w);
         }
         team.barrier();
@@ -287,8 +299,19 @@ final class TttStep {
         }
     }
 
-    /** Interleaved pairs (2f, 2f + 1) of the head at {@code off} turned by the angles of table row {@code at}. */
-    private void rope(float[] a, int off, int at, int half) {
+    /** cos and sin of RoPE's angles at position p of a mini-batch (as {@link IndexKernels#rope} takes them), from {@code at}. */
+    private void angles(int p, double[] c, double[] sn, int at) {
+        for (int f = 0; f < invFreq.length; f++) {
+            double angle = p * invFreq[f];
+            c[at + f] = Math.cos(angle);
+            sn[at + f] = Math.sin(angle);
+        }
+    }
+
+    /** Interleaved pairs (2f, 2f + 1) of the head at {@code off} turned by the token's angles. */
+    private static void rope(float[] a, int off, Scratch s, int half) {
+        double[] cos = s.ropeCos, sin = s.ropeSin;
+        int at = s.ropeAt;
         for (int f = 0; f < half; f++) {
             double c = cos[at + f], sn = sin[at + f];
             float xa = a[off + 2 * f], xb = a[off + 2 * f + 1];

@@ -152,6 +152,17 @@ class TttDecodeOneTest {
         }
     }
 
+    /** A mini-batch too long for a table of RoPE angles (each token computes its own), and the partial mini-batch of a sequence that ends. */
+    @Test
+    void longMiniBatches() {
+        try (var off = GradMode.disabled()) {
+            for (Kind kind : Kind.values()) {
+                TttLayer layer = layer(32, 2, options(kind, true, true, 4096, true, true), 19);
+                check(layer, 32, inputs(12, 32, 8), new int[] {3, -5, 2, -2}, kind + " b=4096");
+            }
+        }
+    }
+
     @Test
     void theLayersParametersStayUntouchedAndCachesAreIndependent() {
         int width = 32, heads = 2;
