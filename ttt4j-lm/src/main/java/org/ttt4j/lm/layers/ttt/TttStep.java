@@ -35,7 +35,8 @@ import org.ttt4j.lm.layers.Linear;
  *
  * <p>One instance per layer holds only what does not change (views, RoPE tables); everything a
  * token writes is in the cache ({@link Scratch}), so sessions of one model may decode on
- * different threads. Supports every configuration of the layer with fp32 parameters.
+ * different threads. The engine's team shares a token when it is free, with one barrier. Supports
+ * every configuration of the layer with fp32 parameters.
  */
 final class TttStep {
     private static final VectorSpecies<Float> F = Simd.F;
@@ -136,7 +137,7 @@ final class TttStep {
      * {@link #run}, read by the team's members).
      */
     static final class Scratch {
-        final float[] q, k, v, qk, gate, y, yn, rate;
+        final float[] q, k, v, qk, gate, y, rate;
         /** Each member's arrays for the heads it takes. */
         final Work[] work;
         /** The state's arrays for the running token (set per call, no copies). */
@@ -158,22 +159,24 @@ final class TttStep {
             qk = new float[width];
             gate = new float[width];
             y = new float[width];
-            yn = new float[width];
             rate = new float[step.heads];
             ownCos = new double[step.d / 2];
             ownSin = new double[step.d / 2];
             work = new Work[members];
-            for (int m = 0; m < members; m++) work[m] = new Work(step.d, step.widths);
+            for (int m = 0; m < members; m++) work[m] = new Work(step.width, step.d, step.widths);
             body = (m, n, team) -> step.member(this, m, n, team);
         }
     }
 
-    /** One member's arrays for the inner model of a head: per inner layer l the keys' X_l, Z_l, gelu'(Z_l), G_l, the query's Xbar_l, Zbar_l, a row of sums. */
+    /**
+     * One member's arrays: for the inner model of a head, per inner layer l the keys' X_l, Z_l,
+     * gelu'(Z_l), G_l, the query's Xbar_l, Zbar_l and a row of sums; the normed output row.
+     */
     static final class Work {
         final float[][] xk, zk, dact, grad, xq, zq, tq;
-        final float[] target, dq, lanes = TttFusedKernel.lanes();
+        final float[] target, dq, yn, lanes = TttFusedKernel.lanes();
 
-        Work(int d, int[] widths) {
+        Work(int width, int d, int[] widths) {
             int n = widths.length - 1, maxW = 0;
             xk = new float[n][]; zk = new float[n][]; dact = new float[n][]; grad = new float[n][];
             xq = new float[n][]; zq = new float[n][]; tq = new float[n][];
@@ -189,13 +192,14 @@ final class TttStep {
             }
             target = new float[d];
             dq = new float[maxW];
+            yn = new float[width];
         }
     }
 
     /**
      * {@code out[0..D)} = the layer's output for {@code x[0..D)}, continuing and updating {@code cache};
      * false, touching nothing, when the cache holds a state of another dtype. The engine's team
-     * shares the work (products by rows, the inner models by heads) when it is free; each output
+     * shares the work (by heads, then the output projection by rows) when it is free; each output
      * and head is computed by one member in a fixed order, so the bits do not depend on the
      * thread count.
      */
@@ -238,13 +242,21 @@ final class TttStep {
         return true;
     }
 
-    /** Member m's part of a token: rows of every product, channels of the convolutions, heads of the inner model. */
+    /**
+     * Member m's part of a token. It takes whole heads: their rows of the products before the
+     * inner model (and their channels of the depthwise convolutions), RoPE and the inner model,
+     * so it needs no other member's results until the output LayerNorm; then, after the one
+     * barrier, the output norm of the whole row (each member its own copy, the same bits) and its
+     * share of the output projection's rows.
+     */
     private void member(Scratch s, int m, int members, Team team) {
-        int r0 = Team.from(width, m, members), r1 = Team.from(width, m + 1, members);
-        int h0 = Team.from(heads, m, members), h1 = Team.from(heads, m + 1, members);
+        int h0 = Team.from(heads, m, members), h1 = Team.from(heads, m + 1, members), r0 = h0 * d, r1 = h1 * d;
         float[] x = s.x;
         if (convQ != null) {
             q.apply(x, s.qk, r0, r1);
+            convQ.output(s.qk, 0, s.history, s.q, 0, r0, r1);
+            convK.output(s.qk, 0, s.history, s.k, 0, r0, r1);
+            convQ.advance(s.qk, 0, s.history, r0, r1); // both read the one history of the shared projection
         } else {
             q.apply(x, s.q, r0, r1);
             k.apply(x, s.k, r0, r1);
@@ -255,13 +267,6 @@ final class TttStep {
             gelu(s.gate, r0, r1);
         }
         rates(x, s.rate, h0, h1);
-        if (convQ != null) {
-            team.barrier();
-            convQ.output(s.qk, 0, s.history, s.q, 0, r0, r1);
-            convK.output(s.qk, 0, s.history, s.k, 0, r0, r1);
-            convQ.advance(s.qk, 0, s.history, r0, r1); // both read the one history of the shared projection
-        }
-        team.barrier();
         Work w = s.work[m];
         int half = d / 2;
         for (int h = h0; h < h1; h++) {
@@ -270,8 +275,8 @@ final class TttStep {
             head(h, s, w);
         }
         team.barrier();
-        // The output LayerNorm over D: every member takes the statistics of the whole row, then normalises and gates its channels.
-        float[] y = s.y, yn = s.yn;
+        // The output LayerNorm over D and the gate.
+        float[] y = s.y, yn = w.yn;
         double mu = 0, var = 0;
         for (int i = 0; i < width; i++) mu += y[i];
         mu /= width;
@@ -279,10 +284,9 @@ final class TttStep {
         float r = (float) (1 / Math.sqrt(var / width + opts.eps())), mf = (float) mu;
         float[] pw = postWeight.f32(), pb = postBias.f32();
         int pwo = postWeight.offset(), pbo = postBias.offset();
-        for (int i = r0; i < r1; i++) yn[i] = (y[i] - mf) * r * pw[pwo + i] + pb[pbo + i];
-        if (g != null) for (int i = r0; i < r1; i++) yn[i] *= s.gate[i];
-        team.barrier();
-        o.apply(yn, s.out, r0, r1);
+        for (int i = 0; i < width; i++) yn[i] = (y[i] - mf) * r * pw[pwo + i] + pb[pbo + i];
+        if (g != null) for (int i = 0; i < width; i++) yn[i] *= s.gate[i];
+        o.apply(yn, s.out, Team.from(width, m, members), Team.from(width, m + 1, members));
     }
 
     /** The token's learning rate of heads [h0, h1): eta_base sigmoid(theta_lr . x + b_lr) / d, or eta_base / d. */
