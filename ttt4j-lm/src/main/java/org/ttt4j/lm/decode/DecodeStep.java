@@ -186,14 +186,18 @@ public final class DecodeStep {
         return logits;
     }
 
-    /** A sub-layer the step does not lay out, through its own code on each sequence's cache. */
+    /**
+     * A sub-layer the step does not lay out, through its own code on each sequence's cache: its
+     * one-token path on arrays when it has one ({@code SequenceMixer.decodeOne} for a mixer,
+     * {@code SubLayer.decodeOne} otherwise), else its tensor path.
+     */
     private void foreign(Placed p) {
         if (p.first() && p.block() == tapBlock) tap();
         var foreign = (DecodePlan.Foreign) p.op();
         var layer = foreign.layer();
         for (int b = 0; b < n; b++) {
             MixerCache cache = seqs[b].caches().get(p.block());
-            if (layer instanceof SubLayer.Mixing mix && decodeOne(foreign, mix, b, cache)) continue;
+            if (layer instanceof SubLayer.Mixing mix ? decodeOne(foreign, mix, b, cache) : layer.decodeOne(h, b * d, cache)) continue;
             Tensor x = Tensor.of(java.util.Arrays.copyOfRange(h, b * d, (b + 1) * d), 1, 1, d);
             Tensor y = layer.apply(x, new Pass.Decode(cache), java.util.Map.of());
             System.arraycopy(y.toFloatArray(), 0, h, b * d, d);

@@ -25,6 +25,35 @@ public record CausalConv(Tensor weight, Tensor bias) {
         return weight.dim(2);
     }
 
+    /**
+     * One token on arrays, channels [c0, c1): {@code y[yo + c]} = the output for the input
+     * {@code x[xo + c]} after {@code history} [width - 1, C] (oldest first; zeros at the start of a
+     * sequence), summed in the order of {@link #apply}. The history is left as it is
+     * ({@link #advance}). fp32 weights only.
+     */
+    public void output(float[] x, int xo, float[] history, float[] y, int yo, int c0, int c1) {
+        int channels = weight.dim(0), taps = width();
+        float[] w = weight.f32(), b = bias.f32();
+        int wo = weight.offset(), bo = bias.offset();
+        for (int ch = c0; ch < c1; ch++) {
+            int row = wo + ch * taps;
+            float in = x[xo + ch];
+            float acc = (taps > 1 ? history[ch] : in) * w[row];
+            for (int t = 1; t < taps; t++) acc += (t < taps - 1 ? history[t * channels + ch] : in) * w[row + t];
+            y[yo + ch] = acc + b[bo + ch];
+        }
+    }
+
+    /** Channels [c0, c1) of {@code history} [width - 1, C] move on by one input {@code x[xo + c]}. */
+    public void advance(float[] x, int xo, float[] history, int c0, int c1) {
+        int channels = weight.dim(0), rows = width() - 1;
+        if (rows == 0) return;
+        for (int ch = c0; ch < c1; ch++) {
+            for (int t = 0; t + 1 < rows; t++) history[t * channels + ch] = history[(t + 1) * channels + ch];
+            history[(rows - 1) * channels + ch] = x[xo + ch];
+        }
+    }
+
     /** The output for x [B, T, C] and the history for the next chunk. */
     public record Output(Tensor y, Tensor history) {}
 

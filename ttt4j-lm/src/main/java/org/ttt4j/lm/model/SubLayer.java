@@ -3,6 +3,7 @@ package org.ttt4j.lm.model;
 import java.util.Map;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.RmsNorm;
 import org.ttt4j.lm.layers.SelfAttention;
 import org.ttt4j.lm.layers.SequenceMixer;
@@ -19,6 +20,17 @@ public interface SubLayer {
 
     /** h [B, T, D] -> h plus this sub-layer's update. */
     Tensor apply(Tensor h, Pass pass, Map<String, SwiGlu> substitutes);
+
+    /**
+     * Decoding one token on plain arrays, allocating nothing: {@code h[off..off+D)} += this
+     * sub-layer's update for that token, continuing and updating {@code cache} exactly as
+     * {@link #apply} with a {@link Pass.Decode} of one token would (up to fp32 rounding). Returns
+     * false, touching nothing, when the sub-layer has no such path (the decode step then calls
+     * apply). Mixing sub-layers are decoded through {@link SequenceMixer#decodeOne} instead.
+     */
+    default boolean decodeOne(float[] h, int off, MixerCache cache) {
+        return false;
+    }
 
     /** {@code h + postNorm(update)}, or {@code h + update} without a post norm. */
     static Tensor residual(Tensor h, Tensor update, RmsNorm postNorm) {

@@ -21,8 +21,10 @@ import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.methods.Batched;
 import org.ttt4j.lm.methods.MethodSession;
 import org.ttt4j.lm.methods.Methods;
+import org.ttt4j.lm.methods.ttt.TttSettings;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
+import org.ttt4j.lm.model.SubLayer;
 
 /**
  * The packed decode step against the model's own whole-sequence forward pass (the path tested
@@ -41,7 +43,12 @@ class DecodeStepTest {
                         .tiedEmbeddings(false).attentionBias("all").build()),
                 // TTT layers (and the Mamba backbone's convolution) run as foreign ops between the step's regions
                 Arguments.of("ttt_linear", base.build().toBuilder().mixers("ttt_linear").build()),
-                Arguments.of("ttt_mlp and full", base.build().toBuilder().mixers("ttt_mlp:2,full:1").build()));
+                Arguments.of("ttt_mlp and full", base.build().toBuilder().mixers("ttt_mlp:2,full:1").build()),
+                // the Mamba backbone (share_qk, gate, the pre-convolution) with mini-batches of 4: the steps cross several
+                Arguments.of("ttt_linear mamba", base.build().toBuilder().mixers("ttt_linear")
+                        .section("ttt", new TttSettings(4, null, "mamba", null, null, null)).build()),
+                Arguments.of("ttt_mlp mamba", base.build().toBuilder().mixers("ttt_mlp")
+                        .section("ttt", new TttSettings(4, null, "mamba", null, null, null)).build()));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -57,8 +64,29 @@ class DecodeStepTest {
             List<MixerCache> generic = m.newCaches(4);
             m.logits(java.util.Arrays.copyOfRange(ids, 0, 4), generic);
             m.logits(java.util.Arrays.copyOfRange(ids, 4, 6), generic);
-            DecodeStep step = new DecodeStep(DecodePlan.of(m).orElseThrow(), 1, Team.of(2), -1);
+            DecodePlan plan = DecodePlan.of(m).orElseThrow();
+            // every sub-layer the step does not lay out (TTT layers, the Mamba backbone's convolution) runs its own one-token path on arrays
+            List<MixerCache> fresh = m.newCaches(4);
+            for (int i = 0; i < plan.blocks().size(); i++) {
+                for (DecodePlan.Op op : plan.blocks().get(i)) {
+                    if (!(op instanceof DecodePlan.Foreign f)) continue;
+                    int d = c.dModel();
+                    boolean taken = f.layer() instanceof SubLayer.Mixing mix ? mix.mixer().decodeOne(new float[d], new float[d], fresh.get(i))
+                            : f.layer().decodeOne(new float[d], 0, fresh.get(i));
+                    assertTrue(taken, name + ": block " + i + "'s " + f.name() + " decodes on arrays");
+                }
+            }
+            DecodeStep step = new DecodeStep(plan, 1, Team.of(2), -1);
             for (int t = 6; t < ids.length; t++) {
+                if (t == 13) { // tokens 13 and 14 through the chunked path after decoded ones, then the step again
+                    float[] chunk = m.logits(java.util.Arrays.copyOfRange(ids, 13, 15), generic).toFloatArray();
+                    for (int j = 0; j < 2 * v; j++) {
+                        float want = all[13 * v + j];
+                        assertEquals(want, chunk[j], 2e-5f * (1 + Math.abs(want)), name + ": chunk after the step, logit " + j);
+                    }
+                    t++;
+                    continue;
+                }
                 float[] got = step.run(new DecodeStep.Sequence(generic, ids[t]));
                 for (int j = 0; j < v; j++) {
                     float want = all[t * v + j];

@@ -393,7 +393,7 @@ public final class TttFusedKernel {
     }
 
     /** y = gelu(z) and dy = gelu'(z) (tanh form) over n elements. */
-    private static void gelu(float[] z, float[] y, float[] dy, int n) {
+    static void gelu(float[] z, float[] y, float[] dy, int n) {
         int i = 0;
         if (Simd.enabled()) {
             for (; i + L <= n; i += L) {
@@ -420,7 +420,7 @@ public final class TttFusedKernel {
     }
 
     /** dl/dz of 1/2 ||LN(z) - y||^2 for one row: (d delta - sum delta - xh sum(delta xh)) / (d sigma). */
-    private static void lossGradient(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g,
+    static void lossGradient(float[] z, float[] y, int r, int d, float[] gam, int go, float[] bet, int bo, float eps, float[] g,
                                      float[] lanes) {
         if (vectorRows(d)) {
             lossGradientVector(z, y, r, d, gam, go, bet, bo, eps, g, lanes);
@@ -495,7 +495,7 @@ public final class TttFusedKernel {
     }
 
     /** Scratch for the row statistics: one vector's lanes and two statistics, or four vectors' and eight. */
-    private static float[] lanes() {
+    static float[] lanes() {
         return new float[4 * L + 8];
     }
 
@@ -638,7 +638,7 @@ public final class TttFusedKernel {
     }
 
     /** out = q + LN(zbar) for one row. */
-    private static void outputRow(float[] zbar, int r, float[] q, int qr, int d, float[] gam, int go, float[] bet, int bo, float eps,
+    static void outputRow(float[] zbar, int r, float[] q, int qr, int d, float[] gam, int go, float[] bet, int bo, float eps,
                                   float[] out, int or, float[] lanes) {
         if (vectorRows(d)) {
             rowStats(zbar, r, d, eps, lanes);

@@ -41,6 +41,8 @@ public final class TttLayer implements SequenceMixer {
     private final CausalConv convQ, convK;
     private final List<Tensor> inner = new ArrayList<>();
     private final Tensor normWeight, normBias, lrWeight, lrBias, tokenIdx, postWeight, postBias;
+    /** The one-token path (views of the weights, RoPE tables), built on first use; null before, or when a parameter is not fp32. */
+    private volatile TttStep step;
 
     public TttLayer(Params p, String name, int width, int heads, TttOptions opts) {
         if (width % heads != 0) throw new IllegalArgumentException("TTT layer: width " + width + " is not divisible by " + heads + " heads");
@@ -97,6 +99,25 @@ public final class TttLayer implements SequenceMixer {
         return run(x, cache);
     }
 
+    /**
+     * One token on arrays ({@link SequenceMixer#decodeOne}) through {@link TttStep}: every
+     * configuration (TTT-Linear and TTT-MLP, share_qk, use_gate, inner norm and learnable rates on
+     * or off) with fp32 parameters and state; false (the tensor path) for other dtypes and while
+     * gradients are recorded. The pre_conv convolution is a sub-layer of its own, with its own
+     * one-token path.
+     */
+    @Override
+    public boolean decodeOne(float[] x, float[] out, MixerCache mixerCache) {
+        if (!(mixerCache instanceof TttCache cache) || GradMode.isEnabled()) return false;
+        TttStep s = step;
+        if (s == null) {
+            s = TttStep.of(opts, heads, width, q, k, v, o, g, convQ, convK, normWeight, normBias, lrWeight, lrBias, tokenIdx, postWeight, postBias);
+            if (s == null) return false;
+            step = s;
+        }
+        return s.run(x, out, cache);
+    }
+
     @Override
     public TttCache newCache(int maxChunk) {
         int[] history = {1, opts.convWidth() - 1, width};
@@ -110,11 +131,11 @@ public final class TttLayer implements SequenceMixer {
         Tensor xq, xk;
         if (opts.shareQk()) {
             Tensor xqk = q.apply(x);
-            Tensor history = cache == null ? null : cache.qkHistory;
+            Tensor history = cache == null ? null : cache.qkHistory();
             CausalConv.Output cq = convQ.apply(xqk, history);
             xq = cq.y();
             xk = convK.apply(xqk, history).y();
-            if (cache != null) cache.qkHistory = cq.history();
+            if (cache != null) cache.qkHistory(cq.history());
         } else {
             xq = q.apply(x);
             xk = k.apply(x);
@@ -125,7 +146,7 @@ public final class TttLayer implements SequenceMixer {
         Tensor vh = perHead(Heads.split(v.apply(x), heads));
         Tensor rates = rates(x);
         Tensor gamma = perHeadRow(normWeight, bsz), beta = perHeadRow(normBias, bsz);
-        InnerLoop.State state = cache == null ? InnerLoop.State.fresh(startWeights(bsz)) : cache.state;
+        InnerLoop.State state = cache == null ? InnerLoop.State.fresh(startWeights(bsz)) : cache.state();
         InnerLoop.Inner in = opts.inner();
 
         List<Tensor> outs = new ArrayList<>();
@@ -154,7 +175,7 @@ public final class TttLayer implements SequenceMixer {
             state = r.state();
         }
         if (cache != null) {
-            cache.state = state;
+            cache.state(state);
             cache.position = position + t;
         }
         Tensor y = Heads.merge(Layout.reshape(outs.size() == 1 ? outs.get(0) : Layout.concat(outs, 1), bsz, heads, t, headDim));

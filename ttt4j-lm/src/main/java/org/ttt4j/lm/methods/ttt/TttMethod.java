@@ -3,8 +3,12 @@ package org.ttt4j.lm.methods.ttt;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Map;
+import org.ttt4j.core.kernel.DecodeKernels;
+import org.ttt4j.core.tensor.DType;
+import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.layers.CausalConv;
+import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.RmsNorm;
 import org.ttt4j.lm.layers.SwiGlu;
 import org.ttt4j.lm.layers.ttt.InnerLoop;
@@ -129,6 +133,27 @@ public abstract sealed class TttMethod implements Method permits TttMethod.Linea
                 case Pass.Chunk c -> throw new IllegalStateException("chunked passes need attention blocks");
                 case Pass.Frozen f -> throw new IllegalStateException("frozen-cache passes need attention blocks");
             };
+        }
+
+        /** One token on arrays: RMSNorm, the convolution on the cache's own history, the residual; fp32 weights, no gradient recorded. */
+        @Override
+        public boolean decodeOne(float[] h, int off, MixerCache cache) {
+            if (!(cache instanceof TttCache c) || GradMode.isEnabled()) return false;
+            Tensor nw = norm.weight();
+            if (!fp32(nw) || nw.offset() != 0 || !fp32(conv.weight()) || !fp32(conv.bias())) return false;
+            float[] history = c.blockConvHistoryArray();
+            if (history == null) return false;
+            int d = nw.size();
+            float[] x = c.blockConvScratch(2 * d);
+            DecodeKernels.rmsNorm(h, off, nw.f32(), x, 0, d, (float) norm.eps());
+            conv.output(x, 0, history, x, d, 0, d);
+            conv.advance(x, 0, history, 0, d);
+            for (int i = 0; i < d; i++) h[off + i] += x[d + i];
+            return true;
+        }
+
+        private static boolean fp32(Tensor t) {
+            return t.dtype() == DType.FP32;
         }
     }
 }
