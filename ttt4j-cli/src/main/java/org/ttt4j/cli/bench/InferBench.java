@@ -158,7 +158,8 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                             decode = Math.max(decode, tokens / ((System.nanoTime() - t1) / 1e9));
                         }
                         long stateBytes = s.stateFloats() * 4;
-                        double limit = bandwidth[0] / (weightBytes + stateBytes);
+                        long readBytes = stateBytesRead(m, s, ctx + tokens / 2);
+                        double limit = bandwidth[0] / (weightBytes + readBytes);
                         double flops = prefillFlops(m, ctx);
                         var p = row.apply("prefill");
                         p.put("context", ctx);
@@ -173,6 +174,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                         d.put("ms_per_token", 1000 / decode);
                         d.put("weight_bytes", weightBytes);
                         d.put("state_bytes", stateBytes);
+                        d.put("state_bytes_read", readBytes);
                         d.put("bandwidth_read_bytes_per_s", bandwidth[0]);
                         d.put("bandwidth_triad_bytes_per_s", bandwidth[1]);
                         d.put("limit_tokens_per_s", limit);
@@ -228,6 +230,20 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
             default -> throw new IllegalArgumentException("--methods: unknown \"" + method + "\" (known: full, swa, e2e, ttt_linear, ttt_mlp)");
         };
         return new Decoder(c.validate(), 1);
+    }
+
+    /**
+     * Bytes of state a token reads at {@code positions}: the keys and values its attention blocks
+     * see (the window's, or all of them), and the whole state of other mixers (TTT layers' fast
+     * weights; TTT-E2E's windows and fast weights are counted by their session, fully).
+     */
+    static long stateBytesRead(Decoder m, MethodSession s, long positions) {
+        ModelConfig c = m.config();
+        boolean attentionOnly = m.blocks().stream().allMatch(org.ttt4j.lm.model.Block::attentionOnly);
+        if (!attentionOnly || E2eSettings.of(c) != null) return s.stateFloats() * 4;
+        long bytes = 0;
+        for (var mixer : c.blockMixers()) bytes += 2L * c.kvHeads() * c.headDim() * 4 * (mixer.windowed() ? Math.min(positions, c.window()) : positions);
+        return bytes;
     }
 
     static ModelConfig config(String dims) {
