@@ -133,10 +133,11 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                     return r;
                 };
                 try (var off = GradMode.disabled()) {
-                    // Compiles the paths measured below (C2 needs thousands of calls of each kernel).
+                    // Compiles the paths measured below (C2 needs thousands of calls of each kernel). The prefill gets eight
+                    // passes a round: decoding shares few kernels with it (a TTT layer decodes on arrays).
                     for (int round = 0; round < 2; round++) {
                         MethodSession warm = Methods.of(c).openSession(m, chunk);
-                        warm.read(rng.ints(Math.min(2 * chunk, c.context()), 0, c.vocabSize()).toArray());
+                        warm.read(rng.ints(Math.min(8 * chunk, c.context()), 0, c.vocabSize()).toArray());
                         for (int i = 0; i < 128; i++) warm.next(rng.nextInt(c.vocabSize()));
                     }
                     List<MethodSession> warmBatch = new ArrayList<>();
