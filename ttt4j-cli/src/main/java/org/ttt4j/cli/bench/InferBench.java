@@ -45,8 +45,9 @@ import picocli.CommandLine.Option;
  * child JVM ({@code -Dttt4j.threads=N}).
  */
 @Command(name = "infer", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Prefill and decode tokens/s per weight format and thread count, batched decoding, against the memory-bandwidth",
-                "limit of this machine and the GEMM's speed; Jlama and PyTorch on the same weights with --peers."})
+        description = {"Prefill and decode tokens/s per weight format and thread count, against this machine's memory bandwidth.",
+                "Also batched decoding of several sessions, prefill against the GEMM's speed, and Jlama and PyTorch on the same weights",
+                "with --peers."})
 public final class InferBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "MODEL", description = "a model folder (any kind --model takes; default: random weights of --dims)")
     Path model;
@@ -74,7 +75,9 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--peers", split = ",", defaultValue = "none", description = "peers decoding the same weights: jlama, torch, or none"
             + " (default: ${DEFAULT-VALUE})")
     List<String> peers;
-    @Option(names = "--rows-only", hidden = true, description = "print JSON rows only (the child runs of other thread counts)") boolean rowsOnly;
+    @Option(names = "--rows-only", hidden = true, description = "print JSON rows only, as the child runs of other thread counts do (default: false)") boolean rowsOnly;
+    @Option(names = "--warmup", defaultValue = "128", description = "tokens decoded per warm-up round before measuring (default: ${DEFAULT-VALUE})")
+    int warmup;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -138,14 +141,14 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                     for (int round = 0; round < 2; round++) {
                         MethodSession warm = Methods.of(c).openSession(m, chunk);
                         warm.read(rng.ints(Math.min(8 * chunk, c.context()), 0, c.vocabSize()).toArray());
-                        for (int i = 0; i < 128; i++) warm.next(rng.nextInt(c.vocabSize()));
+                        for (int i = 0; i < warmup; i++) warm.next(rng.nextInt(c.vocabSize()));
                     }
                     List<MethodSession> warmBatch = new ArrayList<>();
                     for (int i = 0; i < Batched.MAX_BATCH; i++) {
                         warmBatch.add(Methods.of(c).openSession(m, chunk));
                         warmBatch.getLast().read(rng.ints(8, 0, c.vocabSize()).toArray());
                     }
-                    for (int b : batch) for (int i = 0; i < 32; i++) Batched.next(warmBatch.subList(0, b), rng.ints(b, 0, c.vocabSize()).toArray());
+                    for (int b : batch) for (int i = 0; i < warmup / 4; i++) Batched.next(warmBatch.subList(0, b), rng.ints(b, 0, c.vocabSize()).toArray());
                     for (int ctx : contexts) {
                         MethodSession s = Methods.of(c).openSession(m, chunk);
                         int[] ids = rng.ints(ctx, 0, c.vocabSize()).toArray();
@@ -297,7 +300,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("org.ttt4j.cli.Main");
         cmd.addAll(List.of("bench", "infer", "--rows-only", "--threads", Integer.toString(t), "--dims", dims, "--window", Integer.toString(window),
-                "--tokens", Integer.toString(tokens), "--chunk", Integer.toString(chunk), "--batch-context", Integer.toString(batchContext),
+                "--tokens", Integer.toString(tokens), "--warmup", Integer.toString(warmup), "--chunk", Integer.toString(chunk), "--batch-context", Integer.toString(batchContext),
                 "--methods", String.join(",", methods), "--weights", String.join(",", weights), "--contexts", join(contexts), "--batch", join(batch)));
         if (model != null) cmd.addAll(List.of("--model", model.toString()));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();

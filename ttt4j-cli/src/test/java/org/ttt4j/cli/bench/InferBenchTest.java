@@ -17,14 +17,31 @@ class InferBenchTest {
         var cl = Main.commandLine();
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(new StringWriter(), true));
-        assertEquals(0, cl.execute("bench", "infer", "--dims", "8m", "--contexts", "16,32", "--tokens", "2"));
-        var lines = out.toString().lines().filter(l -> l.startsWith("{")).toList();
-        assertEquals(2, lines.size(), out.toString());
-        var row = new ObjectMapper().readTree(lines.get(1));
-        assertEquals(32, row.get("context").asInt());
-        for (String f : new String[] {"decode_tokens_per_s", "prefill_tokens_per_s", "bandwidth_read_bytes_per_s", "limit_tokens_per_s",
-                "fraction_of_bandwidth_limit"}) {
-            assertTrue(row.get(f).asDouble() > 0, f + " in " + lines.get(1));
+        String threads = Integer.toString(org.ttt4j.core.kernel.Parallel.threads());
+        assertEquals(0, cl.execute("bench", "infer", "--dims", "8m", "--contexts", "16,32", "--tokens", "2", "--chunk", "16", "--warmup", "8",
+                "--weights", "f32,q8", "--threads", threads, "--batch", "1,2"));
+        var json = new ObjectMapper();
+        var rows = out.toString().lines().filter(l -> l.startsWith("{")).map(l -> {
+            try {
+                return json.readTree(l);
+            } catch (Exception e) {
+                throw new AssertionError(l, e);
+            }
+        }).toList();
+        // per format: prefill and decode at 2 contexts, batched decoding of 1 and 2 sessions
+        assertEquals(12, rows.size(), out.toString());
+        var decode = rows.stream().filter(r -> r.get("kind").asText().equals("decode") && r.get("weights").asText().equals("q8")
+                && r.get("context").asInt() == 32).findFirst().orElseThrow();
+        for (String f : new String[] {"tokens_per_s", "bandwidth_read_bytes_per_s", "limit_tokens_per_s", "fraction_of_bandwidth_limit",
+                "ratio_vs_f32", "weight_bytes", "state_bytes_read"}) {
+            assertTrue(decode.get(f).asDouble() > 0, f + " in " + decode);
         }
+        // Q8 weights take about a quarter of f32's bytes
+        var f32 = rows.stream().filter(r -> r.get("kind").asText().equals("decode") && r.get("weights").asText().equals("f32")).findFirst().orElseThrow();
+        double quarter = decode.get("weight_bytes").asDouble() / f32.get("weight_bytes").asDouble();
+        assertTrue(quarter > 0.26 && quarter < 0.29, "q8 / f32 bytes " + quarter);
+        var prefill = rows.stream().filter(r -> r.get("kind").asText().equals("prefill")).findFirst().orElseThrow();
+        assertTrue(prefill.get("fraction_of_gemm").asDouble() > 0, prefill.toString());
+        assertEquals(2, rows.stream().filter(r -> r.get("kind").asText().equals("batch_decode") && r.get("sessions").asInt() == 2).count());
     }
 }
