@@ -117,19 +117,11 @@ public final class KvCache implements MixerCache {
         if (t > maxChunk) throw new IllegalArgumentException("chunk of " + t + " tokens exceeds the cache's maxChunk " + maxChunk);
         float[] kf = k.f32(), vf = v.f32();
         for (int i = 0; i < t; i++) {
-            int slot;
-            if (window > 0) {
-                slot = (int) (position % capacity);
-                length = Math.min(capacity, length + 1);
-            } else {
-                if (length == capacity) grow();
-                slot = length++;
-            }
+            int slot = reserve();
             for (int h = 0; h < heads; h++) {
                 System.arraycopy(kf, k.offset() + (h * t + i) * dim, keys, (h * capacity + slot) * dim, dim);
                 System.arraycopy(vf, v.offset() + (h * t + i) * dim, values, (h * capacity + slot) * dim, dim);
             }
-            position++;
         }
     }
 
