@@ -58,6 +58,6 @@ if run generate --help | grep -q -- '--weights'; then
   for f in bf16 q8; do
     echo "full.generate.$f $(run generate "$model_opt" "$work/full" --weights "$f" --max-tokens 24 --temperature 0.8 --seed 3 'public static' | hash)"
     echo "e2e.generate.$f $(run generate "$model_opt" "$work/e2e" --weights "$f" --max-tokens 24 --temperature 0.8 --seed 3 'class A {' | hash)"
-    echo "full.score.$f $(run score "$model_opt" "$work/full" --weights "$f" --file "$work/corpus/ttt4j-core/src/main/java/org/ttt4j/core/kernel/Gemm.java" --max-tokens 200 | hash)"
+    echo "full.score.$f $(run score "$model_opt" "$work/full" --weights "$f" --file "$work/corpus/ttt4j-core/src/main/java/org/ttt4j/core/kernel/Gemm.java" --max-tokens 200 | grep -v mean_nll | hash)"  # the summary names the folder
   done
 fi
