@@ -79,6 +79,7 @@ public final class Team {
             inside.set(true);
             failure = null;
             done.set(0);
+            arrived.set(0); // a failed region may have left members counted at a barrier
             activeMembers = size;
             this.body = body;
             region++;                    // releases the members
@@ -138,8 +139,7 @@ public final class Team {
     }
 
     private void fail(Throwable t) {
-        if (!(t instanceof TeamFailure) && failure == null) failure = t;
-        else if (failure == null) failure = t;
+        if (failure == null) failure = t; // TeamFailure is only thrown once a failure is recorded
     }
 
     private void loop(int member) {
