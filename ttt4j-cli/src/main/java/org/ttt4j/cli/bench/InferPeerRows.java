@@ -1,7 +1,6 @@
 package org.ttt4j.cli.bench;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -35,15 +34,6 @@ final class InferPeerRows {
                 InferPeers.writeHfFolder(bench.peerModel(), temp);
                 folder = temp;
             }
-            PrintStream logStream = new PrintStream(new java.io.OutputStream() {
-                @Override public void write(int b) {
-                    log.write(b);
-                }
-
-                @Override public void flush() {
-                    log.flush();
-                }
-            }, true);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (String peer : peers) {
                 for (WeightFormat f : formats) {
@@ -51,8 +41,8 @@ final class InferPeerRows {
                         log.printf("peer %s, %s, %d thread(s)...%n", peer, f.label(), t);
                         log.flush();
                         var results = peer.equals("jlama")
-                                ? InferPeers.jlama(folder, f.label(), t, bench.contexts(), bench.tokens(), logStream)
-                                : InferPeers.torch(folder, f.label(), t, bench.contexts(), bench.tokens(), logStream);
+                                ? InferPeers.jlama(folder, f.label(), t, bench.contexts(), bench.tokens(), log)
+                                : InferPeers.torch(folder, f.label(), t, bench.contexts(), bench.tokens(), log);
                         for (var r : results) {
                             Map<String, Object> row = r.row();
                             row.put("bench", "infer_peer");

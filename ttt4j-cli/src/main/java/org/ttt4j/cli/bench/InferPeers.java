@@ -3,7 +3,7 @@ package org.ttt4j.cli.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,7 +111,7 @@ public final class InferPeers {
      * Jlama's speed on {@code hfFolder} in {@code weights} (f32, bf16, or q8 which runs Jlama's
      * {@value #JLAMA_Q8}) on {@code threads} threads: one result per context, absent ones saying why.
      */
-    public static List<PeerResult> jlama(Path hfFolder, String weights, int threads, int[] contexts, int tokens, PrintStream log) {
+    public static List<PeerResult> jlama(Path hfFolder, String weights, int threads, int[] contexts, int tokens, PrintWriter log) {
         String format = weights.equals("q8") ? JLAMA_Q8 : weights;
         Path peers;
         Path project;
@@ -145,13 +145,13 @@ public final class InferPeers {
      * (f32, bf16, q8: dynamic qint8 quantization of the Linear layers) on {@code threads} threads:
      * one result per context, absent ones saying why.
      */
-    public static List<PeerResult> torch(Path hfFolder, String weights, int threads, int[] contexts, int tokens, PrintStream log) {
+    public static List<PeerResult> torch(Path hfFolder, String weights, int threads, int[] contexts, int tokens, PrintWriter log) {
         return torch(hfFolder, weights, threads, contexts, tokens, PythonPeer.interpreters(null), log);
     }
 
-    /** As {@link #torch(Path, String, int, int[], int, PrintStream)} with the first of {@code interpreters} that has torch. */
+    /** As {@link #torch(Path, String, int, int[], int, PrintWriter)} with the first of {@code interpreters} that has torch. */
     static List<PeerResult> torch(Path hfFolder, String weights, int threads, int[] contexts, int tokens, List<String> interpreters,
-                                  PrintStream log) {
+                                  PrintWriter log) {
         Path script;
         try {
             script = peersFolder().resolve("torch_decode.py");
@@ -288,7 +288,7 @@ public final class InferPeers {
      * The results of a peer's run: its JSON lines, one per context; every context it gave none for,
      * or every context when it failed, absent with the reason. A failure's standard error goes to {@code log}.
      */
-    static List<PeerResult> results(String peer, String weights, int threads, int[] contexts, Outcome o, PrintStream log) {
+    static List<PeerResult> results(String peer, String weights, int threads, int[] contexts, Outcome o, PrintWriter log) {
         String why = null;
         List<PeerResult> parsed = List.of();
         if (o.status() == Outcome.NOT_STARTED) {
@@ -421,7 +421,7 @@ public final class InferPeers {
      *
      * @throws IOException saying why when it cannot be built (Maven offline, no wrapper)
      */
-    static Path buildJlama(Path peers, PrintStream log) throws IOException, InterruptedException {
+    static Path buildJlama(Path peers, PrintWriter log) throws IOException, InterruptedException {
         Path project = peers.resolve("jlama");
         Path classpath = project.resolve("target").resolve("classpath.txt");
         if (Files.isRegularFile(classpath) && !newerThan(project, Files.getLastModifiedTime(classpath).toMillis())) return project;

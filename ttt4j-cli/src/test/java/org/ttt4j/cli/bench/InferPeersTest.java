@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.*;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import java.io.OutputStreamWriter;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +34,7 @@ class InferPeersTest {
             + "\"tokens\":32,\"prefill_tokens_per_s\":900.000,\"decode_tokens_per_s\":55.500}";
 
     private final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
-    private final PrintStream log = new PrintStream(logBytes, true, StandardCharsets.UTF_8);
+    private final PrintWriter log = new PrintWriter(new OutputStreamWriter(logBytes, StandardCharsets.UTF_8), true);
 
     private String log() {
         return logBytes.toString(StandardCharsets.UTF_8);

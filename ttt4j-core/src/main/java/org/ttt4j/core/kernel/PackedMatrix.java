@@ -80,6 +80,15 @@ public sealed interface PackedMatrix permits PackedMatrix.F32, PackedMatrix.Bf16
         };
     }
 
+    /**
+     * The fp32 matrix [rows, cols] at {@code off} in {@code a}: a view without copying when it is the
+     * whole array (so later writes to the array show, as training's do), else a copy.
+     */
+    static PackedMatrix f32View(float[] a, int off, int rows, int cols) {
+        if (off == 0 && a.length == rows * cols) return new F32(a, rows, cols);
+        return pack(a, off, rows, cols, WeightFormat.F32);
+    }
+
     /** An fp32 rounded to bfloat16, nearest even (NaN stays NaN). */
     static short toBf16(float f) {
         int bits = Float.floatToRawIntBits(f);

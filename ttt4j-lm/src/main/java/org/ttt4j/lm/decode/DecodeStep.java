@@ -14,9 +14,10 @@ import org.ttt4j.lm.model.SubLayer;
  * One decoding step of a {@link DecodePlan} for up to {@code maxBatch} sequences at once: each
  * reads one token and appends its keys and values to its own KV caches; every weight matrix is
  * read once for all of them (one matrix product of B rows). Buffers are allocated once, so a step
- * allocates nothing (score buffers grow with the longest context read). The whole step is one
- * {@link Team} region: members split each product by output rows (attention by heads) and meet at
- * a barrier between dependent products.
+ * allocates nothing (score buffers grow with the longest context read). The laid-out ops run as
+ * one {@link Team} region (one per run of them between foreign ops, which run on the caller):
+ * members split each product by output rows (attention by heads) and meet at a barrier between
+ * dependent products.
  *
  * <p>Every output row is computed by one member, in an order that depends on neither the member
  * count nor the batch: a sequence's logits are the same bits alone or batched, with any number of
@@ -120,10 +121,6 @@ public final class DecodeStep {
         return plan;
     }
 
-    public int maxBatch() {
-        return maxBatch;
-    }
-
     /**
      * Reads one token for each of the sequences and returns the logits [n, V] (row b for sequence b)
      * in a buffer this step reuses: valid until its next call.
@@ -223,21 +220,19 @@ public final class DecodeStep {
         for (int o = segFrom; o < segTo; o++) {
             int i = ops[o].block();
             if (ops[o].first() && i == tapBlock && m == 0) tap();
-            {
-                switch (ops[o].op()) {
-                    case DecodePlan.Attend a -> {
-                        normRows(a.norm(), x);
-                        attend(i, a, x, m, members, t);
-                        rows(a.o().w(), a.o().bias(), att, a.heads() * a.headDim(), m, members);
-                        residual(a.postNorm(), m, members, t);
-                    }
-                    case DecodePlan.Mlp mlp -> {
-                        normRows(mlp.norm(), x);
-                        mlp(i, mlp, x, m, members, t);
-                        residual(mlp.postNorm(), m, members, t);
-                    }
-                    case DecodePlan.Foreign f -> throw new IllegalStateException("a foreign op inside a region");
+            switch (ops[o].op()) {
+                case DecodePlan.Attend a -> {
+                    normRows(a.norm(), x);
+                    attend(i, a, x, m, members, t);
+                    rows(a.o().w(), a.o().bias(), att, a.heads() * a.headDim(), m, members);
+                    residual(a.postNorm(), m, members, t);
                 }
+                case DecodePlan.Mlp mlp -> {
+                    normRows(mlp.norm(), x);
+                    mlp(i, mlp, x, m, members, t);
+                    residual(mlp.postNorm(), m, members, t);
+                }
+                case DecodePlan.Foreign f -> throw new IllegalStateException("a foreign op inside a region");
             }
         }
         if (!segHead) return;

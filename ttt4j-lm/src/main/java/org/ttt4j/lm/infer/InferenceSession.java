@@ -74,9 +74,6 @@ public interface InferenceSession {
 
     /** The last row of logits [1, n, V] (contiguous, as every model returns them). */
     static float[] lastRow(Tensor logits) {
-        int v = logits.dim(-1), t = logits.dim(-2);
-        float[] row = new float[v];
-        System.arraycopy(logits.f32(), logits.offset() + (t - 1) * v, row, 0, v);
-        return row;
+        return MethodSession.lastRow(logits);
     }
 }

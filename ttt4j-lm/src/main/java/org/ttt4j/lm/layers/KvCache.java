@@ -143,11 +143,6 @@ public final class KvCache implements MixerCache {
         return slot;
     }
 
-    /** The slot holding {@code pos} (which must still be held: within the last {@link #length()} positions). */
-    public int slot(long pos) {
-        return window > 0 ? (int) (pos % capacity) : (int) pos;
-    }
-
     /** The key buffer [heads, capacity, d], shared, not copied (for the decode step). */
     public float[] keyBuffer() {
         return keys;

@@ -1,5 +1,6 @@
 package org.ttt4j.lm.methods;
 
+import java.lang.ref.SoftReference;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +19,8 @@ public final class Batched {
     /** Most sessions one shared step reads; larger groups are read in steps of this many. */
     public static final int MAX_BATCH = 16;
 
-    private static final Map<Decoder, DecodeStep> STEPS = new WeakHashMap<>();
+    /** One shared step per model; softly held, as the step references its model (a strong value would keep the key alive). */
+    private static final Map<Decoder, SoftReference<DecodeStep>> STEPS = new WeakHashMap<>();
 
     private Batched() {}
 
@@ -53,7 +55,12 @@ public final class Batched {
         CacheSession first = (CacheSession) sessions.get(group.getFirst());
         int v = first.model().config().vocabSize();
         synchronized (STEPS) {
-            DecodeStep step = STEPS.computeIfAbsent(first.model(), m -> new DecodeStep(first.step().plan(), MAX_BATCH, Team.engine(), -1));
+            SoftReference<DecodeStep> held = STEPS.get(first.model());
+            DecodeStep step = held == null ? null : held.get();
+            if (step == null) {
+                step = new DecodeStep(first.step().plan(), MAX_BATCH, Team.engine(), -1);
+                STEPS.put(first.model(), new SoftReference<>(step));
+            }
             DecodeStep.Sequence[] seqs = new DecodeStep.Sequence[group.size()];
             for (int j = 0; j < seqs.length; j++) {
                 CacheSession s = (CacheSession) sessions.get(group.get(j));

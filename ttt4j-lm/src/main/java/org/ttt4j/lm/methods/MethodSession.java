@@ -18,7 +18,11 @@ public interface MethodSession {
      * allocates nothing ({@code org.ttt4j.lm.decode.DecodeStep}).
      */
     default float[] next(int token) {
-        Tensor logits = feed(new int[] {token});
+        return lastRow(feed(new int[] {token}));
+    }
+
+    /** The last row of logits [1, n, V] (contiguous, as every model returns them), copied. */
+    static float[] lastRow(Tensor logits) {
         float[] row = new float[logits.dim(-1)];
         System.arraycopy(logits.f32(), logits.offset() + (logits.dim(-2) - 1) * row.length, row, 0, row.length);
         return row;
@@ -31,11 +35,7 @@ public interface MethodSession {
     default float[] read(int[] ids) {
         if (ids.length == 0) throw new IllegalArgumentException("nothing to read: ids is empty");
         float[] last = null;
-        for (int at = 0; at < ids.length; at += maxChunk()) {
-            Tensor logits = feed(java.util.Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk())));
-            last = new float[logits.dim(-1)];
-            System.arraycopy(logits.f32(), logits.offset() + (logits.dim(-2) - 1) * last.length, last, 0, last.length);
-        }
+        for (int at = 0; at < ids.length; at += maxChunk()) last = lastRow(feed(java.util.Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk()))));
         return last;
     }
 

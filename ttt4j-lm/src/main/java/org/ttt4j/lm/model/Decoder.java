@@ -86,9 +86,14 @@ public final class Decoder {
 
     /** Decoding: logits [1, T, V] for a chunk of T new tokens of one sequence, updating the caches. */
     public Tensor logits(int[] ids, List<MixerCache> caches) {
+        return head(hidden(ids, caches));
+    }
+
+    /** The last block's output [1, T, D] for a chunk of new tokens of one sequence, updating the caches. */
+    private Tensor hidden(int[] ids, List<MixerCache> caches) {
         Tensor h = Nn.embedding(embedding, ids, 1, ids.length);
         for (int i = 0; i < blocks.size(); i++) h = blocks.get(i).apply(h, caches.get(i));
-        return head(h);
+        return h;
     }
 
     /**
@@ -96,8 +101,7 @@ public final class Decoder {
      * caches; the head runs on that one position only.
      */
     public float[] lastLogits(int[] ids, List<MixerCache> caches) {
-        Tensor h = Nn.embedding(embedding, ids, 1, ids.length);
-        for (int i = 0; i < blocks.size(); i++) h = blocks.get(i).apply(h, caches.get(i));
+        Tensor h = hidden(ids, caches);
         int t = ids.length;
         return head(Layout.slice(h, 1, t - 1, t)).toFloatArray();
     }
@@ -155,9 +159,7 @@ public final class Decoder {
         if (m != null) return m;
         Tensor t = params.get(name);
         if (t.rank() != 2) throw new IllegalArgumentException("parameter " + name + " is not a matrix: shape " + java.util.Arrays.toString(t.shape()));
-        float[] a = t.f32();
-        if (t.offset() == 0 && a.length == t.size()) return new PackedMatrix.F32(a, t.dim(0), t.dim(1));
-        return PackedMatrix.pack(a, t.offset(), t.dim(0), t.dim(1), WeightFormat.F32);
+        return PackedMatrix.f32View(t.f32(), t.offset(), t.dim(0), t.dim(1));
     }
 
     /** The name of the LM head's matrix (the embedding's when tied). */

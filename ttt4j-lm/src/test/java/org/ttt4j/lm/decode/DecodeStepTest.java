@@ -161,6 +161,7 @@ class DecodeStepTest {
     void storedFormatsChangeTheWeightsBothPathsSee() {
         ModelConfig c = ModelConfig.builder().vocabSize(64).dModel(64).layers(2).heads(2).dFf(64).context(64).initStd(0.1).build();
         int[] ids = new SplittableRandom(9).ints(10, 0, c.vocabSize()).toArray();
+        float[] f32Logits = null;
         for (WeightFormat f : WeightFormat.values()) {
             Decoder m = new Decoder(c, 3).storeWeights(f);
             assertEquals(f, m.weightFormat());
@@ -173,6 +174,13 @@ class DecodeStepTest {
                 for (int id : ids) got = step.run(new DecodeStep.Sequence(caches, id));
                 int v = c.vocabSize(), t = ids.length - 1;
                 for (int j = 0; j < v; j++) assertEquals(all[t * v + j], got[j], 2e-5f * (1 + Math.abs(all[t * v + j])), f + " logit " + j);
+                if (f == WeightFormat.F32) {
+                    f32Logits = got.clone();
+                } else { // the stored values really differ from fp32's
+                    double moved = 0;
+                    for (int j = 0; j < v; j++) moved = Math.max(moved, Math.abs(got[j] - f32Logits[j]));
+                    assertTrue(moved > 1e-5, f + " logits equal fp32's: " + moved);
+                }
             }
         }
     }

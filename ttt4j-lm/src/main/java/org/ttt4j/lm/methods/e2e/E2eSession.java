@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import org.ttt4j.core.kernel.PackedMatrix;
 import org.ttt4j.core.kernel.Team;
-import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.GradMode;
@@ -293,7 +292,7 @@ public final class E2eSession {
             primes = new DecodePlan.Mlp[caches.size() - first];
             for (int j = 0; j < primes.length; j++) {
                 SwiGlu w = E2eLoop.prime(fast, j);
-                primes[j] = new DecodePlan.Mlp(E2eLoop.PRIME, null, null, packed(w.gate().weight()), packed(w.up().weight()), packed(w.down().weight()));
+                primes[j] = new DecodePlan.Mlp(E2eLoop.PRIME, null, null, view(w.gate().weight()), view(w.up().weight()), view(w.down().weight()));
             }
         }
         float[] input = new float[model.config().dModel()];
@@ -305,10 +304,8 @@ public final class E2eSession {
     }
 
     /** An fp32 view of a fast weight (no copy when the tensor owns its whole array). */
-    private static PackedMatrix packed(Tensor w) {
-        float[] a = w.f32();
-        if (w.offset() == 0 && a.length == w.size()) return new PackedMatrix.F32(a, w.dim(0), w.dim(1));
-        return PackedMatrix.pack(a, w.offset(), w.dim(0), w.dim(1), WeightFormat.F32);
+    private static PackedMatrix view(Tensor w) {
+        return PackedMatrix.f32View(w.f32(), w.offset(), w.dim(0), w.dim(1));
     }
 
     /** The inner step on the complete pending chunk, whose last target is {@code next}. */
