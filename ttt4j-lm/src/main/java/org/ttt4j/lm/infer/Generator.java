@@ -1,10 +1,5 @@
 package org.ttt4j.lm.infer;
 
-import java.io.ByteArrayOutputStream;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.function.Consumer;
 import org.ttt4j.core.tensor.GradMode;
@@ -103,9 +98,8 @@ public final class Generator {
                         : method.openSession(model, InferenceSession.maxChunk(model, PREFILL_CHUNK));
                 feed = session::feed;
             }
-            boolean[] seen = new boolean[model.config().vocabSize()];
-            for (int id : promptIds) seen[id] = true;
             float[] last = session != null && loadState != null ? session.lastLogits() : adapted != null ? adapted.lastLogits() : null;
+            int[] counted = promptIds; // the tokens the repetition penalty counts
             if (last == null && promptIds.length == 0) promptIds = new int[] {tokenizer.documentBoundary()};
             for (int at = 0; adapted == null && at < promptIds.length; at += PREFILL_CHUNK) {
                 int[] chunk = Arrays.copyOfRange(promptIds, at, Math.min(promptIds.length, at + PREFILL_CHUNK));
@@ -117,7 +111,7 @@ public final class Generator {
             QtttSession adapting = adapted;
             java.util.function.IntFunction<float[]> step = adapting != null ? t -> InferenceSession.lastRow(adapting.feed(new int[] {t}))
                     : decoding::next;
-            return decode(step, last, seen, options, onText, promptIds.length, t0, t1);
+            return decode(step, last, counted, options, onText, promptIds.length, t0, t1);
         }
     }
 
@@ -127,70 +121,20 @@ public final class Generator {
      * learning (TTT-E2E) or caching as it decodes. Run under {@code GradMode.disabled()}.
      */
     public Output continueFrom(InferenceSession session, float[] last, int[] context, SamplingOptions options, Consumer<String> onText) {
-        boolean[] seen = new boolean[model.config().vocabSize()];
-        for (int id : context) seen[id] = true;
         long t = System.nanoTime();
-        return decode(session::next, last, seen, options, onText, 0, t, t);
+        return decode(session::next, last, context, options, onText, 0, t, t);
     }
 
     /** Samples and reads tokens; {@code step} reads one and returns the logits after it (a buffer it may reuse). */
-    private Output decode(java.util.function.IntFunction<float[]> step, float[] last, boolean[] seen, SamplingOptions options,
+    private Output decode(java.util.function.IntFunction<float[]> step, float[] last, int[] context, SamplingOptions options,
                           Consumer<String> onText, int promptTokens, long t0, long t1) {
-        Sampler sampler = new Sampler(options);
-        int[] out = new int[options.maxTokens()];
-        int n = 0;
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        int emitted = 0;
-        StringBuilder text = new StringBuilder();
-        String reason = "max_tokens";
-        while (n < options.maxTokens()) {
-            int next = sampler.pick(last.clone(), seen); // the sampler rewrites its input (repetition penalty)
-            if (next == tokenizer.documentBoundary()) {
-                reason = "end_of_document";
-                break;
-            }
-            out[n++] = next;
-            seen[next] = true;
-            bytes.writeBytes(tokenizer.decode(new int[] {next}));
-            byte[] all = bytes.toByteArray();
-            int complete = completePrefix(all, emitted);
-            if (complete > emitted) {
-                String piece = new String(all, emitted, complete - emitted, StandardCharsets.UTF_8);
-                emitted = complete;
-                text.append(piece);
-                if (onText != null) onText.accept(piece);
-            }
-            String hit = options.stop().stream().filter(st -> !st.isEmpty() && text.indexOf(st) >= 0).findFirst().orElse(null);
-            if (hit != null) {
-                reason = "stop:" + hit;
-                text.setLength(text.indexOf(hit));
-                break;
-            }
-            if (n < options.maxTokens()) last = step.apply(next);
+        Decoding d = new Decoding(tokenizer, model.config().vocabSize(), context, options, onText);
+        while (!d.done()) {
+            int next = d.pick(last);
+            if (!d.done()) last = step.apply(next);
         }
         long t2 = System.nanoTime();
-        byte[] all = bytes.toByteArray();
-        if (emitted < all.length && !reason.startsWith("stop:")) {
-            String rest = new String(all, emitted, all.length - emitted, StandardCharsets.UTF_8);
-            text.append(rest);
-            if (onText != null && !rest.isEmpty()) onText.accept(rest);
-        }
-        return new Output(text.toString(), Arrays.copyOf(out, n), reason,
-                (t1 - t0) / 1e6 / Math.max(1, promptTokens), n > 0 ? (t2 - t1) / 1e6 / n : 0);
-    }
-
-    /** Length of the longest prefix of {@code b} that ends on a UTF-8 character boundary, at least {@code from}. */
-    static int completePrefix(byte[] b, int from) {
-        for (int end = b.length; end > from; end--) {
-            var dec = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT).onUnmappableCharacter(CodingErrorAction.REPORT);
-            try {
-                dec.decode(ByteBuffer.wrap(b, from, end - from));
-                return end;
-            } catch (CharacterCodingException e) {
-                if (b.length - end >= 4) return b.length; // invalid bytes, not a split character: emit them
-            }
-        }
-        return from;
+        int n = d.tokens().length;
+        return d.output((t1 - t0) / 1e6 / Math.max(1, promptTokens), n > 0 ? (t2 - t1) / 1e6 / n : 0);
     }
 }

@@ -59,8 +59,8 @@ class SamplerTest {
     @Test
     void utf8BoundariesAreRespectedWhenStreaming() {
         byte[] euro = "a€".getBytes(java.nio.charset.StandardCharsets.UTF_8); // 61 E2 82 AC
-        assertEquals(1, Generator.completePrefix(java.util.Arrays.copyOf(euro, 3), 0));
-        assertEquals(4, Generator.completePrefix(euro, 1));
+        assertEquals(1, Decoding.completePrefix(java.util.Arrays.copyOf(euro, 3), 0));
+        assertEquals(4, Decoding.completePrefix(euro, 1));
     }
 
     /** The packed-key sort orders like a comparator on Float.compare, ties by index, over awkward values. */
