@@ -16,7 +16,6 @@ import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -457,8 +456,8 @@ public final class TttServer implements AutoCloseable {
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
-        } catch (IOException | UncheckedIOException gone) {
-            job.cancel(); // the client went away: the session stays as it was
+        } catch (IOException | RuntimeException gone) {
+            job.cancel(); // the client went away (a failed write): the session stays as it was
         }
     }
 
