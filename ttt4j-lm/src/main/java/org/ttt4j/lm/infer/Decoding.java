@@ -38,6 +38,7 @@ public final class Decoding {
      * @param context the tokens read so far that the repetition penalty counts
      * @param options sampling and stopping
      * @param onText receives the text pieces; may be null
+     * @throws IllegalArgumentException when a context id is outside the vocabulary
      */
     public Decoding(Tokenizer tokenizer, int vocabSize, int[] context, SamplingOptions options, Consumer<String> onText) {
         this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
@@ -45,7 +46,10 @@ public final class Decoding {
         this.onText = onText;
         this.sampler = new Sampler(options);
         this.seen = new boolean[vocabSize];
-        for (int id : context) seen[id] = true;
+        for (int id : context) {
+            if (id < 0 || id >= vocabSize) throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + vocabSize + ")");
+            seen[id] = true;
+        }
         this.out = new int[options.maxTokens()];
         if (options.maxTokens() == 0) finish("max_tokens");
     }
