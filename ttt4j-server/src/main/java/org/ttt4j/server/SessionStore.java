@@ -33,6 +33,8 @@ final class SessionStore implements AutoCloseable {
     /** What a session id may be: letters, digits, '-' and '_', 1 to 64 of them (no path can be formed). */
     static final Pattern ID = Pattern.compile("[A-Za-z0-9_-]{1,64}");
     private static final String SUFFIX = ".safetensors";
+    /** What a crash can leave behind: a state file being written ({@code AtomicFiles}' temporary sibling) or an upload. */
+    private static final Pattern LEFTOVER = Pattern.compile("[A-Za-z0-9_-]{1,64}\\.safetensors\\.tmp-[0-9a-f]+|\\.import-.*\\.part");
 
     /** One session as listed. */
     record Info(String id, long position, long stateBytes, long fileBytes, boolean inMemory) {}
@@ -57,7 +59,9 @@ final class SessionStore implements AutoCloseable {
             var found = new TreeMap<String, Session>();
             for (Path f : files) {
                 String name = f.getFileName().toString();
-                if (name.endsWith(SUFFIX) && ID.matcher(name.substring(0, name.length() - SUFFIX.length())).matches()) {
+                if (LEFTOVER.matcher(name).matches()) {
+                    Files.deleteIfExists(f);
+                } else if (name.endsWith(SUFFIX) && ID.matcher(name.substring(0, name.length() - SUFFIX.length())).matches()) {
                     found.put(name.substring(0, name.length() - SUFFIX.length()), null);
                 }
             }
