@@ -53,6 +53,10 @@ public final class ServeCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--model-id", paramLabel = "NAME", description = "the name clients give as 'model' (default: the folder's name)")
     String modelId;
 
+    @Option(names = "--port-file", paramLabel = "FILE", description = "write the port to FILE once listening (for scripts and"
+            + " benchmarks that start the server with --port 0)")
+    Path portFile;
+
     @Mixin
     WeightsOption weights;
 
@@ -77,6 +81,7 @@ public final class ServeCommand extends CommandIo implements Callable<Integer> {
             stderr().printf("[serving %s on http://%s:%d  (state folder %s%s; Ctrl-C stops)]%n", server.modelId(), host, server.port(),
                     stateDir.toAbsolutePath(), key != null ? ", API key required" : "");
             stderr().flush();
+            if (portFile != null) org.ttt4j.lm.io.AtomicFiles.write(portFile, Integer.toString(server.port()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             stop.await();
         }
         return 0;
