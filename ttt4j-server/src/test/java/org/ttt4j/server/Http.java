@@ -81,6 +81,32 @@ record Http(int port, String key) {
         }
     }
 
+    /** A streamed response read line by line off a plain socket, which the test may close at any point. */
+    record Raw(java.net.Socket socket, java.io.BufferedReader in) implements AutoCloseable {
+        /** Reads up to the n-th server-sent event; returns how many were read. */
+        int events(int n) throws IOException {
+            int events = 0;
+            for (String line; events < n && (line = in.readLine()) != null; ) if (line.startsWith("data: ")) events++;
+            return events;
+        }
+
+        @Override public void close() throws IOException {
+            socket.close();
+        }
+    }
+
+    /** POSTs {@code json} over a socket of its own, as a client that can vanish mid-stream. */
+    Raw raw(String path, String json) throws IOException {
+        var socket = new java.net.Socket("127.0.0.1", port);
+        byte[] body = json.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        var out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: " + body.length
+                + "\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+        return new Raw(socket, new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(), java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     /** The text of a non-streamed completion (checked to be 200). */
     String complete(String json) {
         Reply r = post("/v1/completions", json);

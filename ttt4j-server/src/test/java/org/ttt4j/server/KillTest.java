@@ -2,11 +2,6 @@ package org.ttt4j.server;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,15 +50,8 @@ class KillTest {
             // A long request on k, killed once its first tokens have streamed.
             String body = Json.MAPPER.createObjectNode().put("prompt", " more").put("max_tokens", 1_000_000).put("temperature", 0)
                     .put("stream", true).put("session", "k").toString();
-            try (var socket = new Socket("127.0.0.1", http.port())) {
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-                        + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                int events = 0;
-                for (String line; events < 20 && (line = in.readLine()) != null; ) if (line.startsWith("data: ")) events++;
-                assertEquals(20, events);
+            try (var stream = http.raw("/v1/completions", body)) {
+                assertEquals(20, stream.events(20));
                 first.destroyForcibly(); // SIGKILL
                 assertTrue(first.waitFor(1, TimeUnit.MINUTES));
             }

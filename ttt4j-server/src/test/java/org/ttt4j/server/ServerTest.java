@@ -3,10 +3,6 @@ package org.ttt4j.server;
 import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -196,17 +192,8 @@ class ServerTest {
             http.post("/v1/sessions", "{\"id\": \"s\", \"document\": \"text\"}");
             String body = Json.MAPPER.createObjectNode().put("prompt", " more").put("max_tokens", 1_000_000).put("temperature", 0).put("stream", true)
                     .put("session", "s").toString();
-            try (var socket = new Socket("127.0.0.1", server.port())) {
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
-                        + body.getBytes(StandardCharsets.UTF_8).length + "\r\n\r\n" + body).getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                var in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
-                String line;
-                while ((line = in.readLine()) != null && !line.startsWith("data: ")) {
-                    // headers
-                }
-                assertNotNull(line);
+            try (var stream = http.raw("/v1/completions", body)) {
+                assertEquals(1, stream.events(1));
             } // closed after the first chunk
             long deadline = System.nanoTime() + 60_000_000_000L;
             while (!http.get("/metrics").body().contains("ttt4j_requests_cancelled_total 1") && System.nanoTime() < deadline) Thread.sleep(20);
