@@ -30,7 +30,9 @@ import org.ttt4j.lm.methods.qttt.QtttSession;
  *
  * <p>A job that names a session is applied whole or not at all: the session's state file is
  * rewritten (atomically) when the job ends, before the client hears it ended; a job that fails or
- * whose client goes away leaves the file as it was and drops the changed copy from memory.
+ * whose client goes away leaves the file as it was and drops the changed copy from memory. Files
+ * are written by a saver thread while the engine goes on decoding; the session stays held until its
+ * file is written.
  */
 final class Engine implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Engine.class.getName());
@@ -95,6 +97,9 @@ final class Engine implements AutoCloseable {
         }
     }
 
+    /** A job whose session the saver thread has written. */
+    private record Saved(Job job, Result result, Throwable error) {}
+
     /** A short operation on sessions, run in order with the jobs that touch them. */
     private record Op(Set<String> sessions, java.util.concurrent.Callable<Object> body, CompletableFuture<Object> result) {}
 
@@ -106,6 +111,9 @@ final class Engine implements AutoCloseable {
     private final List<Job> active = new ArrayList<>();
     private final Set<String> busy = new HashSet<>();
     private final Thread thread;
+    /** Writes finished sessions' files, in the order the jobs ended, while the engine goes on decoding. */
+    private final java.util.concurrent.ExecutorService saver = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> Thread.ofPlatform().name("ttt4j-serve-saver").daemon(true).unstarted(r));
     private volatile boolean running = true;
 
     Engine(LanguageModel model, SessionStore store, Metrics metrics) {
@@ -146,6 +154,12 @@ final class Engine implements AutoCloseable {
                     waiting.add(first);
                 }
                 queue.drainTo(waiting);
+                for (Iterator<Object> it = waiting.iterator(); it.hasNext(); ) {
+                    if (it.next() instanceof Saved saved) {
+                        it.remove();
+                        finished(saved.job, saved.result, saved.error);
+                    }
+                }
                 admit();
                 dropCancelled();
                 prefill();
@@ -165,6 +179,7 @@ final class Engine implements AutoCloseable {
                 var e = new ApiException(503, "server_error", null, "the server is shutting down");
                 if (o instanceof Job j) fail(j, e);
                 else if (o instanceof Op op) op.result.completeExceptionally(e);
+                else if (o instanceof Saved saved) finished(saved.job, saved.result, saved.error);
             }
         }
     }
@@ -324,37 +339,63 @@ final class Engine implements AutoCloseable {
         j.listener.failed(t);
     }
 
-    /** Saves (when {@code ok}) or forgets the job's session and frees it. */
+    /**
+     * Ends a job: a failed one forgets its session's changed copy; a finished one reports at once
+     * without a session, else once the saver thread has written the session's file. The session
+     * stays held until then, so its next job starts from what is on disk.
+     */
     private void end(Job j, boolean ok) {
         String id = j.sessionId;
-        try {
-            if (ok) {
-                if (id != null) store.put(id, j.session, false);
-                int completion = j.decoding.tokens().length;
-                metrics.completed(j.prompt.length, completion);
-                var out = j.decoding.output(0, 0);
-                j.listener.done(new Result(out.text(), j.prompt.length, completion, out.stopReason(), id,
-                        j.session != null ? j.session.position() : -1));
-            } else if (id != null && !j.create) {
-                store.forget(id);
-            }
-        } catch (Throwable t) {
+        if (!ok) {
             if (id != null && !j.create) store.forget(id);
-            if (ok) {
-                LOG.log(Level.WARNING, "saving session " + id + " failed", t);
-                metrics.failed();
-                j.listener.failed(t);
-            }
-        } finally {
-            if (id != null) {
-                if (busy.remove(id) && !j.create) store.release(id);
-            }
+            free(j);
+            return;
         }
+        var out = j.decoding.output(0, 0);
+        var result = new Result(out.text(), j.prompt.length, out.tokens().length, out.stopReason(), id, j.session != null ? j.session.position() : -1);
+        if (id == null) {
+            finished(j, result, null);
+            return;
+        }
+        saver.execute(() -> {
+            Throwable error = null;
+            try {
+                store.put(id, j.session, false);
+            } catch (Throwable t) {
+                error = t;
+            }
+            queue.add(new Saved(j, result, error));
+        });
+    }
+
+    /** On the engine thread, once a job's session is saved (or failed to be). */
+    private void finished(Job j, Result result, Throwable saveError) {
+        if (saveError != null) {
+            LOG.log(Level.WARNING, "saving session " + j.sessionId + " failed", saveError);
+            if (!j.create) store.forget(j.sessionId);
+            free(j);
+            metrics.failed();
+            j.listener.failed(saveError);
+            return;
+        }
+        free(j);
+        metrics.completed(result.promptTokens(), result.completionTokens());
+        j.listener.done(result);
+    }
+
+    private void free(Job j) {
+        if (j.sessionId != null && busy.remove(j.sessionId) && !j.create) store.release(j.sessionId);
     }
 
     @Override
     public void close() {
         running = false;
+        saver.shutdown();
+        try {
+            saver.awaitTermination(1, TimeUnit.MINUTES); // let started saves end
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         thread.interrupt();
         try {
             thread.join(10_000);

@@ -185,6 +185,35 @@ class ServerTest {
     }
 
     @Test
+    void chatUsesTheModelFoldersTemplate() throws Exception {
+        // The demo model's folder, copied, with a chat template beside it.
+        Path folder = dir.resolve("model");
+        Path demo = org.ttt4j.lm.api.ModelFolders.demoFolder();
+        try (var files = Files.walk(demo)) {
+            for (Path f : files.toList()) Files.copy(f, folder.resolve(demo.relativize(f).toString()));
+        }
+        Files.writeString(folder.resolve("tokenizer_config.json"), """
+                {"bos_token": "<s>", "eos_token": "</s>",
+                 "chat_template": "{% for m in messages %}// {{ m.role }}: {{ m.content }}\\n{% endfor %}{% if add_generation_prompt %}class Answer {{ '{' }}{% endif %}"}
+                """);
+        LanguageModel lm = LanguageModel.open(folder);
+        var messages = List.of(new org.ttt4j.lm.tokenizer.ChatTemplate.Message("system", "Java only."),
+                new org.ttt4j.lm.tokenizer.ChatTemplate.Message("user", "a list"));
+        String want = lm.chat(messages, greedy(16), null).text();
+        try (var server = start(lm, dir.resolve("state"), null, 4)) {
+            var body = Json.MAPPER.createObjectNode().put("max_tokens", 16).put("temperature", 0);
+            var ms = body.putArray("messages");
+            ms.addObject().put("role", "system").put("content", "Java only.");
+            ms.addObject().put("role", "user").putArray("content").addObject().put("type", "text").put("text", "a list");
+            Http.Reply r = new Http(server.port()).post("/v1/chat/completions", body.toString());
+            assertEquals(200, r.status(), r.body());
+            assertEquals(want, r.json().at("/choices/0/message/content").asText());
+            assertEquals("chat.completion", r.json().path("object").asText());
+            assertEquals("assistant", r.json().at("/choices/0/message/role").asText());
+        }
+    }
+
+    @Test
     void aClientThatGoesAwayLeavesItsSessionAsItWas() throws Exception {
         LanguageModel lm = Models.of("e2e");
         try (var server = TttServer.builder().model(lm).modelId("tiny").port(0).stateDir(dir).maxTokens(1_000_000).build().start()) {
