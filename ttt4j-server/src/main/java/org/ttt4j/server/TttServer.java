@@ -169,6 +169,8 @@ public final class TttServer implements AutoCloseable {
                 .host(config.host)
                 .port(config.port)
                 .maxPayloadSize(Math.max(config.maxBodyBytes, config.maxStateBytes))
+                // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one for the client's delayed ACK.
+                .connectionOptions(o -> o.tcpNoDelay(true))
                 .routing(this::routes)
                 .build()
                 .start();
