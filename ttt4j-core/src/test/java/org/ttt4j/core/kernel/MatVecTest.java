@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
  */
 class MatVecTest {
     private static final int[] COLS = {1, 15, 16, 31, 32, 33, 100, 768};
-    private static final int[] ROWS = {1, 3, 17, 64};
+    private static final int[] ROWS = {1, 3, 6, 17, 64};
     private static final float GUARD = -12345.5f;
 
     private static float[] random(SplittableRandom rng, int n) {
