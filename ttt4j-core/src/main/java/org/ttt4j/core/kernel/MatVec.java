@@ -203,10 +203,7 @@ public final class MatVec {
      * each quarter (rows r, r + q, r + 2q, r + 3q), then the last (to - from) mod 4 rows one by one.
      * The 4 rows are 4 weight streams that each run on through memory from one call of a kernel
      * to the next; 4 adjacent rows instead would start 3 new streams every 4 rows, which the
-     * hardware prefetcher picks up late (Zen 3 with AVX2, 2 threads, best of 15 interleaved
-     * rounds: 32000 x 768 weights about 1.7 times faster in Q8, 2.2 times in bf16, 1.5 times in
-     * f32; 16384 x 4096 about 1.35, 1.2 and 1.0 times). Software prefetching by scalar reads a
-     * fixed distance ahead was slower on the same machine (by 15 to 25 percent).
+     * hardware prefetcher picks up late (measurements in docs/performance.md).
      * Each output keeps the order of its own row, so the bits do not change.
      */
     private static void rows(PackedMatrix w, float[] x, int xo, float[] y, int yo, int from, int to, float[] t) {

@@ -94,13 +94,14 @@ class E2eSessionTest {
         }
         assertEquals(tokens.length - 1, at);
         // fp32 through two different op orders (KV-cache decoding vs whole-sequence prefix), amplified a
-        // little by four inner steps: ~3e-5 here, 6e-6 with the inner lr at 0.
-        for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 1e-4, "token " + i);
+        // little by four inner steps: ~3e-5 with 16-lane vectors (AVX-512), 1.1e-4 with 8 (AVX2), whose
+        // sums round differently; 6e-6 with the inner lr at 0.
+        for (int i = 0; i < got.length; i++) assertEquals(expected[i], got[i], 3e-4, "token " + i);
         // The inner steps matter far more than that: without them the losses move by much more.
         float[] frozen = E2eLoop.tokenLosses(m, tokens, new E2eLoop.Options(3, 0, 1, false, 1));
         double moved = 0;
         for (int i = 3; i < got.length; i++) moved = Math.max(moved, Math.abs(frozen[i] - expected[i]));
-        assertTrue(moved > 1e-2, "inner steps change the losses: " + moved);
+        assertTrue(moved > 1e-2, "inner steps change the losses: " + moved); // far above the tolerance
         assertEquals(17, session.position());
     }
 }
