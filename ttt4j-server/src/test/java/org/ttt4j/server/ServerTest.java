@@ -234,6 +234,21 @@ class ServerTest {
     }
 
     @Test
+    void aStreamingClientThatStopsReadingHoldsNoOneElseUp() throws Exception {
+        LanguageModel lm = Models.of("e2e");
+        try (var server = TttServer.builder().model(lm).modelId("tiny").port(0).stateDir(dir).maxTokens(1_000_000).build().start()) {
+            var http = new Http(server.port());
+            String body = Json.MAPPER.createObjectNode().put("prompt", "never read").put("max_tokens", 1_000_000).put("stream", true).toString();
+            try (var stalled = http.raw("/v1/completions", body)) {
+                assertEquals(1, stalled.events(1)); // it is generating; from now on nobody reads its socket
+                Thread.sleep(300);
+                assertEquals(lm.session().generate("quick", greedy(20), null).text(), http.complete(req("quick", 20, null)));
+                assertEquals(201, http.post("/v1/sessions", "{\"id\": \"meanwhile\", \"document\": \"x\"}").status());
+            }
+        }
+    }
+
+    @Test
     void qtttIsAPerRequestOption() throws Exception {
         LanguageModel lm = Models.of("full");
         var d = QtttOptions.defaults();
