@@ -74,7 +74,6 @@ final class Engine implements AutoCloseable {
         Decoding decoding;
         int read;
         int pending = -1;
-        long started;
 
         /**
          * @param sessionId the session to continue, or to create when {@code create}; null for a state of its own
@@ -211,7 +210,6 @@ final class Engine implements AutoCloseable {
 
     private void start(Job j) {
         if (j.cancelled) return;
-        j.started = System.nanoTime();
         try {
             if (j.sessionId != null) {
                 busy.add(j.sessionId);
