@@ -75,14 +75,25 @@ public final class ServeCommand extends CommandIo implements Callable<Integer> {
         var lm = LanguageModel.open(folder, weights.format());
         stderr().printf("[loaded %s (%s, %s weights) in %.1f s]%n", folder, lm.method(), weights.format(), (System.nanoTime() - t0) / 1e9);
         var stop = new CountDownLatch(1);
+        var closed = new CountDownLatch(1);
         try (var server = TttServer.builder().model(lm).modelId(modelId != null ? modelId : model == null ? "ttt4j-demo" : null).host(host).port(port)
                 .stateDir(stateDir).apiKey(key).maxSessionsInMemory(maxInMemory).maxTokens(maxTokens).build().start()) {
-            Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+            // Ctrl-C: let the server stop cleanly (running saves end, the folder lock is released) before the JVM halts.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                stop.countDown();
+                try {
+                    closed.await(2, java.util.concurrent.TimeUnit.MINUTES);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }));
             stderr().printf("[serving %s on http://%s:%d  (state folder %s%s; Ctrl-C stops)]%n", server.modelId(), host, server.port(),
                     stateDir.toAbsolutePath(), key != null ? ", API key required" : "");
             stderr().flush();
             if (portFile != null) org.ttt4j.lm.io.AtomicFiles.write(portFile, Integer.toString(server.port()).getBytes(java.nio.charset.StandardCharsets.UTF_8));
             stop.await();
+        } finally {
+            closed.countDown();
         }
         return 0;
     }

@@ -127,7 +127,8 @@ final class Engine implements AutoCloseable {
     void submit(Job job) {
         if (!running) throw new ApiException(503, "server_error", null, "the server is shutting down");
         queue.add(job);
-        metrics.queued(queue.size() + waiting.size());
+        if (!running && queue.remove(job)) throw new ApiException(503, "server_error", null, "the server is shutting down");
+        metrics.queued(queue.size());
     }
 
     /** Runs {@code body} on the engine thread once no earlier job holds any of {@code sessions}. */
@@ -135,7 +136,9 @@ final class Engine implements AutoCloseable {
     <T> CompletableFuture<T> run(Set<String> sessions, java.util.concurrent.Callable<T> body) {
         if (!running) throw new ApiException(503, "server_error", null, "the server is shutting down");
         var f = new CompletableFuture<Object>();
-        queue.add(new Op(Set.copyOf(sessions), (java.util.concurrent.Callable<Object>) body, f));
+        var op = new Op(Set.copyOf(sessions), (java.util.concurrent.Callable<Object>) body, f);
+        queue.add(op);
+        if (!running && queue.remove(op)) throw new ApiException(503, "server_error", null, "the server is shutting down");
         return (CompletableFuture<T>) (CompletableFuture<?>) f;
     }
 
@@ -147,11 +150,6 @@ final class Engine implements AutoCloseable {
     private void loop() {
         try (var off = GradMode.disabled()) {
             while (running) {
-                if (active.isEmpty() && waiting.isEmpty()) {
-                    Object first = queue.poll(1, TimeUnit.SECONDS);
-                    if (first == null) continue;
-                    waiting.add(first);
-                }
                 queue.drainTo(waiting);
                 for (Iterator<Object> it = waiting.iterator(); it.hasNext(); ) {
                     if (it.next() instanceof Saved saved) {
@@ -161,6 +159,12 @@ final class Engine implements AutoCloseable {
                 }
                 admit();
                 dropCancelled();
+                if (active.isEmpty()) {
+                    // Nothing to run: what is waiting waits for a session, which only a queued event (a save) frees.
+                    Object next = queue.poll(1, TimeUnit.SECONDS);
+                    if (next != null) waiting.add(next);
+                    continue;
+                }
                 prefill();
                 decode();
                 metrics.queued(queue.size() + waiting.size());
@@ -171,6 +175,13 @@ final class Engine implements AutoCloseable {
             LOG.log(Level.SEVERE, "the engine stopped", t);
         } finally {
             running = false;
+            // Saves already handed over end first, so that their requests hear how they went.
+            saver.shutdown();
+            try {
+                saver.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             List<Object> left = new ArrayList<>(active);
             left.addAll(waiting);
             queue.drainTo(left);
@@ -224,7 +235,7 @@ final class Engine implements AutoCloseable {
             }
             int[] context = j.prompt;
             boolean fresh = j.session != null ? j.session.lastLogits() == null : true;
-            if (context.length == 0 && fresh && j.options.maxTokens() > 0) context = new int[] {model.tokenizer().documentBoundary()};
+            if (context.length == 0 && (fresh && j.options.maxTokens() > 0 || j.qttt != null)) context = new int[] {model.tokenizer().documentBoundary()};
             j.decoding = new Decoding(model.tokenizer(), model.config().vocabSize(), context, j.options, j.listener::text);
             if (j.qttt != null) {
                 int[] ctx = context.length >= 2 ? context : new int[] {model.tokenizer().documentBoundary(), context[0]};
@@ -273,7 +284,7 @@ final class Engine implements AutoCloseable {
                 j.read += n;
                 if (j.read == j.prompt.length) advance(j, j.session.lastLogits());
             } catch (Throwable t) {
-                fail(j, t);
+                if (active.contains(j)) fail(j, t);
             }
         }
     }
@@ -289,16 +300,22 @@ final class Engine implements AutoCloseable {
                 sessions.add(batch.get(i).session);
                 ids[i] = batch.get(i).pending;
             }
+            float[][] logits = null;
             try {
                 long t0 = System.nanoTime();
-                float[][] logits = Session.nextAll(sessions, ids);
+                logits = Session.nextAll(sessions, ids);
                 metrics.decoded(ids.length, System.nanoTime() - t0);
-                for (int i = 0; i < ids.length; i++) {
-                    batch.get(i).pending = -1;
-                    advance(batch.get(i), logits[i]);
-                }
             } catch (Throwable t) {
                 for (Job j : batch) fail(j, t);
+            }
+            for (int i = 0; logits != null && i < ids.length; i++) {
+                Job j = batch.get(i);
+                j.pending = -1;
+                try {
+                    advance(j, logits[i]);
+                } catch (Throwable t) {
+                    if (active.contains(j)) fail(j, t);
+                }
             }
         }
         for (Job j : List.copyOf(active)) {
@@ -310,7 +327,7 @@ final class Engine implements AutoCloseable {
                 j.pending = -1;
                 advance(j, j.adapted.lastLogits());
             } catch (Throwable t) {
-                fail(j, t);
+                if (active.contains(j)) fail(j, t);
             }
         }
     }
@@ -355,15 +372,19 @@ final class Engine implements AutoCloseable {
             finished(j, result, null);
             return;
         }
-        saver.execute(() -> {
-            Throwable error = null;
-            try {
-                store.put(id, j.session, false);
-            } catch (Throwable t) {
-                error = t;
-            }
-            queue.add(new Saved(j, result, error));
-        });
+        try {
+            saver.execute(() -> {
+                Throwable error = null;
+                try {
+                    store.put(id, j.session, false);
+                } catch (Throwable t) {
+                    error = t;
+                }
+                queue.add(new Saved(j, result, error));
+            });
+        } catch (java.util.concurrent.RejectedExecutionException shuttingDown) {
+            finished(j, result, new ApiException(503, "server_error", null, "the server is shutting down"));
+        }
     }
 
     /** On the engine thread, once a job's session is saved (or failed to be). */
@@ -388,15 +409,9 @@ final class Engine implements AutoCloseable {
     @Override
     public void close() {
         running = false;
-        saver.shutdown();
-        try {
-            saver.awaitTermination(1, TimeUnit.MINUTES); // let started saves end
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
         thread.interrupt();
         try {
-            thread.join(10_000);
+            thread.join(TimeUnit.MINUTES.toMillis(2));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -47,6 +47,8 @@ final class SessionStore implements AutoCloseable {
     /** Sessions on disk by id; the value is the session when it is in memory, else null. Access order: LRU first. */
     private final LinkedHashMap<String, Session> sessions = new LinkedHashMap<>(16, 0.75f, true);
     private final Map<String, Integer> pinned = new LinkedHashMap<>();
+    /** Position and state bytes of each session as last saved (listing never reads a session being changed). */
+    private final Map<String, long[]> saved = new java.util.HashMap<>();
 
     SessionStore(LanguageModel model, Path dir, int maxInMemory) throws IOException {
         if (maxInMemory < 1) throw new IllegalArgumentException("max sessions in memory must be >= 1, got " + maxInMemory);
@@ -146,17 +148,13 @@ final class SessionStore implements AutoCloseable {
      */
     void put(String id, Session session, boolean hold) throws IOException {
         session.save(file(id));
+        long[] figures = {session.position(), 4 * session.stateFloats()};
         synchronized (this) {
             sessions.put(id, session);
+            saved.put(id, figures);
             if (hold) pinned.merge(id, 1, Integer::sum);
             evict();
         }
-    }
-
-    /** Replaces session {@code id}'s state with the state file {@code state} (validated by loading it). */
-    void importState(String id, Path state) throws IOException {
-        Session s = model.loadSession(state);
-        put(id, s, false);
     }
 
     /** Deletes session {@code id}, its file first. */
@@ -167,6 +165,7 @@ final class SessionStore implements AutoCloseable {
         Files.deleteIfExists(file(id));
         synchronized (this) {
             sessions.remove(id);
+            saved.remove(id);
         }
     }
 
@@ -182,16 +181,15 @@ final class SessionStore implements AutoCloseable {
 
     /** Every session, in id order. */
     List<Info> list() {
-        Map<String, Session> copy;
+        List<String> ids;
         synchronized (this) {
-            copy = new TreeMap<>();
-            for (var e : sessions.entrySet()) copy.put(e.getKey(), e.getValue());
+            ids = new ArrayList<>(new TreeMap<>(sessions).keySet());
         }
         List<Info> out = new ArrayList<>();
-        for (var e : copy.entrySet()) {
+        for (String id : ids) {
             try {
-                out.add(info(e.getKey(), e.getValue()));
-            } catch (NoSuchFileException gone) {
+                out.add(info(id));
+            } catch (ApiException gone) {
                 // deleted meanwhile
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
@@ -200,27 +198,26 @@ final class SessionStore implements AutoCloseable {
         return out;
     }
 
-    /** Session {@code id} as listed. */
+    /** Session {@code id} as last saved. */
     Info info(String id) throws IOException {
-        Session s;
+        long[] figures;
+        boolean inMemory;
         synchronized (this) {
             if (!sessions.containsKey(id)) throw ApiException.notFound("session", "no session \"" + id + "\"");
-            s = sessions.get(id);
+            figures = saved.get(id);
+            inMemory = sessions.get(id) != null;
         }
-        return info(id, s);
-    }
-
-    private Info info(String id, Session s) throws IOException {
         Path f = file(id);
-        long bytes = Files.size(f);
-        long position;
-        if (s != null) {
-            position = s.position();
-        } else {
-            String p = SafeTensors.readHeader(f).metadata().get("position");
-            position = p == null ? -1 : Long.parseLong(p);
+        try {
+            long bytes = Files.size(f);
+            if (figures == null) {
+                String p = SafeTensors.readHeader(f).metadata().get("position");
+                figures = new long[] {p == null ? -1 : Long.parseLong(p), -1};
+            }
+            return new Info(id, figures[0], figures[1], bytes, inMemory);
+        } catch (NoSuchFileException gone) {
+            throw ApiException.notFound("session", "no session \"" + id + "\"");
         }
-        return new Info(id, position, s != null ? 4 * s.stateFloats() : -1, bytes, s != null);
     }
 
     /** Drops least recently used sessions from memory (never a held one) until at most the limit are there. */

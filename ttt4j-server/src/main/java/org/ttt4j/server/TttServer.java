@@ -165,7 +165,8 @@ public final class TttServer implements AutoCloseable {
         metrics.gauge("ttt4j_sessions_in_memory", store::inMemory);
         metrics.gauge("ttt4j_sessions_on_disk", store::onDisk);
         metrics.gauge("ttt4j_jobs", engine::load);
-        server = WebServer.builder()
+        try {
+            server = WebServer.builder()
                 .host(config.host)
                 .port(config.port)
                 .maxPayloadSize(Math.max(config.maxBodyBytes, config.maxStateBytes))
@@ -174,6 +175,11 @@ public final class TttServer implements AutoCloseable {
                 .routing(this::routes)
                 .build()
                 .start();
+        } catch (RuntimeException e) {
+            engine.close();
+            store.close();
+            throw e;
+        }
         LOG.info(() -> "serving " + modelId + " (" + model.method() + ") on http://" + config.host + ":" + server.port()
                 + ", sessions in " + config.stateDir.toAbsolutePath());
         return this;
@@ -596,6 +602,7 @@ public final class TttServer implements AutoCloseable {
         ObjectNode body = raw.length == 0 ? Json.MAPPER.createObjectNode() : Json.object(raw);
         String given = Json.string(body, "id", null);
         String to = given == null ? store.newId() : SessionStore.checkId(given, "id");
+        if (to.equals(from)) throw new ApiException(409, "invalid_request_error", "id", "session \"" + to + "\" exists: it is the one forked");
         await(engine.run(Set.of(from, to), () -> {
             if (store.exists(to)) throw new ApiException(409, "invalid_request_error", "id", "session \"" + to + "\" exists");
             var source = store.acquire(from);
@@ -637,15 +644,17 @@ public final class TttServer implements AutoCloseable {
                 n = in.transferTo(out);
             }
             if (n == 0) throw ApiException.badRequest(null, "the request body is empty; expected a state file (safetensors)");
-            boolean existed = store.exists(id);
-            await(engine.run(Set.of(id), () -> {
+            boolean existed = await(engine.run(Set.of(id), () -> {
+                org.ttt4j.lm.api.Session loaded;
                 try {
-                    store.importState(id, tmp);
+                    loaded = model.loadSession(tmp);
                 } catch (IOException | IllegalArgumentException | IllegalStateException e) {
                     throw ApiException.badRequest(null, "the uploaded state does not fit this model: "
                             + String.valueOf(e.getMessage()).replace(tmp.toString(), "the uploaded state"));
                 }
-                return null;
+                boolean was = store.exists(id);
+                store.put(id, loaded, false);
+                return was;
             }));
             json(res, existed ? 200 : 201, sessionObject(store.info(id)));
         } finally {

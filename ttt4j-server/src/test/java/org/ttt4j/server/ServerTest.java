@@ -110,6 +110,7 @@ class ServerTest {
             assertNotEquals(http.get("/v1/sessions/base").json().path("position").asLong(), ref.position());
 
             assertEquals(409, http.post("/v1/sessions/base/fork", "{\"id\": \"copy\"}").status());
+            assertEquals(409, http.post("/v1/sessions/base/fork", "{\"id\": \"base\"}").status());
             assertEquals(400, http.put("/v1/sessions/bad/state", "not a state file".getBytes(StandardCharsets.UTF_8)).status());
             assertEquals(404, http.get("/v1/sessions/bad").status(), "a refused import creates nothing");
             JsonNode list = http.get("/v1/sessions").json();
@@ -264,6 +265,8 @@ class ServerTest {
             body.putObject("qttt").put("steps", 8).put("span", 16).put("lr", 0.3);
             assertEquals(want, http.complete(body.toString()));
             assertNotEquals(plain, want, "the adaptation changed the answer (else this test shows nothing)");
+            var empty = Json.MAPPER.createObjectNode().put("max_tokens", 0).put("qttt", true);
+            assertEquals(200, http.post("/v1/completions", empty.toString()).status(), "an empty prompt starts a document");
             http.post("/v1/sessions", "{\"id\": \"s\"}");
             Http.Reply r = http.post("/v1/completions", body.put("session", "s").toString());
             assertEquals(400, r.status());

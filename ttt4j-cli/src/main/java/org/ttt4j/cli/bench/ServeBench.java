@@ -55,6 +55,8 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
 
     private HttpClient http;
     private String base;
+    /** Every server process started, stopped when the bench ends however it ends. */
+    private final List<Process> started = new ArrayList<>();
 
     private record Request(double ttftMs, double latencyMs, int completionTokens) {}
 
@@ -109,8 +111,10 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
                 server = killAndRestart(server, state, work, rows);
             }
         } finally {
-            server.destroyForcibly();
-            server.waitFor(30, TimeUnit.SECONDS);
+            for (Process p : started) {
+                p.destroyForcibly();
+                p.waitFor(30, TimeUnit.SECONDS);
+            }
         }
         stdout().println();
         for (var r : rows) stdout().println(JSON.writeValueAsString(r));
@@ -212,7 +216,7 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
             if (sha256(now).equals(lastHash.get(id))) {
                 intact++;
             } else if (position > lastPosition.get(id)) {
-                applied++; // the request in flight was applied whole; its answer was lost with the connection
+                applied++; // the request in flight was applied whole (its answer lost with the connection, or not yet exported)
             } else {
                 lost++;
             }
@@ -246,6 +250,7 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
         if (model != null) cmd.addAll(List.of("--model", model.toString()));
         Path log = work.resolve("server.log");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        started.add(p);
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
         while (!Files.exists(portFile)) {
             if (!p.isAlive()) throw new IllegalStateException("the server exited with " + p.exitValue() + "; its log: " + log);

@@ -78,13 +78,20 @@ public final class Decoding {
             text.append(new String(all, decoded, complete - decoded, StandardCharsets.UTF_8));
             decoded = complete;
         }
+        // The stop string that starts first in the text ends it (the text before it may hold another's start).
+        String hit = null;
+        int cut = Integer.MAX_VALUE;
         for (String st : options.stop()) {
             int at = st.isEmpty() ? -1 : text.indexOf(st);
-            if (at >= 0) {
-                text.setLength(at);
-                finish("stop:" + st);
-                return next;
+            if (at >= 0 && at < cut) {
+                cut = at;
+                hit = st;
             }
+        }
+        if (hit != null) {
+            text.setLength(cut);
+            finish("stop:" + hit);
+            return next;
         }
         if (n == options.maxTokens()) {
             finish("max_tokens");

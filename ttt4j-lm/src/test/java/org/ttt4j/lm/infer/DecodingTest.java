@@ -48,6 +48,34 @@ class DecodingTest {
     }
 
     @Test
+    void theStopStringThatStartsFirstEndsTheText() {
+        // Tokens of several characters: "ab##" holds back "##" (a possible "###"), then one token
+        // completes "###" and brings "\n\n" after it; the earlier of the two ends the text, whatever the list order.
+        String[] pieces = {"ab##", "#\n\nrest", "<end>"};
+        var tok = new org.ttt4j.lm.tokenizer.Tokenizer() {
+            @Override public String name() { return "pieces"; }
+            @Override public int vocabSize() { return pieces.length; }
+            @Override public int documentBoundary() { return pieces.length - 1; }
+            @Override public int[] encode(byte[] utf8) { throw new UnsupportedOperationException(); }
+            @Override public byte[] decode(int[] ids) {
+                StringBuilder sb = new StringBuilder();
+                for (int id : ids) sb.append(pieces[id]);
+                return sb.toString().getBytes(StandardCharsets.UTF_8);
+            }
+        };
+        List<String> streamed = new ArrayList<>();
+        var d = new Decoding(tok, pieces.length, new int[0], new SamplingOptions(0, 0, 1, 1, 0, 10, List.of("\n\n", "###")), streamed::add);
+        for (int i = 0; !d.done(); i++) {
+            float[] l = new float[pieces.length];
+            l[i] = 10;
+            d.pick(l);
+        }
+        assertEquals("ab", d.output(0, 0).text());
+        assertEquals("stop:###", d.stopReason());
+        assertEquals("ab", String.join("", streamed));
+    }
+
+    @Test
     void heldBackTextIsSentOnceItCannotStartTheStopString() {
         Decoding[] d = new Decoding[1];
         List<String> pieces = run("a\nb", 100, List.of("\nUser:"), d);
