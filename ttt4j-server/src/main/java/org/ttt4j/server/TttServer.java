@@ -167,14 +167,14 @@ public final class TttServer implements AutoCloseable {
         metrics.gauge("ttt4j_jobs", engine::load);
         try {
             server = WebServer.builder()
-                .host(config.host)
-                .port(config.port)
-                .maxPayloadSize(Math.max(config.maxBodyBytes, config.maxStateBytes))
-                // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one for the client's delayed ACK.
-                .connectionOptions(o -> o.tcpNoDelay(true))
-                .routing(this::routes)
-                .build()
-                .start();
+                    .host(config.host)
+                    .port(config.port)
+                    .maxPayloadSize(Math.max(config.maxBodyBytes, config.maxStateBytes))
+                    // Streamed tokens are small writes: without TCP_NODELAY, Nagle's algorithm holds each one for the client's delayed ACK.
+                    .connectionOptions(o -> o.tcpNoDelay(true))
+                    .routing(this::routes)
+                    .build()
+                    .start();
         } catch (RuntimeException e) {
             engine.close();
             store.close();
