@@ -234,7 +234,7 @@ final class Engine implements AutoCloseable {
                 j.session = model.session();
             }
             int[] context = j.prompt;
-            boolean fresh = j.session != null ? j.session.lastLogits() == null : true;
+            boolean fresh = j.session == null || j.session.position() == 0;
             if (context.length == 0 && (fresh && j.options.maxTokens() > 0 || j.qttt != null)) context = new int[] {model.tokenizer().documentBoundary()};
             j.decoding = new Decoding(model.tokenizer(), model.config().vocabSize(), context, j.options, j.listener::text);
             if (j.qttt != null) {

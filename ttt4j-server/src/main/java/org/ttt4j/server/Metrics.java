@@ -56,10 +56,6 @@ final class Metrics {
         gauges.put(name, value);
     }
 
-    long completionTokens() {
-        return completionTokens.sum();
-    }
-
     /** Everything, in Prometheus' text exposition format. */
     synchronized String prometheus() {
         StringBuilder sb = new StringBuilder();

@@ -337,18 +337,31 @@ public final class TttServer implements AutoCloseable {
 
     // ---- completions -----------------------------------------------------------------------
 
-    /** Events from the engine to the request's thread. */
+    /** Events from the engine to the request's thread: text pieces (when streaming), then a Result or the error. */
     private static final class Events implements Engine.Listener {
         private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+        private final boolean streaming;
 
-        @Override public void text(String piece) { queue.add(piece); }
+        Events(boolean streaming) {
+            this.streaming = streaming;
+        }
+
+        @Override public void text(String piece) { if (streaming) queue.add(piece); }
 
         @Override public void done(Engine.Result result) { queue.add(result); }
 
         @Override public void failed(Throwable error) { queue.add(error); }
 
-        Object take() throws InterruptedException {
-            return queue.take();
+        /** The next piece of text or the Result; the job's error is thrown. */
+        Object take() throws Exception {
+            Object e = queue.take();
+            if (e instanceof Throwable t) throw t instanceof Exception ex ? ex : new RuntimeException(t);
+            return e;
+        }
+
+        /** The job's Result, once it ended (for a listener that is not streaming). */
+        Engine.Result result() throws Exception {
+            return (Engine.Result) take();
         }
     }
 
@@ -358,7 +371,7 @@ public final class TttServer implements AutoCloseable {
         if (!asked.equals(modelId)) {
             throw new ApiException(404, "invalid_request_error", "model", "no model \"" + Json.clip(asked) + "\"; this server serves \"" + modelId + "\"");
         }
-        if (Json.integer(body, "n", 1, 1, 1) != 1) throw ApiException.badRequest("n", "n must be 1");
+        Json.integer(body, "n", 1, 1, 1); // one choice per request
         refuse(body, "logprobs", "top_logprobs", "echo", "suffix", "tools", "functions", "logit_bias");
         if (Json.number(body, "presence_penalty", 0, -2, 2) != 0 || Json.number(body, "frequency_penalty", 0, -2, 2) != 0) {
             throw ApiException.badRequest("presence_penalty", "presence_penalty and frequency_penalty are not supported; use repetition_penalty (>= 1)");
@@ -386,18 +399,14 @@ public final class TttServer implements AutoCloseable {
         }
         int[] prompt = chat ? chatPrompt(body) : completionPrompt(body);
         var options = new SamplingOptions(temperature, topK, topP, repetition, seed, (int) maxTokens, stop);
-        var events = new Events();
+        var events = new Events(stream);
         var job = new Engine.Job(session, false, prompt, options, qttt, events);
         engine.submit(job);
         String id = (chat ? "chatcmpl-" : "cmpl-") + Long.toHexString(random.nextLong() & Long.MAX_VALUE);
         long now = System.currentTimeMillis() / 1000;
         if (session != null) res.header(SESSION_HEADER, session);
         if (!stream) {
-            StringBuilder text = new StringBuilder();
-            Object e;
-            while (!((e = events.take()) instanceof Engine.Result || e instanceof Throwable)) text.append((String) e);
-            if (e instanceof Throwable t) throw t instanceof Exception ex ? ex : new RuntimeException(t);
-            var r = (Engine.Result) e;
+            var r = events.result();
             ObjectNode o = head(id, chat ? "chat.completion" : "text_completion", now);
             ObjectNode choice = o.putArray("choices").addObject().put("index", 0);
             if (chat) {
@@ -416,8 +425,7 @@ public final class TttServer implements AutoCloseable {
 
     /** Server-sent events in OpenAI's chunk format; a client that goes away cancels the job. */
     private void stream(ServerResponse res, Events events, Engine.Job job, String id, long now, boolean chat, boolean usage) throws Exception {
-        Object first = events.take();
-        if (first instanceof Throwable t) throw t instanceof Exception ex ? ex : new RuntimeException(t); // still time for a status
+        Object e = events.take(); // an error before the first event still gets its status
         res.status(200);
         res.header(CONTENT_TYPE, "text/event-stream; charset=utf-8");
         res.header(HeaderNames.CACHE_CONTROL, "no-cache");
@@ -425,24 +433,20 @@ public final class TttServer implements AutoCloseable {
         try (OutputStream out = res.outputStream()) {
             if (chat) {
                 ObjectNode c = head(id, object, now);
-                ObjectNode ch = c.putArray("choices").addObject().put("index", 0);
-                ch.putObject("delta").put("role", "assistant").put("content", "");
-                ch.putNull("logprobs").putNull("finish_reason");
+                ObjectNode ch = choice(c, chat, null);
+                ((ObjectNode) ch.get("delta")).put("role", "assistant").put("content", "");
                 event(out, c);
             }
-            Object e = first;
             while (true) {
+                ObjectNode c = head(id, object, now);
                 if (e instanceof String piece) {
-                    ObjectNode c = head(id, object, now);
-                    ObjectNode ch = c.putArray("choices").addObject().put("index", 0);
-                    if (chat) ch.putObject("delta").put("content", piece); else ch.put("text", piece);
-                    ch.putNull("logprobs").putNull("finish_reason");
+                    ObjectNode ch = choice(c, chat, null);
+                    if (chat) ((ObjectNode) ch.get("delta")).put("content", piece); else ch.put("text", piece);
                     event(out, c);
-                } else if (e instanceof Engine.Result r) {
-                    ObjectNode c = head(id, object, now);
-                    ObjectNode ch = c.putArray("choices").addObject().put("index", 0);
-                    if (chat) ch.putObject("delta"); else ch.put("text", "");
-                    ch.putNull("logprobs").put("finish_reason", r.finishReason());
+                } else {
+                    var r = (Engine.Result) e;
+                    ObjectNode ch = choice(c, chat, r.finishReason());
+                    if (!chat) ch.put("text", "");
                     extras(c, r);
                     event(out, c);
                     if (usage) {
@@ -452,21 +456,31 @@ public final class TttServer implements AutoCloseable {
                         event(out, u);
                     }
                     break;
-                } else {
-                    Throwable t = (Throwable) e;
-                    ApiException api = t instanceof ApiException a ? a : new ApiException(500, "server_error", null, "internal error: " + t);
+                }
+                try {
+                    e = events.take();
+                } catch (Exception failed) {
+                    ApiException api = failed instanceof ApiException a ? a : new ApiException(500, "server_error", null, "internal error: " + failed);
                     ObjectNode err = Json.MAPPER.createObjectNode();
                     err.putObject("error").put("message", api.getMessage()).put("type", api.type());
                     event(out, err);
                     break;
                 }
-                e = events.take();
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
             out.flush();
         } catch (IOException | RuntimeException gone) {
             job.cancel(); // the client went away (a failed write): the session stays as it was
         }
+    }
+
+    /** A chunk's one choice, with an empty delta for chat, its logprobs and finish_reason (null while running). */
+    private static ObjectNode choice(ObjectNode chunk, boolean chat, String finishReason) {
+        ObjectNode ch = chunk.putArray("choices").addObject().put("index", 0);
+        if (chat) ch.putObject("delta");
+        ch.putNull("logprobs");
+        if (finishReason == null) ch.putNull("finish_reason"); else ch.put("finish_reason", finishReason);
+        return ch;
     }
 
     private static void event(OutputStream out, JsonNode chunk) throws IOException {
@@ -585,13 +599,9 @@ public final class TttServer implements AutoCloseable {
         String id = Json.string(body, "id", null);
         id = id == null ? store.newId() : SessionStore.checkId(id, "id");
         String document = Json.string(body, "document", "");
-        var events = new Events();
+        var events = new Events(false);
         engine.submit(new Engine.Job(id, true, model.encode(document), null, null, events));
-        Object e;
-        while (!((e = events.take()) instanceof Engine.Result || e instanceof Throwable)) {
-            // a read produces no text
-        }
-        if (e instanceof Throwable t) throw t instanceof Exception ex ? ex : new RuntimeException(t);
+        events.result();
         json(res, 201, sessionObject(store.info(id)));
     }
 

@@ -292,13 +292,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
 
     /** The rows of thread count {@code t}, measured by a child JVM started with {@code -Dttt4j.threads=t}. */
     private List<Map<String, Object>> child(int t) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) if (!a.startsWith("-Dttt4j.threads=")) cmd.add(a);
-        cmd.add("-Dttt4j.threads=" + t);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add("org.ttt4j.cli.Main");
+        List<String> cmd = childMain(t);
         cmd.addAll(List.of("bench", "infer", "--rows-only", "--threads", Integer.toString(t), "--dims", dims, "--window", Integer.toString(window),
                 "--tokens", Integer.toString(tokens), "--warmup", Integer.toString(warmup), "--chunk", Integer.toString(chunk), "--batch-context", Integer.toString(batchContext),
                 "--methods", String.join(",", methods), "--weights", String.join(",", weights), "--contexts", join(contexts), "--batch", join(batch)));
@@ -313,6 +307,19 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         int code = p.waitFor();
         if (code != 0) throw new IllegalStateException("the " + t + "-thread child run of bench infer exited with " + code + " (its errors are above)");
         return rows;
+    }
+
+    /**
+     * The command that runs this CLI's {@code Main} in a child JVM with this JVM's options, the
+     * engine threads set to {@code threads} (null: the child's default).
+     */
+    static List<String> childMain(Integer threads) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) if (!a.startsWith("-Dttt4j.threads=")) cmd.add(a);
+        if (threads != null) cmd.add("-Dttt4j.threads=" + threads);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.ttt4j.cli.Main"));
+        return cmd;
     }
 
     private static String join(int[] values) {

@@ -2,7 +2,6 @@ package org.ttt4j.cli.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -108,7 +107,7 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
                     done.size() / duration, pct(ttft, 0.5), pct(ttft, 0.99), pct(latency, 0.5), generated / duration, row.get("mean_batch"), rss / 1024.0);
 
             if (killAfter > 0) {
-                server = killAndRestart(server, state, work, rows);
+                killAndRestart(server, state, work, rows);
             }
         } finally {
             for (Process p : started) {
@@ -168,7 +167,7 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
      * and keeps its hash; the server is killed mid-request, restarted, and every session's state
      * compared with its last answered one.
      */
-    private Process killAndRestart(Process server, Path state, Path work, List<Map<String, Object>> rows) throws Exception {
+    private void killAndRestart(Process server, Path state, Path work, List<Map<String, Object>> rows) throws Exception {
         Map<String, String> lastHash = new ConcurrentHashMap<>();
         Map<String, Long> lastPosition = new ConcurrentHashMap<>();
         for (int s = 0; s < sessions; s++) {
@@ -206,7 +205,7 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
         }
         answered = count.get();
         long r0 = System.nanoTime();
-        Process again = launch(state, work);
+        launch(state, work);
         double restartS = (System.nanoTime() - r0) / 1e9;
         int intact = 0, applied = 0, lost = 0;
         for (int s = 0; s < sessions; s++) {
@@ -234,18 +233,14 @@ public final class ServeBench extends CommandIo implements Callable<Integer> {
         stdout().printf("%nkill -9 after %.0f s (%d requests answered): %d of %d sessions intact as last answered, %d with the request in"
                 + " flight applied whole, %d lost; restart %.1f s; every session answered again%n", killAfter, answered, intact, sessions,
                 applied, lost, restartS);
-        return again;
     }
 
     /** Starts {@code ttt4j serve} on a free port with the state folder, waiting until it listens. */
     private Process launch(Path state, Path work) throws Exception {
         Path portFile = work.resolve("port");
         Files.deleteIfExists(portFile);
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String a : ManagementFactory.getRuntimeMXBean().getInputArguments()) if (!a.startsWith("-Dttt4j.threads=")) cmd.add(a);
-        if (threads != null) cmd.add("-Dttt4j.threads=" + threads);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.ttt4j.cli.Main", "serve", "--port", "0", "--port-file", portFile.toString(),
+        List<String> cmd = InferBench.childMain(threads);
+        cmd.addAll(List.of("serve", "--port", "0", "--port-file", portFile.toString(),
                 "--state-dir", state.toString(), "--weights", weights, "--max-sessions-in-memory", Integer.toString(Math.max(sessions, 1))));
         if (model != null) cmd.addAll(List.of("--model", model.toString()));
         Path log = work.resolve("server.log");
