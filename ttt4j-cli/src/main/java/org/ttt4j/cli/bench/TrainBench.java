@@ -54,6 +54,9 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "8", description = "timed steps, median reported (default: ${DEFAULT-VALUE})") int steps;
     @Option(names = "--warmup", defaultValue = "3", description = "untimed steps first, for the JIT (default: ${DEFAULT-VALUE})") int warmup;
     @Option(names = "--no-torch", description = "skip the PyTorch comparison (default: compared when torch is installed)") boolean noTorch;
+    @Option(names = "--profile", description = "also sample the timed steps with the JDK Flight Recorder (every thread, once per"
+            + " millisecond) and print where the time goes by op kind (GEMM, attention, norms, allocation, ...); default: off")
+    boolean profile;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
@@ -96,7 +99,9 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             }
         }
         double loss = 0;
+        StepProfile profiler = null;
         for (int s = 0; s < warmup + steps; s++) {
+            if (profile && s == warmup) profiler = new StepProfile();
             int[] in = new int[b * t], target = new int[b * t];
             for (int i = 0; i < in.length; i++) {
                 in[i] = rng.nextInt(c.vocabSize());
@@ -110,8 +115,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
             Map<String, Tensor> grads = new LinkedHashMap<>();
             for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
-            GradClip.clip(grads, 1.0);
-            opt.step(grads, 3e-4);
+            opt.step(grads, 3e-4, GradClip.scale(GradClip.norm(grads), 1.0));
             long dt = System.nanoTime() - t0;
             loss = l.item();
             System.gc(); // outside the timing: the step's graph is garbage now, so what stays is the model and optimizer
@@ -121,6 +125,12 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
                 peakHeap = Math.max(peakHeap, heap);
             }
             stderr().printf("  step %d: %.3f s, loss %.4f%n", s + 1, dt / 1e9, loss);
+        }
+        StepProfile.Breakdown breakdown = null;
+        if (profiler != null) {
+            try (StepProfile p = profiler) {
+                breakdown = p.finish();
+            }
         }
         double sec = median(times);
         double tokens = (double) b * t;
@@ -142,6 +152,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
         }
         stdout().println();
         var json = new ObjectMapper();
+        if (breakdown != null) printProfile(breakdown, json);
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("bench", "train");
         row.put("preset", preset);
@@ -186,6 +197,30 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
         }
         double forward = b * (2 * perTokenMatmul * t + attention);
         return 3 * forward;
+    }
+
+    /** The profile's table by op kind, its ops and hottest methods, and one JSON line per kind. */
+    private void printProfile(StepProfile.Breakdown p, ObjectMapper json) throws IOException {
+        stdout().printf("where a step's CPU time goes (%d samples of the running threads over %d steps):%n", p.total(), steps);
+        stdout().printf("%-24s %8s %8s%n", "op kind", "samples", "share");
+        for (String g : StepProfile.GROUPS) stdout().printf("%-24s %8d %7.1f%%%n", g, p.groups().get(g), 100 * p.share(g));
+        stdout().printf("%nby kind and method (the main thread's backward marked; the pool's threads cannot tell):%n");
+        for (var op : p.ops().subList(0, Math.min(25, p.ops().size()))) {
+            stdout().printf("  %-22s %-48s %-8s %6.1f%%%n", op.group(), op.name(), op.backward() ? "backward" : "",
+                    100.0 * op.samples() / p.total());
+        }
+        stdout().printf("%nhottest methods (innermost frame):%n");
+        for (var e : p.leaves()) stdout().printf("  %6.1f%%  %s%n", 100.0 * e.getValue() / p.total(), e.getKey());
+        stdout().println();
+        for (String g : StepProfile.GROUPS) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("bench", "train-profile");
+            row.put("preset", preset);
+            row.put("op_kind", g);
+            row.put("samples", p.groups().get(g));
+            row.put("share", p.share(g));
+            stdout().println(json.writeValueAsString(row));
+        }
     }
 
     private static double median(List<Double> xs) {

@@ -1,7 +1,10 @@
 package org.ttt4j.lm.optim;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import org.ttt4j.core.kernel.Parallel;
 import org.ttt4j.core.tensor.Tensor;
 
 /**
@@ -48,21 +51,46 @@ public final class AdamW {
 
     /** One update with learning rate {@code lr}; {@code grads} by parameter name. */
     public void step(Map<String, Tensor> grads, double lr) {
+        step(grads, lr, 1f);
+    }
+
+    /**
+     * One update with the gradients times {@code gradScale} (a float product per element, the same
+     * bits as scaling them in place first, e.g. {@link GradClip#clip}, without a pass over them),
+     * in blocks on the engine's threads; each element's arithmetic is that of the scalar update,
+     * so the result does not depend on the thread count.
+     */
+    public void step(Map<String, Tensor> grads, double lr, float gradScale) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
-        for (var e : params.entrySet()) {
-            Tensor p = e.getValue(), g = grads.get(e.getKey());
+        List<String> names = new ArrayList<>();
+        List<int[]> blocks = new ArrayList<>(); // {index in names, from, to}
+        for (String name : params.keySet()) {
+            Tensor g = grads.get(name);
             if (g == null) continue;
-            float[] w = p.f32(), gr = g.f32(), mm = m.get(e.getKey()), vv = v.get(e.getKey());
-            int wo = p.offset(), go = g.offset();
-            double decay = decayAll || p.rank() >= 2 ? 1 - lr * weightDecay : 1;
-            for (int i = 0; i < mm.length; i++) {
-                double gi = gr[go + i];
-                mm[i] = (float) (beta1 * mm[i] + (1 - beta1) * gi);
-                vv[i] = (float) (beta2 * vv[i] + (1 - beta2) * gi * gi);
-                double update = (mm[i] / c1) / (Math.sqrt(vv[i] / c2) + eps);
-                w[wo + i] = (float) (w[wo + i] * decay - lr * update);
+            for (int i = 0, n = g.size(); i < n; i += GradClip.BLOCK) blocks.add(new int[] {names.size(), i, Math.min(n, i + GradClip.BLOCK)});
+            names.add(name);
+        }
+        Parallel.forRange(blocks.size(), 4, (from, to) -> {
+            for (int b = from; b < to; b++) {
+                int[] k = blocks.get(b);
+                String name = names.get(k[0]);
+                Tensor p = params.get(name), g = grads.get(name);
+                double decay = decayAll || p.rank() >= 2 ? 1 - lr * weightDecay : 1;
+                update(p.f32(), p.offset(), g.f32(), g.offset(), m.get(name), v.get(name), k[1], k[2], gradScale, lr, decay, c1, c2);
             }
+        });
+    }
+
+    /** Elements [from, to) of one parameter. */
+    private void update(float[] w, int wo, float[] gr, int go, float[] mm, float[] vv, int from, int to, float gradScale, double lr,
+                        double decay, double c1, double c2) {
+        for (int i = from; i < to; i++) {
+            double gi = gradScale == 1f ? gr[go + i] : gr[go + i] * gradScale;
+            mm[i] = (float) (beta1 * mm[i] + (1 - beta1) * gi);
+            vv[i] = (float) (beta2 * vv[i] + (1 - beta2) * gi * gi);
+            double update = (mm[i] / c1) / (Math.sqrt(vv[i] / c2) + eps);
+            w[wo + i] = (float) (w[wo + i] * decay - lr * update);
         }
     }
 

@@ -172,9 +172,9 @@ public final class Trainer {
                     outcome = Outcome.DIVERGED;
                     break;
                 }
-                double gradNorm = GradClip.clip(grads, options.clip());
+                double gradNorm = GradClip.norm(grads);
                 double lr = schedule.at(step);
-                optimizer.step(grads, lr);
+                optimizer.step(grads, lr, GradClip.scale(gradNorm, options.clip()));
                 step++;
                 lastLoss = loss;
                 long tokens = (long) options.batch() * options.context() * options.accumulate();
