@@ -19,7 +19,8 @@ public final class Elementwise {
 
     private Elementwise() {}
 
-    static boolean fast(Tensor... ts) {
+    /** Whether the tensors take the Vector API path: SIMD on and every one FP32 and contiguous. */
+    public static boolean fast(Tensor... ts) {
         if (!Simd.enabled()) return false;
         for (Tensor t : ts) if (!t.isFastPath()) return false;
         return true;
@@ -123,6 +124,55 @@ public final class Elementwise {
         }
         Storage a = in.storage(), o = out.storage();
         for (int i = 0; i < n; i++) o.set(out.offset() + i, f.apply(a.get(in.offset() + i), p));
+    }
+
+    // ---- SwiGLU ----------------------------------------------------------------------------
+
+    /**
+     * out = silu(gate) * up in one pass, for FP32 tensors of one shape with SIMD on (the caller
+     * checks; otherwise it runs the two ops, which are the reference): the same bits as
+     * {@link Unary#SILU} then {@link Binary#MUL} (the same chunks, the same vector and scalar
+     * forms), without the intermediate tensor.
+     */
+    public static void swiglu(Tensor gate, Tensor up, Tensor out) {
+        int n = out.size();
+        if (!fast(gate, up, out)) throw new IllegalArgumentException("swiglu: FP32 tensors on the SIMD path expected");
+        float[] a = gate.f32(), b = up.f32(), o = out.f32();
+        int ao = gate.offset(), bo = up.offset(), oo = out.offset();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            int i = from;
+            for (int upper = from + S.loopBound(to - from); i < upper; i += S.length()) {
+                var x = FloatVector.fromArray(S, a, ao + i);
+                x.mul(VectorMath.sigmoid(x)).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(o, oo + i);
+            }
+            for (; i < to; i++) o[oo + i] = (float) ((float) Unary.SILU.apply(a[ao + i], 0) * (double) b[bo + i]);
+        });
+    }
+
+    /**
+     * The first-order gradients of {@link #swiglu} in one pass: dGate = (dy * up) * silu'(gate),
+     * dUp = dy * silu(gate), the same bits as the backward of SILU and MUL run one after the other.
+     */
+    public static void swigluBackward(Tensor gate, Tensor up, Tensor dy, Tensor dGate, Tensor dUp) {
+        int n = dy.size();
+        if (!fast(gate, up, dy, dGate, dUp)) throw new IllegalArgumentException("swiglu: FP32 tensors on the SIMD path expected");
+        float[] a = gate.f32(), b = up.f32(), g = dy.f32(), da = dGate.f32(), db = dUp.f32();
+        int ao = gate.offset(), bo = up.offset(), go = dy.offset(), dao = dGate.offset(), dbo = dUp.offset();
+        Parallel.forRange(n, GRAIN, (from, to) -> {
+            int i = from;
+            for (int upper = from + S.loopBound(to - from); i < upper; i += S.length()) {
+                var x = FloatVector.fromArray(S, a, ao + i);
+                var gv = FloatVector.fromArray(S, g, go + i);
+                var sg = VectorMath.sigmoid(x);
+                gv.mul(x.mul(sg)).intoArray(db, dbo + i);
+                gv.mul(FloatVector.fromArray(S, b, bo + i)).mul(sg.neg().add(1f).mul(x).add(1f).mul(sg)).intoArray(da, dao + i);
+            }
+            for (; i < to; i++) {
+                double x = a[ao + i];
+                db[dbo + i] = (float) (g[go + i] * (double) (float) Unary.SILU.apply(x, 0));
+                da[dao + i] = (float) ((float) (g[go + i] * (double) b[bo + i]) * (double) (float) Unary.DSILU.apply(x, 0));
+            }
+        });
     }
 
     // ---- binary ----------------------------------------------------------------------------

@@ -68,7 +68,7 @@ public final class Maths {
     }
 
     /** silu'(x) = s (1 + x (1 - s)) with s = sigmoid(x), as differentiable ops. */
-    static Tensor siluDerivative(Tensor x) {
+    public static Tensor siluDerivative(Tensor x) {
         Tensor s = sigmoid(x);
         return mul(s, add(mul(x, rsub(1, s)), 1));
     }

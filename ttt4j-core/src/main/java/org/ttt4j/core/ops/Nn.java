@@ -9,6 +9,7 @@ import static org.ttt4j.core.ops.Maths.rsqrt;
 import static org.ttt4j.core.ops.Reduce.meanLast;
 import static org.ttt4j.core.ops.Reduce.sumLast;
 
+import org.ttt4j.core.kernel.Elementwise;
 import org.ttt4j.core.kernel.IndexKernels;
 import org.ttt4j.core.kernel.RowKernels;
 import org.ttt4j.core.tensor.GradFn;
@@ -21,6 +22,28 @@ import org.ttt4j.core.tensor.Tensor;
  */
 public final class Nn {
     private Nn() {}
+
+    /**
+     * silu(gate) * up, SwiGLU's gating. On the SIMD path with FP32 operands of one shape it is one
+     * pass forward and, when no graph is being built, one pass backward, with the same bits as
+     * {@code mul(silu(gate), up)}; otherwise (second order, other dtypes, broadcasting) it is those
+     * two ops.
+     */
+    public static Tensor swiglu(Tensor gate, Tensor up) {
+        if (!Elementwise.fast(gate, up) || !java.util.Arrays.equals(gate.shape(), up.shape())) return mul(Maths.silu(gate), up);
+        Tensor out = Tensor.zeros(gate.dtype(), gate.shape());
+        Elementwise.swiglu(gate, up, out);
+        return GradFn.record(out, "swiglu", g -> {
+            if (!firstOrder() || !g.isFastPath()) {
+                return new Tensor[] {
+                        gate.requiresGrad() ? mul(mul(g, up), Maths.siluDerivative(gate)) : null,
+                        up.requiresGrad() ? mul(g, Maths.silu(gate)) : null};
+            }
+            Tensor dGate = Tensor.zeros(gate.dtype(), gate.shape()), dUp = Tensor.zeros(up.dtype(), up.shape());
+            Elementwise.swigluBackward(gate, up, g, dGate, dUp);
+            return new Tensor[] {gate.requiresGrad() ? dGate : null, up.requiresGrad() ? dUp : null};
+        }, gate, up);
+    }
 
     /** Softmax over the last axis. */
     public static Tensor softmax(Tensor a) {

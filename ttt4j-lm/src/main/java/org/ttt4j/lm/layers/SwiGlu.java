@@ -1,7 +1,6 @@
 package org.ttt4j.lm.layers;
 
-import org.ttt4j.core.ops.Arith;
-import org.ttt4j.core.ops.Maths;
+import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.Tensor;
 
 /** W2 (silu(W1 x) * (W3 x)): gate_proj = W1, up_proj = W3, down_proj = W2 in Hugging Face names. */
@@ -18,6 +17,6 @@ public record SwiGlu(Linear gate, Linear up, Linear down) {
     }
 
     public Tensor apply(Tensor x) {
-        return down.apply(Arith.mul(Maths.silu(gate.apply(x)), up.apply(x)));
+        return down.apply(Nn.swiglu(gate.apply(x), up.apply(x)));
     }
 }

@@ -47,7 +47,7 @@ public final class GradClip {
         return Math.sqrt(ss);
     }
 
-    /** The factor that brings a global norm {@code norm} down to at most {@code max} (1 when it is within, or max <= 0). */
+    /** The factor that brings a global norm {@code norm} down to at most {@code max} (1 when it is within, or {@code max <= 0}). */
     public static float scale(double norm, double max) {
         return max > 0 && norm > max ? (float) (max / (norm + 1e-6)) : 1f;
     }
