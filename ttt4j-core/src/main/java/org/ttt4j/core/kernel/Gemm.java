@@ -269,7 +269,7 @@ public final class Gemm {
             int fMc = mc, fmBlocks = mBlocks;
             Parallel.RangeBody body = (from, to) -> {
                 Buffers mine = BUFFERS.get();
-                int need = (fMc + 4) * kc;
+                int need = (fMc + 4) * kc + L; // + L: room for packA's last vector store
                 if (mine.a.length < need) mine.a = new float[need];
                 for (int u = from; u < to; u++) {
                     int bi = u / nGroups, g = u % nGroups;
@@ -407,9 +407,14 @@ public final class Gemm {
                     for (int p = pv, d = dst + row + pv * r; p < kc; p++, d += r) ap[d] = a[src + p];
                 }
             } else {
-                // Stored k x m: the r rows of one k step are contiguous in memory.
+                // Stored k x m: the r rows of one k step are contiguous in memory. One vector of L
+                // floats per k step; the lanes past r land in the next step's (or the next panel's)
+                // place and are overwritten there (the buffer has L floats of room after the last),
+                // the lanes past valid are zeroed below.
                 for (int p = 0; p < kc; p++) {
-                    System.arraycopy(a, aOff + (p0 + p) * lda + i0 + ir, ap, dst + p * r, valid);
+                    int src = aOff + (p0 + p) * lda + i0 + ir;
+                    if (src + L <= a.length) FloatVector.fromArray(F, a, src).intoArray(ap, dst + p * r);
+                    else System.arraycopy(a, src, ap, dst + p * r, valid);
                 }
             }
             if (valid < r) {
