@@ -407,14 +407,18 @@ public final class Gemm {
                     for (int p = pv, d = dst + row + pv * r; p < kc; p++, d += r) ap[d] = a[src + p];
                 }
             } else {
-                // Stored k x m: the r rows of one k step are contiguous in memory. One vector of L
-                // floats per k step; the lanes past r land in the next step's (or the next panel's)
-                // place and are overwritten there (the buffer has L floats of room after the last),
-                // the lanes past valid are zeroed below.
+                // Stored k x m: the r rows of one k step are contiguous in memory. Whole vectors of
+                // L floats per k step; the lanes past valid land in rows that are zeroed below or in
+                // the next steps' (or the next panel's) places, written after (the buffer has L
+                // floats of room after the last).
+                int span = (valid + L - 1) / L * L;
                 for (int p = 0; p < kc; p++) {
-                    int src = aOff + (p0 + p) * lda + i0 + ir;
-                    if (src + L <= a.length) FloatVector.fromArray(F, a, src).intoArray(ap, dst + p * r);
-                    else System.arraycopy(a, src, ap, dst + p * r, valid);
+                    int src = aOff + (p0 + p) * lda + i0 + ir, d = dst + p * r;
+                    if (src + span <= a.length) {
+                        for (int j = 0; j < valid; j += L) FloatVector.fromArray(F, a, src + j).intoArray(ap, d + j);
+                    } else {
+                        System.arraycopy(a, src, ap, d, valid);
+                    }
                 }
             }
             if (valid < r) {

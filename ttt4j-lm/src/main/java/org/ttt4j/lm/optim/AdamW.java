@@ -68,6 +68,9 @@ public final class AdamW {
         for (String name : params.keySet()) {
             Tensor g = grads.get(name);
             if (g == null) continue;
+            if (g.size() != params.get(name).size()) {
+                throw new IllegalArgumentException("gradient of " + name + " has " + g.size() + " elements, the parameter " + params.get(name).size());
+            }
             for (int i = 0, n = g.size(); i < n; i += GradClip.BLOCK) blocks.add(new int[] {names.size(), i, Math.min(n, i + GradClip.BLOCK)});
             names.add(name);
         }
