@@ -5,11 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import jdk.jfr.Recording;
 import jdk.jfr.consumer.RecordedEvent;
 import jdk.jfr.consumer.RecordedFrame;
@@ -44,11 +43,11 @@ final class StepProfile implements AutoCloseable {
         recording.start();
     }
 
-    /** One op (name and phase) and its samples. */
-    record Op(String group, String name, boolean backward, long samples) {}
+    /** What a sample is charged to: its kind, the frame that said it, and whether the main thread was in backward. */
+    record Charge(String group, String name, boolean backward) {}
 
-    /** The breakdown: samples per group and per op, and the innermost methods most sampled. */
-    record Breakdown(long total, Map<String, Long> groups, List<Op> ops, List<Map.Entry<String, Long>> leaves) {
+    /** The breakdown: samples per group and per charge (most first), and the innermost methods most sampled. */
+    record Breakdown(long total, Map<String, Long> groups, List<Map.Entry<Charge, Long>> ops, List<Map.Entry<String, Long>> leaves) {
         double share(String group) {
             return total == 0 ? 0 : groups.getOrDefault(group, 0L) / (double) total;
         }
@@ -74,7 +73,8 @@ final class StepProfile implements AutoCloseable {
     static Breakdown read(Path jfr) throws IOException {
         Map<String, Long> groups = new LinkedHashMap<>();
         for (String g : GROUPS) groups.put(g, 0L);
-        Map<String, Long> ops = new TreeMap<>(), leaves = new TreeMap<>();
+        Map<Charge, Long> ops = new HashMap<>();
+        Map<String, Long> leaves = new HashMap<>();
         long total = 0;
         try (var file = new RecordingFile(jfr)) {
             while (file.hasMoreEvents()) {
@@ -89,20 +89,19 @@ final class StepProfile implements AutoCloseable {
                 if (!ours && !pool) continue; // JFR's own threads, the JIT's Java side
                 total++;
                 leaves.merge(frames.getFirst(), 1L, Long::sum);
-                Op op = classify(frames);
-                groups.merge(op.group(), 1L, Long::sum);
-                ops.merge(op.group() + "\t" + op.name() + "\t" + op.backward(), 1L, Long::sum);
+                Charge c = classify(frames);
+                groups.merge(c.group(), 1L, Long::sum);
+                ops.merge(c, 1L, Long::sum);
             }
         }
-        List<Op> opList = new ArrayList<>();
-        ops.forEach((k, v) -> {
-            String[] p = k.split("\t");
-            opList.add(new Op(p[0], p[1], Boolean.parseBoolean(p[2]), v));
-        });
-        opList.sort(Comparator.comparingLong(Op::samples).reversed());
-        List<Map.Entry<String, Long>> leafList = new ArrayList<>(leaves.entrySet());
-        leafList.sort(Map.Entry.<String, Long>comparingByValue().reversed());
-        return new Breakdown(total, groups, opList, leafList.subList(0, Math.min(15, leafList.size())));
+        List<Map.Entry<String, Long>> leafList = mostFirst(leaves);
+        return new Breakdown(total, groups, mostFirst(ops), leafList.subList(0, Math.min(15, leafList.size())));
+    }
+
+    private static <K> List<Map.Entry<K, Long>> mostFirst(Map<K, Long> counts) {
+        List<Map.Entry<K, Long>> list = new ArrayList<>(counts.entrySet());
+        list.sort(Map.Entry.<K, Long>comparingByValue().reversed());
+        return list;
     }
 
     /**
@@ -110,21 +109,24 @@ final class StepProfile implements AutoCloseable {
      * ttt4j's own code that says it (the kernels run on the pool's threads, whose stacks do not show
      * the op that called them); the op's name is that frame.
      */
-    static Op classify(List<String> frames) {
+    static Charge classify(List<String> frames) {
         boolean backward = frames.stream().anyMatch(f -> f.startsWith("org.ttt4j.core.autograd.Autograd."));
+        String innermostOurs = null;
         for (String f : frames) {
             if (f.equals("org.ttt4j.core.tensor.Tensor.zeros") || f.startsWith("org.ttt4j.core.tensor.Storage.")) {
-                return new Op("allocation/zeroing", f, backward, 0);
+                return new Charge("allocation/zeroing", f, backward);
             }
-            if (f.startsWith("java.util.concurrent.ForkJoin") || f.startsWith("java.util.concurrent.locks.LockSupport.")
-                    || f.equals("java.lang.Thread.onSpinWait") || f.equals("org.ttt4j.core.kernel.Team.barrier")) {
-                return new Op("waiting", "pool or barrier", backward, 0);
+            // Waiting only when no code of ours runs above it (every pool thread has ForkJoin frames at its root).
+            if (innermostOurs == null && (f.startsWith("java.util.concurrent.ForkJoin") || f.startsWith("java.util.concurrent.locks.LockSupport.")
+                    || f.equals("java.lang.Thread.onSpinWait") || f.equals("org.ttt4j.core.kernel.Team.barrier"))) {
+                return new Charge("waiting", "pool or barrier", backward);
             }
             if (!f.startsWith("org.ttt4j.")) continue;
+            if (innermostOurs == null) innermostOurs = f;
             String group = group(f, frames);
-            if (group != null) return new Op(group, shortName(f), backward, 0);
+            if (group != null) return new Charge(group, shortName(f), backward);
         }
-        return new Op("other", shortName(frames.getFirst()), backward, 0);
+        return new Charge("other", shortName(innermostOurs != null ? innermostOurs : frames.getFirst()), backward);
     }
 
     /** The kind a frame of ttt4j's code says, or null to ask the frame that called it. */

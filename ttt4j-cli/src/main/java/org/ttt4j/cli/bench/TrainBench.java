@@ -205,9 +205,9 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
         stdout().printf("%-24s %8s %8s%n", "op kind", "samples", "share");
         for (String g : StepProfile.GROUPS) stdout().printf("%-24s %8d %7.1f%%%n", g, p.groups().get(g), 100 * p.share(g));
         stdout().printf("%nby kind and method (the main thread's backward marked; the pool's threads cannot tell):%n");
-        for (var op : p.ops().subList(0, Math.min(25, p.ops().size()))) {
-            stdout().printf("  %-22s %-48s %-8s %6.1f%%%n", op.group(), op.name(), op.backward() ? "backward" : "",
-                    100.0 * op.samples() / p.total());
+        for (var e : p.ops().subList(0, Math.min(25, p.ops().size()))) {
+            var c = e.getKey();
+            stdout().printf("  %-22s %-48s %-8s %6.1f%%%n", c.group(), c.name(), c.backward() ? "backward" : "", 100.0 * e.getValue() / p.total());
         }
         stdout().printf("%nhottest methods (innermost frame):%n");
         for (var e : p.leaves()) stdout().printf("  %6.1f%%  %s%n", 100.0 * e.getValue() / p.total(), e.getKey());

@@ -34,6 +34,11 @@ class StepProfileTest {
         assertEquals("layout copies", kind("org.ttt4j.core.ops.Layout.concat", "org.ttt4j.lm.layers.SelfAttention.apply"));
         assertEquals("swiglu/elementwise", kind("org.ttt4j.core.kernel.Elementwise.lambda$swiglu$0"));
         assertEquals("other", kind("org.ttt4j.lm.model.Block.apply"));
+        // A kernel of no listed kind on a pool thread is that kernel's work, not waiting, though the thread's root is the pool's.
+        var ttt = StepProfile.classify(List.of("org.ttt4j.lm.layers.ttt.TttFusedKernel.forward", "org.ttt4j.core.kernel.Parallel$Task.compute",
+                "java.util.concurrent.ForkJoinTask.doExec", "java.util.concurrent.ForkJoinPool.runWorker"));
+        assertEquals("other", ttt.group());
+        assertEquals("TttFusedKernel.forward", ttt.name());
     }
 
     @Test

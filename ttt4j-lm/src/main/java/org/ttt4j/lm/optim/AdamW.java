@@ -1,6 +1,5 @@
 package org.ttt4j.lm.optim;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,24 +62,22 @@ public final class AdamW {
     public void step(Map<String, Tensor> grads, double lr, float gradScale) {
         step++;
         double c1 = 1 - Math.pow(beta1, step), c2 = 1 - Math.pow(beta2, step);
-        List<String> names = new ArrayList<>();
-        List<int[]> blocks = new ArrayList<>(); // {index in names, from, to}
-        for (String name : params.keySet()) {
-            Tensor g = grads.get(name);
+        Map<String, Tensor> present = new LinkedHashMap<>();
+        for (var e : params.entrySet()) {
+            Tensor g = grads.get(e.getKey());
             if (g == null) continue;
-            if (g.size() != params.get(name).size()) {
-                throw new IllegalArgumentException("gradient of " + name + " has " + g.size() + " elements, the parameter " + params.get(name).size());
+            if (g.size() != e.getValue().size()) {
+                throw new IllegalArgumentException("gradient of " + e.getKey() + " has " + g.size() + " elements, the parameter " + e.getValue().size());
             }
-            for (int i = 0, n = g.size(); i < n; i += GradClip.BLOCK) blocks.add(new int[] {names.size(), i, Math.min(n, i + GradClip.BLOCK)});
-            names.add(name);
+            present.put(e.getKey(), g);
         }
+        List<GradClip.Block> blocks = GradClip.blocks(present);
         Parallel.forRange(blocks.size(), 4, (from, to) -> {
             for (int b = from; b < to; b++) {
-                int[] k = blocks.get(b);
-                String name = names.get(k[0]);
-                Tensor p = params.get(name), g = grads.get(name);
+                GradClip.Block k = blocks.get(b);
+                Tensor p = params.get(k.name()), g = k.g();
                 double decay = decayAll || p.rank() >= 2 ? 1 - lr * weightDecay : 1;
-                update(p.f32(), p.offset(), g.f32(), g.offset(), m.get(name), v.get(name), k[1], k[2], gradScale, lr, decay, c1, c2);
+                update(p.f32(), p.offset(), g.f32(), g.offset(), m.get(k.name()), v.get(k.name()), k.from(), k.to(), gradScale, lr, decay, c1, c2);
             }
         });
     }

@@ -17,21 +17,22 @@ public final class GradClip {
     /** Elements per block of work. */
     static final int BLOCK = 1 << 16;
 
-    /** One block: elements [from, to) of the gradient {@code g}. */
-    record Block(Tensor g, int from, int to) {}
+    /** One block: elements [from, to) of the tensor {@code g} named {@code name}. */
+    record Block(String name, Tensor g, int from, int to) {}
 
-    /** The gradients (or any tensors) cut into blocks, in map order. */
-    static List<Block> blocks(Iterable<Tensor> tensors) {
+    /** The tensors (gradients) cut into blocks, in map order. */
+    static List<Block> blocks(Map<String, Tensor> tensors) {
         List<Block> blocks = new ArrayList<>();
-        for (Tensor g : tensors) {
-            for (int i = 0, n = g.size(); i < n; i += BLOCK) blocks.add(new Block(g, i, Math.min(n, i + BLOCK)));
+        for (var e : tensors.entrySet()) {
+            Tensor g = e.getValue();
+            for (int i = 0, n = g.size(); i < n; i += BLOCK) blocks.add(new Block(e.getKey(), g, i, Math.min(n, i + BLOCK)));
         }
         return blocks;
     }
 
     /** The global L2 norm of all gradients: each block's sum of squares in double, then the blocks in map order. */
     public static double norm(Map<String, Tensor> grads) {
-        List<Block> blocks = blocks(grads.values());
+        List<Block> blocks = blocks(grads);
         double[] partial = new double[blocks.size()];
         Parallel.forRange(blocks.size(), 4, (from, to) -> {
             for (int b = from; b < to; b++) {
@@ -57,7 +58,7 @@ public final class GradClip {
         double n = norm(grads);
         float s = scale(n, max);
         if (s != 1f) {
-            List<Block> blocks = blocks(grads.values());
+            List<Block> blocks = blocks(grads);
             Parallel.forRange(blocks.size(), 4, (from, to) -> {
                 for (int b = from; b < to; b++) {
                     Block k = blocks.get(b);
