@@ -57,6 +57,8 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--profile", description = "also sample the timed steps with the JDK Flight Recorder (every thread, once per"
             + " millisecond) and print where the time goes by op kind (GEMM, attention, norms, allocation, ...); default: off")
     boolean profile;
+    @Option(names = "--no-arena", description = "allocate every tensor of a step afresh instead of recycling the previous step's"
+            + " arrays (the arena: same results, no garbage; this shows what it saves)") boolean noArena;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
@@ -99,6 +101,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             }
         }
         double loss = 0;
+        var arena = noArena ? null : new org.ttt4j.core.tensor.Arena();
         StepProfile profiler = null;
         for (int s = 0; s < warmup + steps; s++) {
             if (profile && s == warmup) profiler = new StepProfile();
@@ -109,6 +112,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             }
             liveAfterGc.set(0);
             long t0 = System.nanoTime();
+            var scope = arena == null ? null : arena.open(); // closed after the step: only numbers leave it
             Tensor l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
                     ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
                     : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
@@ -116,8 +120,9 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             Map<String, Tensor> grads = new LinkedHashMap<>();
             for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
             opt.step(grads, 3e-4, GradClip.scale(GradClip.norm(grads), 1.0));
-            long dt = System.nanoTime() - t0;
             loss = l.item();
+            if (scope != null) scope.close();
+            long dt = System.nanoTime() - t0;
             System.gc(); // outside the timing: the step's graph is garbage now, so what stays is the model and optimizer
             long heap = liveAfterGc.get();
             if (s >= warmup) {
@@ -142,8 +147,9 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
         stdout().printf("%nfp32 FMA peak on %d thread(s): %.1f GFLOP/s%n", threads, peak);
         stdout().printf("model FLOPs per step: %.1f GFLOP (matmuls and attention, forward + backward = 3x forward)%n%n", flops / 1e9);
         stdout().printf("%-10s %12s %12s %10s %10s%n", "", "step (ms)", "tokens/s", "GFLOP/s", "of peak");
-        stdout().printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   peak heap %.0f MiB%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak,
-                peakHeap / 1048576.0);
+        double arenaMib = arena == null ? 0 : arena.heldBytes() / 1048576.0;
+        stdout().printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   peak heap %.0f MiB%s%n", "ttt4j", sec * 1e3, tps, gflops, 100 * gflops / peak,
+                peakHeap / 1048576.0, arena == null ? " (no arena)" : String.format(" (of which the step's arena %.0f MiB)", arenaMib));
         if (torchTps != null) {
             double tsec = tokens / torchTps;
             stdout().printf("%-10s %12.1f %12.0f %10.1f %9.0f%%   (torch %s)%n", "pytorch", tsec * 1e3, torchTps, flops / tsec / 1e9,
@@ -162,6 +168,8 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
         row.put("e2e", e2e);
         if (e2e) row.put("e2e_batching", e2eBatching);
         row.put("peak_heap_mib", peakHeap / 1048576.0);
+        row.put("arena", arena != null);
+        row.put("arena_mib", arenaMib);
         row.put("threads", threads);
         row.put("step_ms", sec * 1e3);
         row.put("tokens_per_s", tps);

@@ -17,7 +17,10 @@ public sealed interface Storage permits Storage.F32, Storage.F64 {
 
     static Storage allocate(DType dtype, int length) {
         return switch (dtype) {
-            case FP32 -> new F32(new float[length]);
+            case FP32 -> {
+                float[] a = Arena.take(length);
+                yield new F32(a != null ? a : new float[length]);
+            }
             case FP64 -> new F64(new double[length]);
         };
     }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.ops.Arith;
+import org.ttt4j.core.tensor.Arena;
 import org.ttt4j.core.tensor.GradMode;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.methods.Method;
@@ -43,6 +44,7 @@ public final class Trainer {
     private final String tokenizer;
     private final PrintStream out;
     private volatile boolean stopRequested;
+    private Arena arena = new Arena();
 
     public Trainer(Decoder model, BatchSource data, Supplier<List<int[]>> validation, TrainOptions options, Path runDir,
                    String tokenizer, PrintStream out) {
@@ -54,6 +56,15 @@ public final class Trainer {
         this.runDir = runDir;
         this.tokenizer = tokenizer;
         this.out = out;
+    }
+
+    /**
+     * The arena a step's tensors are recycled through (default: a new one; null allocates every
+     * tensor afresh, as a step did before arenas). The results are the same bits either way.
+     */
+    public Trainer arena(Arena arena) {
+        this.arena = arena;
+        return this;
     }
 
     /** Asks the loop to save a checkpoint and return after the current step (Ctrl-C). */
@@ -153,16 +164,23 @@ public final class Trainer {
                     outcome = Outcome.INTERRUPTED;
                     break;
                 }
-                Map<String, Tensor> grads = new LinkedHashMap<>();
-                double loss = 0;
-                for (int micro = 0; micro < options.accumulate(); micro++) {
-                    int[] batch = data.next();
-                    Tensor l = lossOf(batch, trainingStep(step));
-                    loss += l.item() / options.accumulate();
-                    Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
-                    for (int i = 0; i < g.length; i++) {
-                        Tensor scaled = options.accumulate() == 1 ? g[i] : Arith.mul(g[i], 1.0 / options.accumulate());
-                        grads.merge(names[i], scaled, Arith::add);
+                double loss = 0, gradNorm = Double.NaN, lr = schedule.at(step);
+                // Every tensor of the step lives in the arena's scope; only numbers leave it.
+                try (var scope = arena == null ? null : arena.open()) {
+                    Map<String, Tensor> grads = new LinkedHashMap<>();
+                    for (int micro = 0; micro < options.accumulate(); micro++) {
+                        int[] batch = data.next();
+                        Tensor l = lossOf(batch, trainingStep(step));
+                        loss += l.item() / options.accumulate();
+                        Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
+                        for (int i = 0; i < g.length; i++) {
+                            Tensor scaled = options.accumulate() == 1 ? g[i] : Arith.mul(g[i], 1.0 / options.accumulate());
+                            grads.merge(names[i], scaled, Arith::add);
+                        }
+                    }
+                    if (Double.isFinite(loss)) {
+                        gradNorm = GradClip.norm(grads);
+                        optimizer.step(grads, lr, GradClip.scale(gradNorm, options.clip()));
                     }
                 }
                 if (!Double.isFinite(loss)) {
@@ -172,9 +190,6 @@ public final class Trainer {
                     outcome = Outcome.DIVERGED;
                     break;
                 }
-                double gradNorm = GradClip.norm(grads);
-                double lr = schedule.at(step);
-                optimizer.step(grads, lr, GradClip.scale(gradNorm, options.clip()));
                 step++;
                 lastLoss = loss;
                 long tokens = (long) options.batch() * options.context() * options.accumulate();
@@ -255,7 +270,7 @@ public final class Trainer {
         int n = Math.min(batches.size(), options.evalBatches());
         if (n == 0) return Double.NaN;
         double sum = 0;
-        try (var s = GradMode.disabled()) {
+        try (var s = GradMode.disabled(); var scope = arena == null ? null : arena.open()) {
             for (int i = 0; i < n; i++) sum += lossOf(batches.get(i), TrainingStep.FINISHED).item();
         }
         return sum / n;

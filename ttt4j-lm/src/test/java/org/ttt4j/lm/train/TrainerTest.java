@@ -146,6 +146,48 @@ class TrainerTest {
         assertLearnsAndResumes(c, a, b);
     }
 
+    /**
+     * A step's tensors recycled through an arena (poisoned on close, so a tensor that outlived its
+     * step would read NaN) give the same losses, validation losses and weights, bit for bit, as
+     * tensors allocated afresh: full attention with gradient accumulation, TTT layers and TTT-E2E.
+     */
+    @Test
+    void anArenaChangesNoBit(@TempDir Path runs) throws Exception {
+        ModelConfig t = Presets.byName("tiny");
+        ModelConfig[] configs = {t,
+                t.withMixers("ttt_mlp:1,ttt_linear:1", 8).withSection("ttt", new org.ttt4j.lm.methods.ttt.TttSettings(8, null, "mamba", null, null, null)),
+                t.toBuilder().qkNorm(true).postNorm(true).mixers("swa").section("e2e", new org.ttt4j.lm.methods.e2e.E2eSettings(1, 8, null, null, null)).build()};
+        TrainOptions o = TrainOptions.builder().steps(6).batch(4).context(32).accumulate(2).lr(3e-3).minLr(3e-4).warmup(3).weightDecay(0.1).clip(1.0)
+                .evalEvery(3).evalBatches(1).checkpointEvery(3).keepLast(1).logEvery(1).seed(7).build();
+        for (int i = 0; i < configs.length; i++) {
+            Map<String, float[]> weights = new LinkedHashMap<>();
+            List<List<Double>> logged = new ArrayList<>();
+            for (boolean withArena : new boolean[] {false, true}) {
+                Path run = runs.resolve(i + "-" + withArena);
+                Decoder model = new Decoder(configs[i], 3);
+                var arena = withArena ? new org.ttt4j.core.tensor.Arena().poisonOnClose(true) : null;
+                new Trainer(model, new Windows(pattern(5000), 4, 32), () -> List.of(Arrays.copyOfRange(pattern(2000), 0, 4 * 33)), o, run,
+                        "bytes", new PrintStream(new ByteArrayOutputStream())).arena(arena).run();
+                List<Double> all = new ArrayList<>(losses(run));
+                for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) {
+                    var n = new ObjectMapper().readTree(line);
+                    if (n.has("val_loss")) all.add(n.get("val_loss").asDouble());
+                }
+                logged.add(all);
+                if (withArena) {
+                    assertTrue(arena.reusedBytes() > arena.freshBytes(), "steps after the first reuse the arena's arrays");
+                }
+                for (var e : model.params().all().entrySet()) {
+                    float[] w = e.getValue().toFloatArray();
+                    float[] before = weights.putIfAbsent(e.getKey(), w);
+                    if (before != null) assertArrayEquals(before, w, configs[i].mixers() + ": " + e.getKey());
+                }
+            }
+            assertEquals(logged.get(0), logged.get(1), configs[i].mixers());
+            assertEquals(6 + 2, logged.get(0).size(), "six losses and two validation losses");
+        }
+    }
+
     /** A parameter poisoned with NaN after step 5 (as a blow-up would): the run stops and keeps step 4's checkpoint. */
     @Test
     void divergenceStopsAndKeepsTheLastGoodCheckpoint(@TempDir Path run) throws Exception {
