@@ -58,7 +58,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             + " millisecond) and print where the time goes by op kind (GEMM, attention, norms, allocation, ...); default: off")
     boolean profile;
     @Option(names = "--no-arena", description = "allocate every tensor of a step afresh instead of recycling the previous step's"
-            + " arrays (the arena: same results, no garbage; this shows what it saves)") boolean noArena;
+            + " arrays (the arena: same results, no garbage; this shows what it saves; default: the arena)") boolean noArena;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
 
     @Override
@@ -101,7 +101,7 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             }
         }
         double loss = 0;
-        var arena = noArena ? null : new org.ttt4j.core.tensor.Arena();
+        var arena = noArena ? null : new org.ttt4j.core.tensor.Arena(org.ttt4j.core.kernel.Elementwise::zero);
         StepProfile profiler = null;
         for (int s = 0; s < warmup + steps; s++) {
             if (profile && s == warmup) profiler = new StepProfile();

@@ -26,6 +26,11 @@ public final class Elementwise {
         return true;
     }
 
+    /** Sets every element of {@code a} to +0, large arrays on the engine's threads (an arena's zeroing). */
+    public static void zero(float[] a) {
+        Parallel.forRange(a.length, 4 * GRAIN, (from, to) -> java.util.Arrays.fill(a, from, to, 0f));
+    }
+
     // ---- unary -----------------------------------------------------------------------------
 
     /** Unary maps; {@code p} is the parameter of the scalar forms (constant, exponent). */

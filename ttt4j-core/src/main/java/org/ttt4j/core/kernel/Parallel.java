@@ -12,12 +12,17 @@ import java.util.concurrent.RecursiveAction;
 public final class Parallel {
     private static final int THREADS = Math.max(1,
             Integer.getInteger("ttt4j.threads", Runtime.getRuntime().availableProcessors()));
+    private static final java.util.concurrent.atomic.AtomicInteger NAMES = new java.util.concurrent.atomic.AtomicInteger();
+    /**
+     * Exactly THREADS workers: a worker that waits for a stolen half of its range does not get a
+     * spare thread to compensate (the pool's default), which would put three threads on two cores.
+     */
     private static final ForkJoinPool POOL = new ForkJoinPool(THREADS, pool -> {
         var t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(pool);
-        t.setName("ttt4j-" + t.getPoolIndex());
+        t.setName("ttt4j-" + NAMES.getAndIncrement());
         t.setDaemon(true);
         return t;
-    }, null, false);
+    }, null, false, THREADS, THREADS, 1, pool -> true, 60, java.util.concurrent.TimeUnit.SECONDS);
 
     private Parallel() {}
 

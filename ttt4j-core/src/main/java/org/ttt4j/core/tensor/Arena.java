@@ -4,15 +4,17 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Map;
-import org.ttt4j.core.kernel.Parallel;
+import java.util.function.Consumer;
 
 /**
  * Recycled fp32 buffers for a loop that allocates the same tensors again and again (a training
  * step). While a scope is open on a thread, every fp32 tensor that thread creates takes its array
- * from the arena: one of the exact length returned by an earlier scope if there is one, zeroed
- * (in parallel, on the engine's threads, when large), else a new one. Closing the scope returns
+ * from the arena: one of the exact length returned by an earlier scope if there is one, zeroed,
+ * else a new one. Closing the scope returns
  * every array handed out since it opened. From the second step on, a step's tensors allocate
- * nothing, so the collector has no large arrays to find, move or zero.
+ * nothing, so the collector has no large arrays to find, move or zero. The zeroing is the
+ * arena's {@code zero} function ({@code Arrays.fill} unless given; the engine's parallel fill,
+ * {@code Elementwise::zero}, is what a training loop passes).
  *
  * <p>The rule that makes this safe: <b>no tensor created inside a scope may be used after the
  * scope closes</b>; read what must outlive the step (a loss, a norm) into a Java number first.
@@ -22,13 +24,22 @@ import org.ttt4j.core.kernel.Parallel;
  */
 public final class Arena {
     private static final ThreadLocal<Arena> ACTIVE = new ThreadLocal<>();
-    /** Arrays at least this long are zeroed on the engine's threads. */
-    private static final int PARALLEL_ZERO = 1 << 16;
 
     private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
     private final ArrayList<float[]> lent = new ArrayList<>();
+    private final Consumer<float[]> zero;
     private boolean poison;
     private long reusedBytes, freshBytes;
+
+    /** An arena that zeroes a reused array with {@code Arrays.fill}. */
+    public Arena() {
+        this(a -> java.util.Arrays.fill(a, 0f));
+    }
+
+    /** An arena that zeroes a reused array with {@code zero} (which must set every element to +0). */
+    public Arena(Consumer<float[]> zero) {
+        this.zero = zero;
+    }
 
     /** Fill returned arrays with NaN on close (for tests: an escaped tensor reads NaN). */
     public Arena poisonOnClose(boolean on) {
@@ -72,19 +83,11 @@ public final class Arena {
             r = new float[length];
             freshBytes += 4L * length;
         } else {
-            zero(r);
+            zero.accept(r);
             reusedBytes += 4L * length;
         }
         lent.add(r);
         return r;
-    }
-
-    private static void zero(float[] a) {
-        if (a.length < PARALLEL_ZERO) {
-            java.util.Arrays.fill(a, 0f);
-        } else {
-            Parallel.forRange(a.length, PARALLEL_ZERO, (from, to) -> java.util.Arrays.fill(a, from, to, 0f));
-        }
     }
 
     /** An open scope of an arena. */

@@ -10,6 +10,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.ttt4j.core.autograd.Autograd;
+import org.ttt4j.core.kernel.Elementwise;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.Arena;
 import org.ttt4j.core.tensor.GradMode;
@@ -44,7 +45,7 @@ public final class Trainer {
     private final String tokenizer;
     private final PrintStream out;
     private volatile boolean stopRequested;
-    private Arena arena = new Arena();
+    private Arena arena = new Arena(Elementwise::zero);
 
     public Trainer(Decoder model, BatchSource data, Supplier<List<int[]>> validation, TrainOptions options, Path runDir,
                    String tokenizer, PrintStream out) {
@@ -59,7 +60,7 @@ public final class Trainer {
     }
 
     /**
-     * The arena a step's tensors are recycled through (default: a new one; null allocates every
+     * The arena a step's tensors are recycled through (default: a new one that zeroes on the engine's threads; null allocates every
      * tensor afresh, as a step did before arenas). The results are the same bits either way.
      */
     public Trainer arena(Arena arena) {
