@@ -103,24 +103,127 @@ public final class Nn {
                 RowKernels.crossEntropyBackward(logits, targets, ignoreIndex, g, d);
                 return new Tensor[] {d};
             }
-            // (softmax(logits) - onehot(target)) * g, rows of ignored targets zeroed.
-            Tensor oneHot = Tensor.zeros(logits.dtype(), shape);
-            Tensor keep = Tensor.zeros(logits.dtype(), os);
-            for (int i = 0; i < rows; i++) {
-                if (targets[i] == ignoreIndex) continue;
-                oneHot.set(i * v + targets[i], 1);
-                keep.set(i, 1);
-            }
-            Tensor gRow = Layout.reshape(mul(g, keep), append(os, 1));
-            return new Tensor[] {mul(sub(softmax(logits), oneHot), gRow)};
+            return new Tensor[] {crossEntropyGradient(logits, targets, ignoreIndex, g)};
         }, logits);
+    }
+
+    /** (softmax(logits) - onehot(target)) * g with ops (differentiable), rows of ignored targets zeroed. */
+    private static Tensor crossEntropyGradient(Tensor logits, int[] targets, int ignoreIndex, Tensor g) {
+        int[] shape = logits.shape();
+        int v = shape[shape.length - 1], rows = targets.length;
+        int[] os = java.util.Arrays.copyOf(shape, shape.length - 1);
+        Tensor oneHot = Tensor.zeros(logits.dtype(), shape);
+        Tensor keep = Tensor.zeros(logits.dtype(), os);
+        for (int i = 0; i < rows; i++) {
+            if (targets[i] == ignoreIndex) continue;
+            oneHot.set(i * v + targets[i], 1);
+            keep.set(i, 1);
+        }
+        Tensor gRow = Layout.reshape(mul(g, keep), append(os, 1));
+        return mul(sub(softmax(logits), oneHot), gRow);
+    }
+
+    /** Rows per chunk of the fused head: about 2M logits (8 MiB) at a time (2^21 / V), at least 16 rows. */
+    private static int headChunkRows(int vocab) {
+        return Math.max(16, (1 << 21) / Math.max(1, vocab));
+    }
+
+    /**
+     * Per-row cross-entropy of the logits {@code x w^T} (x [N, D], w [V, D], an LM head), the same
+     * values as {@code crossEntropy(matmul(x, w, false, true), targets, ignoreIndex)} without ever
+     * holding the N x V logits. While gradients are recorded, on the SIMD path, the rows go in
+     * chunks of {@link #headChunkRows} (8 MiB of logits): each chunk's logits, losses, and the
+     * gradients dx and dw for a unit gradient of every row are computed right away (the softmax is
+     * known then), and backward scales them by the incoming gradient when it is the same for every
+     * counted row (a mean, a sum) or redoes the chunks with it otherwise. When backward builds a
+     * graph (second order), the gradient is written with ordinary ops. Without gradients, or off
+     * the SIMD path, it is the two ops.
+     */
+    public static Tensor linearCrossEntropy(Tensor x, Tensor w, int[] targets, int ignoreIndex) {
+        if (x.rank() != 2 || w.rank() != 2 || x.dim(1) != w.dim(1)) {
+            throw new IllegalArgumentException("linearCrossEntropy: x " + Shapes.str(x.shape()) + " and w " + Shapes.str(w.shape())
+                    + " do not fit [N, D] and [V, D]");
+        }
+        int n = x.dim(0), d = x.dim(1), v = w.dim(0);
+        boolean fused = org.ttt4j.core.tensor.GradMode.isEnabled() && (x.requiresGrad() || w.requiresGrad())
+                && Elementwise.fast(x, w) && x.dtype() == w.dtype();
+        if (!fused) return crossEntropy(Linalg.matmul(x, w, false, true), targets, ignoreIndex);
+        if (targets.length != n) {
+            throw new IllegalArgumentException("linearCrossEntropy: " + targets.length + " targets for " + n + " rows");
+        }
+        for (int i = 0; i < n; i++) {
+            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
+                throw new IllegalArgumentException("linearCrossEntropy: target " + targets[i] + " at row " + i + " outside vocabulary of " + v);
+            }
+        }
+        Tensor losses = Tensor.zeros(x.dtype(), n);
+        Tensor dx = Tensor.zeros(x.dtype(), n, d), dw = Tensor.zeros(x.dtype(), v, d);
+        headChunks(x, w, targets, ignoreIndex, null, losses, dx, dw);
+        return GradFn.record(losses, "linear_cross_entropy", g -> {
+            if (!firstOrder()) {
+                Tensor dLogits = crossEntropyGradient(Linalg.matmul(x, w, false, true), targets, ignoreIndex, g);
+                return new Tensor[] {x.requiresGrad() ? Linalg.matmul(dLogits, w) : null,
+                        w.requiresGrad() ? Linalg.matmul(dLogits, x, true, false) : null};
+            }
+            Double c = commonValue(g, targets, ignoreIndex);
+            if (c != null) return new Tensor[] {mul(dx, c), mul(dw, c)};
+            Tensor gx = Tensor.zeros(x.dtype(), n, d), gw = Tensor.zeros(x.dtype(), v, d);
+            headChunks(x, w, targets, ignoreIndex, g, null, gx, gw);
+            return new Tensor[] {gx, gw};
+        }, x, w);
+    }
+
+    /** The gradient's value if it is the same on every row whose target counts (0 when none does), else null. */
+    private static Double commonValue(Tensor g, int[] targets, int ignoreIndex) {
+        Double c = null;
+        for (int i = 0; i < targets.length; i++) {
+            if (targets[i] == ignoreIndex) continue;
+            double gi = g.get(i);
+            if (c == null) c = gi;
+            else if (Double.doubleToLongBits(gi) != Double.doubleToLongBits(c)) return null;
+        }
+        return c == null ? 0.0 : c;
+    }
+
+    /**
+     * The fused head's chunks: for rows r0.. of x, logits = x w^T, then the losses (when
+     * {@code losses} is given), dLogits = (softmax - onehot) * g (g = 1 when null), dx rows =
+     * dLogits w and dw += dLogits^T x.
+     */
+    private static void headChunks(Tensor x, Tensor w, int[] targets, int ignoreIndex, Tensor g, Tensor losses, Tensor dx, Tensor dw) {
+        int n = x.dim(0), d = x.dim(1), v = w.dim(0);
+        int rows = Math.min(n, headChunkRows(v));
+        float[] xa = x.f32(), wa = w.f32();
+        int xo = x.offset(), wo = w.offset();
+        Tensor logits = Tensor.zeros(x.dtype(), rows, v), dLogits = Tensor.zeros(x.dtype(), rows, v);
+        Tensor ones = Tensor.full(x.dtype(), 1, rows);
+        for (int r0 = 0; r0 < n; r0 += rows) {
+            int r = Math.min(rows, n - r0);
+            int[] tc = java.util.Arrays.copyOfRange(targets, r0, r0 + r);
+            Tensor lc = Tensor.wrap(logits.storage(), 0, r, v), dc = Tensor.wrap(dLogits.storage(), 0, r, v);
+            org.ttt4j.core.kernel.Gemm.sgemm(false, true, r, v, d, xa, xo + r0 * d, d, wa, wo, d, logits.f32(), 0, v, false);
+            if (losses != null) RowKernels.crossEntropy(lc, tc, ignoreIndex, Tensor.wrap(losses.storage(), losses.offset() + r0, r));
+            Tensor gc = g == null ? Tensor.wrap(ones.storage(), 0, r) : Tensor.wrap(g.storage(), g.offset() + r0, r);
+            RowKernels.crossEntropyBackward(lc, tc, ignoreIndex, gc, dc);
+            org.ttt4j.core.kernel.Gemm.sgemm(false, false, r, d, v, dLogits.f32(), 0, v, wa, wo, d, dx.f32(), dx.offset() + r0 * d, d, false);
+            org.ttt4j.core.kernel.Gemm.sgemm(true, false, v, d, r, dLogits.f32(), 0, v, xa, xo + r0 * d, d, dw.f32(), dw.offset(), d, r0 > 0);
+        }
     }
 
     /** Mean cross-entropy over the rows whose target is not {@code ignoreIndex} (0 if there are none). */
     public static Tensor crossEntropyMean(Tensor logits, int[] targets, int ignoreIndex) {
+        return meanOfCounted(crossEntropy(logits, targets, ignoreIndex), targets, ignoreIndex);
+    }
+
+    /** {@link #linearCrossEntropy}'s mean over the rows whose target is not {@code ignoreIndex} (0 if there are none). */
+    public static Tensor linearCrossEntropyMean(Tensor x, Tensor w, int[] targets, int ignoreIndex) {
+        return meanOfCounted(linearCrossEntropy(x, w, targets, ignoreIndex), targets, ignoreIndex);
+    }
+
+    private static Tensor meanOfCounted(Tensor losses, int[] targets, int ignoreIndex) {
         int counted = 0;
         for (int t : targets) if (t != ignoreIndex) counted++;
-        return mul(Reduce.sum(crossEntropy(logits, targets, ignoreIndex)), 1.0 / Math.max(1, counted));
+        return mul(Reduce.sum(losses), 1.0 / Math.max(1, counted));
     }
 
     /** x / sqrt(mean(x^2) + eps) over the last axis, times {@code weight} (broadcast; null for none). */

@@ -1,5 +1,7 @@
 package org.ttt4j.core.tensor;
 
+import java.lang.ref.SoftReference;
+import java.lang.ref.WeakReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,6 +18,11 @@ import java.util.function.Consumer;
  * arena's {@code zero} function ({@code Arrays.fill} unless given; the engine's parallel fill,
  * {@code Elementwise::zero}, is what a training loop passes).
  *
+ * <p>The arena never makes the heap run out: it holds the arrays it lends weakly (an array whose
+ * tensor died during the step may be collected, and is then not returned) and the arrays it keeps
+ * between scopes softly (the collector clears them before it would throw OutOfMemoryError). So a
+ * step whose allocations add up to more than the heap still runs, reusing what fits.
+ *
  * <p>The rule that makes this safe: <b>no tensor created inside a scope may be used after the
  * scope closes</b>; read what must outlive the step (a loss, a norm) into a Java number first.
  * Other threads, fp64 tensors and tensors created outside a scope are untouched. A scope that
@@ -25,8 +32,8 @@ import java.util.function.Consumer;
 public final class Arena {
     private static final ThreadLocal<Arena> ACTIVE = new ThreadLocal<>();
 
-    private final Map<Integer, ArrayDeque<float[]>> free = new HashMap<>();
-    private final ArrayList<float[]> lent = new ArrayList<>();
+    private final Map<Integer, ArrayDeque<SoftReference<float[]>>> free = new HashMap<>();
+    private final ArrayList<WeakReference<float[]>> lent = new ArrayList<>();
     private final Consumer<float[]> zero;
     private boolean poison;
     private long reusedBytes, freshBytes;
@@ -63,10 +70,15 @@ public final class Arena {
         return freshBytes;
     }
 
-    /** Bytes the arena holds for reuse between scopes. */
+    /** Bytes the arena holds for reuse between scopes (those the collector has not cleared). */
     public long heldBytes() {
         long n = 0;
-        for (var e : free.entrySet()) n += 4L * e.getKey() * e.getValue().size();
+        for (var q : free.values()) {
+            for (var r : q) {
+                float[] a = r.get();
+                if (a != null) n += 4L * a.length;
+            }
+        }
         return n;
     }
 
@@ -77,8 +89,9 @@ public final class Arena {
     }
 
     private float[] lend(int length) {
-        ArrayDeque<float[]> q = free.get(length);
-        float[] r = q == null ? null : q.poll();
+        ArrayDeque<SoftReference<float[]>> q = free.get(length);
+        float[] r = null;
+        while (r == null && q != null && !q.isEmpty()) r = q.poll().get();
         if (r == null) {
             r = new float[length];
             freshBytes += 4L * length;
@@ -86,7 +99,7 @@ public final class Arena {
             zero.accept(r);
             reusedBytes += 4L * length;
         }
-        lent.add(r);
+        lent.add(new WeakReference<>(r));
         return r;
     }
 
@@ -106,9 +119,11 @@ public final class Arena {
             if (Thread.currentThread() != owner) throw new IllegalStateException("an arena scope must be closed on the thread that opened it");
             closed = true;
             ACTIVE.remove();
-            for (float[] r : lent) {
+            for (WeakReference<float[]> ref : lent) {
+                float[] r = ref.get();
+                if (r == null) continue; // collected: its tensor died and the heap needed the room
                 if (poison) java.util.Arrays.fill(r, Float.NaN);
-                free.computeIfAbsent(r.length, n -> new ArrayDeque<>()).push(r);
+                free.computeIfAbsent(r.length, n -> new ArrayDeque<>()).push(new SoftReference<>(r));
             }
             lent.clear();
         }

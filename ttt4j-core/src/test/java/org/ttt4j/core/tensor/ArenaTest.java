@@ -64,6 +64,19 @@ class ArenaTest {
         assertNotSame(lent, after, "no scope open: a fresh array");
     }
 
+    /** An array whose tensor died during the scope may be collected: the arena holds it weakly, and does not return it then. */
+    @Test
+    void anArrayNoTensorReferencesCanBeCollected() {
+        Arena arena = new Arena();
+        var ref = new java.lang.ref.WeakReference<float[]>(null);
+        try (var s = arena.open()) {
+            ref = new java.lang.ref.WeakReference<>(array(Tensor.zeros(DType.FP32, 1 << 20)));
+            for (int i = 0; i < 10 && ref.get() != null; i++) System.gc();
+            assertNull(ref.get(), "nothing but the arena refers to the array: the collector may take it");
+        }
+        assertEquals(0, arena.heldBytes(), "a collected array is not kept");
+    }
+
     @Test
     void poisonMakesAnEscapedTensorReadNaN() {
         Arena arena = new Arena().poisonOnClose(true);

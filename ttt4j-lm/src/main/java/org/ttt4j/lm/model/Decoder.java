@@ -74,8 +74,11 @@ public final class Decoder {
 
     /** Mean next-token cross-entropy of {@code targets} (same layout as ids; ignoreIndex -1). */
     public Tensor loss(int[] ids, int[] targets, int batch, int t) {
-        Tensor logits = logits(ids, batch, t, 0);
-        return Nn.crossEntropyMean(Layout.reshape(logits, batch * t, -1), targets, -1);
+        Tensor h = embed(ids, batch, t);
+        for (Block b : blocks) h = b.apply(h, 0);
+        Tensor x = Layout.reshape(finalNorm.apply(h), batch * t, -1);
+        // The head and the loss in one op: the [B*T, V] logits are never held whole.
+        return Nn.linearCrossEntropyMean(x, lmHead, targets, -1);
     }
 
     /** Per-token losses [B, T] of {@code targets}. */
