@@ -368,18 +368,27 @@ public final class Elementwise {
         // The last output axis often is the last input axis (head split): copy runs.
         if (rank > 0 && perm[rank - 1] == rank - 1 && in.isFastPath() && out.isFastPath()) {
             int w = os[rank - 1];
+            if (w == 0) return;
             float[] a = in.f32(), o = out.f32();
-            int[] idx = new int[rank];
-            int src = in.offset();
-            for (int i = 0; i < n; i += w) {
-                System.arraycopy(a, src, o, out.offset() + i, w);
-                for (int d = rank - 2; d >= 0; d--) {
-                    src += step[d];
-                    if (++idx[d] < os[d]) break;
-                    src -= step[d] * os[d];
-                    idx[d] = 0;
+            // Runs of w floats, split over the engine's threads; each range finds its first source run.
+            Parallel.forRange(n / w, Math.max(1, GRAIN / w), (from, to) -> {
+                int[] idx = new int[rank];
+                int src = in.offset();
+                for (int d = rank - 2, rest = from; d >= 0; d--) {
+                    idx[d] = rest % os[d];
+                    rest /= os[d];
+                    src += idx[d] * step[d];
                 }
-            }
+                for (int run = from; run < to; run++) {
+                    System.arraycopy(a, src, o, out.offset() + run * w, w);
+                    for (int d = rank - 2; d >= 0; d--) {
+                        src += step[d];
+                        if (++idx[d] < os[d]) break;
+                        src -= step[d] * os[d];
+                        idx[d] = 0;
+                    }
+                }
+            });
             return;
         }
         Storage a = in.storage(), o = out.storage();

@@ -67,22 +67,32 @@ public final class IndexKernels {
             }
         }
         Storage a = in.storage(), o = out.storage();
-        boolean fast = Elementwise.fast(in, out);
-        float[] af = fast ? in.f32() : null, of = fast ? out.f32() : null;
+        if (Elementwise.fast(in, out)) {
+            // Rows on the engine's threads: each element is computed alone, so the bits do not depend on the split.
+            float[] af = in.f32(), of = out.f32();
+            int io = in.offset(), oo = out.offset();
+            Parallel.forRange(rows, Math.max(1, (1 << 14) / Math.max(1, d)), (from, to) -> {
+                for (int r = from; r < to; r++) {
+                    int p = r % t, base = r * d;
+                    for (int f = 0; f < half; f++) {
+                        int ia = interleaved ? 2 * f : f, ib = interleaved ? 2 * f + 1 : f + half;
+                        double c = cos[p * half + f], s = sin[p * half + f];
+                        float xa = af[io + base + ia], xb = af[io + base + ib];
+                        of[oo + base + ia] = (float) (xa * c - xb * s);
+                        of[oo + base + ib] = (float) (xa * s + xb * c);
+                    }
+                }
+            });
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             int p = r % t, base = r * d;
             for (int f = 0; f < half; f++) {
                 int ia = interleaved ? 2 * f : f, ib = interleaved ? 2 * f + 1 : f + half;
                 double c = cos[p * half + f], s = sin[p * half + f];
-                if (fast) {
-                    float xa = af[in.offset() + base + ia], xb = af[in.offset() + base + ib];
-                    of[out.offset() + base + ia] = (float) (xa * c - xb * s);
-                    of[out.offset() + base + ib] = (float) (xa * s + xb * c);
-                } else {
-                    double xa = a.get(in.offset() + base + ia), xb = a.get(in.offset() + base + ib);
-                    o.set(out.offset() + base + ia, xa * c - xb * s);
-                    o.set(out.offset() + base + ib, xa * s + xb * c);
-                }
+                double xa = a.get(in.offset() + base + ia), xb = a.get(in.offset() + base + ib);
+                o.set(out.offset() + base + ia, xa * c - xb * s);
+                o.set(out.offset() + base + ib, xa * s + xb * c);
             }
         }
     }
