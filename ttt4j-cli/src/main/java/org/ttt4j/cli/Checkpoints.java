@@ -1,10 +1,18 @@
 package org.ttt4j.cli;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.lm.api.ModelFolders;
+import org.ttt4j.lm.io.SafeTensors;
+import org.ttt4j.lm.io.StateFile;
 import org.ttt4j.lm.model.Decoder;
+import org.ttt4j.lm.model.ModelConfig;
 import org.ttt4j.lm.tokenizer.Tokenizer;
 import org.ttt4j.lm.train.CheckpointStore;
 
@@ -27,6 +35,50 @@ final class Checkpoints {
 
     static Loaded load(Path path) throws IOException {
         return load(path, WeightFormat.F32);
+    }
+
+    /**
+     * A ttt4j model folder in {@code dir}: config.json, model.safetensors ({@code meta} plus the
+     * source and tokenizer; F16 with {@code half}) and the tokenizer of {@code source}.
+     */
+    static void writeModelFolder(Path dir, ModelConfig config, Map<String, Tensor> weights, Map<String, String> meta, Loaded source,
+                                 boolean half) throws IOException {
+        StateFile.write(dir.resolve("config.json"), config);
+        writeWeights(dir, weights, meta, source, half);
+        writeTokenizer(dir, source);
+    }
+
+    static void writeWeights(Path dir, Map<String, Tensor> weights, Map<String, String> meta, Loaded source, boolean half) throws IOException {
+        Map<String, String> m = new LinkedHashMap<>(meta);
+        m.put("source", source.checkpoint().folder().toString());
+        m.put("tokenizer", source.tokenizer().name());
+        Path file = dir.resolve("model.safetensors");
+        if (half) SafeTensors.writeHalf(file, weights, m);
+        else SafeTensors.write(file, weights, m);
+    }
+
+    /**
+     * The source's tokenizer beside a model folder's weights: its run's BPE as {@code tokenizer/},
+     * a Hugging Face folder's {@code tokenizer.json} (and {@code tokenizer_config.json}) as they are,
+     * or the name of a built-in one in {@value #TOKENIZER_SPEC}.
+     */
+    static void writeTokenizer(Path dir, Loaded source) throws IOException {
+        Path folder = source.checkpoint().folder();
+        Path bpe = runTokenizer(folder), ownBpe = folder.resolve("tokenizer");
+        if (source.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
+            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+                if (Files.isRegularFile(folder.resolve(f))) Files.copy(folder.resolve(f), dir.resolve(f));
+            }
+        } else if (source.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer
+                && Files.isDirectory(source.checkpoint().state() == null && Files.isDirectory(ownBpe) ? ownBpe : bpe)) {
+            Path from = source.checkpoint().state() == null && Files.isDirectory(ownBpe) ? ownBpe : bpe;
+            Files.createDirectories(dir.resolve("tokenizer"));
+            try (var files = Files.list(from)) {
+                for (Path f : files.toList()) Files.write(dir.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
+            }
+        } else {
+            Files.writeString(dir.resolve(TOKENIZER_SPEC), source.tokenizer().name());
+        }
     }
 
     /** The model at {@code path} with its weight matrices stored as {@code weights}. */

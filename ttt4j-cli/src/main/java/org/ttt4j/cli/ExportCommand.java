@@ -48,7 +48,7 @@ public final class ExportCommand extends CommandIo implements Callable<Integer> 
     private int export() throws Exception {
         if (!List.of("ttt4j", "hf", "ttt").contains(format)) throw new IllegalArgumentException("--format: unknown \"" + format + "\" (known: ttt4j, hf, ttt)");
         var loaded = Checkpoints.load(run);
-        if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
+        if (org.ttt4j.lm.hf.HfFolder.is(loaded.checkpoint().folder())) {
             throw new IllegalArgumentException("--model " + run + " is a Hugging Face folder already (its tokenizer is its tokenizer.json):"
                     + " export writes folders of models trained here");
         }
@@ -82,28 +82,19 @@ public final class ExportCommand extends CommandIo implements Callable<Integer> 
         // Written into a temporary sibling and renamed whole: an export that fails (a full disk) leaves
         // no half-written folder to block the next one.
         AtomicFiles.replaceDirectory(out, tmp -> {
-            if (writtenConfig == null) StateFile.write(tmp.resolve("config.json"), config);
-            else Files.writeString(tmp.resolve("config.json"), JSON.writeValueAsString(writtenConfig));
+            Map<String, String> meta = new LinkedHashMap<>();
+            if (!format.equals("ttt4j")) meta.put("format", "pt"); // transformers reads only safetensors marked as PyTorch's
+            if (writtenConfig == null) {
+                Checkpoints.writeModelFolder(tmp, config, loaded.checkpoint().model(), meta, loaded, half);
+                return;
+            }
+            Files.writeString(tmp.resolve("config.json"), JSON.writeValueAsString(writtenConfig));
             if (writtenTokenizer != null) {
                 Files.writeString(tmp.resolve("tokenizer.json"), JSON.writeValueAsString(writtenTokenizer));
                 Files.writeString(tmp.resolve("tokenizer_config.json"), JSON.writeValueAsString(HfExport.tokenizerConfig(loaded.tokenizer(), config.context())));
             }
-            Map<String, String> meta = new LinkedHashMap<>();
-            if (!format.equals("ttt4j")) meta.put("format", "pt"); // transformers reads only safetensors marked as PyTorch's
-            meta.put("source", loaded.checkpoint().folder().toString());
-            meta.put("tokenizer", loaded.tokenizer().name());
-            Path weights = tmp.resolve("model.safetensors");
-            if (half) SafeTensors.writeHalf(weights, loaded.checkpoint().model(), meta);
-            else SafeTensors.write(weights, loaded.checkpoint().model(), meta);
-            Path bpe = Checkpoints.runTokenizer(loaded.checkpoint().folder());
-            if (loaded.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer && Files.isDirectory(bpe)) {
-                Files.createDirectories(tmp.resolve("tokenizer"));
-                try (var files = Files.list(bpe)) {
-                    for (Path f : files.toList()) Files.write(tmp.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
-                }
-            } else {
-                Files.writeString(tmp.resolve(Checkpoints.TOKENIZER_SPEC), loaded.tokenizer().name());
-            }
+            Checkpoints.writeWeights(tmp, loaded.checkpoint().model(), meta, loaded, half);
+            Checkpoints.writeTokenizer(tmp, loaded);
         });
         long bytes;
         try (var files = Files.walk(out)) {

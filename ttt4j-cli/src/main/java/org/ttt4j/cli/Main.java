@@ -7,7 +7,7 @@ import picocli.CommandLine;
 /** The {@code ttt4j} command: one subcommand per task. */
 @Command(name = "ttt4j", mixinStandardHelpOptions = true, version = "ttt4j 0.1.0-SNAPSHOT",
         description = "Language models that keep learning at test time, in pure Java.",
-        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, ScoreCommand.class, ExperimentCommand.class, ExportCommand.class, GenerateCommand.class, InspectCommand.class, PlotCommand.class,
+        subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, ScoreCommand.class, ExperimentCommand.class, ExportCommand.class, ConvertCommand.class, GenerateCommand.class, InspectCommand.class, PlotCommand.class,
                 TokenizerCommand.class, BenchCommand.class, RetrievalCommand.class, ServeCommand.class, CheckTorchCommand.class, InfoCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Launcher commands (handled by ./ttt4j itself):",
                 "  ./ttt4j test            run the whole test suite (what CI runs)",

@@ -164,10 +164,7 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
     private static String initialTokenizer(Checkpoints.Loaded init) throws java.io.IOException {
         var ck = init.checkpoint();
         if (ck.state() != null) return ck.state().tokenizer();
-        if (init.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
-            throw new IllegalArgumentException("--model " + ck.folder() + ": training from a Hugging Face folder (its tokenizer.json) is"
-                    + " not supported yet; it opens for generate, score, eval and qTTT");
-        }
+        if (init.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) return org.ttt4j.lm.train.RunSetup.HF_SPEC;
         Path spec = ck.folder().resolve(Checkpoints.TOKENIZER_SPEC);
         if (Files.isRegularFile(spec)) return Files.readString(spec).strip();
         if (Files.isDirectory(ck.folder().resolve("tokenizer"))) return "bpe:" + init.tokenizer().vocabSize();
@@ -185,7 +182,15 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
             Path from = init.checkpoint().state() == null && Files.isDirectory(own) ? own
                     : init.checkpoint().folder().getParent().getParent().resolve("tokenizer");
             Path to = run.resolve("tokenizer");
-            if (tokenizer.startsWith("bpe:") && Files.isDirectory(from) && !Files.exists(to)) {
+            boolean hf = tokenizer.equals(org.ttt4j.lm.train.RunSetup.HF_SPEC);
+            if (hf && init.checkpoint().state() == null) {
+                // A Hugging Face (or converted) folder: its tokenizer.json goes into the run's tokenizer/ folder.
+                Files.createDirectories(to);
+                for (String f : java.util.List.of("tokenizer.json", "tokenizer_config.json")) {
+                    Path src = init.checkpoint().folder().resolve(f);
+                    if (Files.isRegularFile(src) && !Files.exists(to.resolve(f))) Files.copy(src, to.resolve(f));
+                }
+            } else if ((tokenizer.startsWith("bpe:") || hf) && Files.isDirectory(from) && !Files.exists(to)) {
                 Files.createDirectories(to);
                 try (var files = Files.list(from)) {
                     for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
@@ -199,7 +204,7 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
                     ? SampledSource.of(whole, split, steps * batch * accumulate * (c.context() + 1L) * SampledSource.BYTES_PER_TOKEN) : whole;
             stdout().println("corpus: " + source.description());
             Tokenizer tok = RunSetup.tokenizer(tokenizer, source, split, run, stdoutStream());
-            if (tok.vocabSize() != c.vocabSize()) {
+            if (tok.vocabSize() != c.vocabSize() && init == null) {
                 stdout().printf("vocabulary: %d ids from tokenizer %s (config said %d)%n", tok.vocabSize(), tok.name(), c.vocabSize());
                 c = c.withVocab(tok.vocabSize());
             }
@@ -218,7 +223,7 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
                 stdout().printf("tokens: %,d train, %,d validation (%s)%n", tc.train().tokens(), tc.validation().tokens(), tc.directory());
                 var data = new SamplerBatches(tc.sampler(batch, c.context(), seed), tc.documentBoundary());
                 var val = SamplerBatches.validation(tc, batch, c.context(), evalBatches);
-                String tokSpec = tokenizer.startsWith("bpe:") ? tokenizer : tok.name();
+                String tokSpec = tokenizer.startsWith("bpe:") || tokenizer.equals(org.ttt4j.lm.train.RunSetup.HF_SPEC) ? tokenizer : tok.name();
                 Decoder model = new Decoder(c, seed);
                 if (init != null) CheckpointStore.copyInto(init.checkpoint().model(), model.params().all(), "model " + initFrom);
                 var result = new Trainer(model, data, () -> val, opts, run, tokSpec, stdoutStream()).run();

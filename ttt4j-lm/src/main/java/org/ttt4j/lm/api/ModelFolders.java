@@ -104,6 +104,10 @@ public final class ModelFolders {
         Tokenizer tok;
         if (ck.state() == null && Files.isDirectory(own)) {
             tok = BpeTokenizer.load(own); // an exported model folder
+        } else if (ck.state() == null && Files.isRegularFile(ck.folder().resolve("tokenizer.json")) && !Files.exists(specFile)) {
+            tok = HfTokenizer.load(ck.folder().resolve("tokenizer.json")); // a converted Hugging Face model
+        } else if (ck.state() != null && ck.state().tokenizer().equals(org.ttt4j.lm.train.RunSetup.HF_SPEC)) {
+            tok = org.ttt4j.lm.train.RunSetup.hfTokenizer(runTokenizer); // a run trained from a Hugging Face tokenizer
         } else if (ck.state() == null && !Files.exists(specFile)) {
             // A checkpoint that lost its trainer.json: its run's own BPE if the run has one, never a guess.
             if (!Files.isDirectory(runTokenizer)) {

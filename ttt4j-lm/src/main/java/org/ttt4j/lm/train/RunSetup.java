@@ -31,11 +31,22 @@ public final class RunSetup {
         return env != null && !env.isBlank() ? Path.of(env) : Path.of(System.getProperty("user.home"), ".cache", "ttt4j");
     }
 
+    /** The spec of a run whose tokenizer is a Hugging Face {@code tokenizer.json}, kept in the run's {@code tokenizer/} folder. */
+    public static final String HF_SPEC = "hf";
+
+    /** The {@code tokenizer.json} in {@code folder}, or an error naming the file. */
+    public static Tokenizer hfTokenizer(Path folder) throws IOException {
+        Path json = folder.resolve("tokenizer.json");
+        if (!Files.isRegularFile(json)) throw new IOException(json + " is missing (the run was trained with a Hugging Face tokenizer kept there)");
+        return org.ttt4j.lm.tokenizer.HfTokenizer.load(json);
+    }
+
     /**
      * A tokenizer for {@code spec}: a name {@link Tokenizers} knows, a BPE folder, or {@code bpe:N}
      * (trained on {@code corpus} into {@code runDir/tokenizer} unless already there).
      */
     public static Tokenizer tokenizer(String spec, CorpusSource corpus, Split split, Path runDir, PrintStream log) throws IOException {
+        if (spec.equals(HF_SPEC)) return hfTokenizer(runDir.resolve("tokenizer"));
         if (spec.startsWith("bpe:")) {
             int size;
             try {

@@ -1,0 +1,48 @@
+package org.ttt4j.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.ttt4j.lm.api.ModelFolders;
+import org.ttt4j.lm.methods.e2e.E2eSettings;
+
+/**
+ * {@code convert} on the route a user takes from a model of the field: a Hugging Face folder (here
+ * a tiny run exported as one, with its tokenizer.json) converted to TTT-E2E, the converted folder
+ * opened again (same tokenizer), scored, and fine-tuned with {@code train --model}, whose run
+ * keeps the tokenizer.json and scores again.
+ */
+class ConvertCommandTest {
+    @Test
+    void fromAHuggingFaceFolderToATrainedE2eRun(@TempDir Path dir) throws Exception {
+        Path run = Cli.trainTiny(dir, "bpe:300", Cli.CODE, 3);
+        Path hf = dir.resolve("hf"), e2e = dir.resolve("e2e"), tuned = dir.resolve("tuned");
+        assertEquals(0, Cli.printed("export", "--model", run.toString(), "--format", "hf", "--out", hf.toString()).status());
+        var converted = Cli.printed("convert", "--to", "e2e", "--model", hf.toString(), "--out", e2e.toString(), "--window", "16", "--chunk", "8");
+        assertEquals(0, converted.status(), converted.err());
+        assertTrue(converted.out().matches("(?s).*max \\|logit difference\\| 0(\\.0+)?\\s.*"), converted.out());
+        assertTrue(Files.isRegularFile(e2e.resolve("tokenizer.json")), "the Hugging Face tokenizer travels with the model");
+        var loaded = ModelFolders.load(e2e);
+        var source = ModelFolders.load(hf);
+        assertArrayEquals(source.tokenizer().encode("public static void"), loaded.tokenizer().encode("public static void"));
+        assertNotNull(E2eSettings.of(loaded.model().config()));
+        assertEquals(0, Cli.printed("score", "--model", e2e.toString(), "--file", dir.resolve("t.txt").toString(), "--max-tokens", "64").status());
+        var train = Cli.printed("train", "--model", e2e.toString(), "--corpus", dir.resolve("t.txt").toString(), "--steps", "2", "--batch", "2",
+                "--eval-batches", "0", "--out", tuned.toString());
+        assertEquals(0, train.status(), train.err());
+        assertTrue(Files.isRegularFile(tuned.resolve("tokenizer/tokenizer.json")));
+        var after = ModelFolders.load(tuned);
+        assertArrayEquals(source.tokenizer().encode("return value;"), after.tokenizer().encode("return value;"));
+        assertEquals(0, Cli.printed("score", "--model", tuned.toString(), "--file", dir.resolve("t.txt").toString(), "--max-tokens", "64").status());
+        // Converting again, or into a folder in use, is refused with the reason.
+        var again = Cli.printed("convert", "--to", "swa", "--model", e2e.toString(), "--out", dir.resolve("x").toString());
+        assertEquals(1, again.status());
+        assertTrue(again.err().contains("already"), again.err());
+        var full = Cli.printed("convert", "--to", "swa", "--model", hf.toString(), "--out", e2e.toString());
+        assertEquals(1, full.status());
+        assertTrue(full.err().contains("not empty"), full.err());
+    }
+}
