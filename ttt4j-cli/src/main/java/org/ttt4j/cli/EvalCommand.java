@@ -31,7 +31,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
     List<Path> checkpoints;
     @Option(names = "--label", description = "label per --model, in order (repeatable; default: the folder name)") List<String> labels;
     @Option(names = "--task", split = ",", defaultValue = "loss-by-position",
-            description = "loss-by-position, loss-delta, niah, latency, or all (default: ${DEFAULT-VALUE})") List<String> tasks;
+            description = "loss-by-position, loss-delta, niah, latency, qttt-probe, or all (default: ${DEFAULT-VALUE})") List<String> tasks;
     @Option(names = "--out", defaultValue = "runs/eval", description = "folder for the results and report.md (default: ${DEFAULT-VALUE})") Path out;
 
     @Option(names = "--corpus", defaultValue = "default", description = "loss tasks: the corpus whose held-out documents are scored"
@@ -51,13 +51,21 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
     @Option(names = "--samples", defaultValue = "2", description = "niah: prompts per (task, context, depth) (default: ${DEFAULT-VALUE})") int samples;
     @Option(names = "--haystack", description = "niah: essay text, a folder, file or .zip (default: data/prose/sotu, from"
             + " scripts/fetch-prose.sh --only sotu; else the corpus)") Path haystack;
-    @Option(names = "--seed", defaultValue = "1234", description = "niah: prompt seed (default: ${DEFAULT-VALUE})") long seed;
+    @Option(names = "--seed", defaultValue = "1234", description = "niah: prompt seed; qttt-probe: span seed (default: ${DEFAULT-VALUE})") long seed;
     @Option(names = "--decode", defaultValue = "64", description = "latency: tokens decoded per context (default: ${DEFAULT-VALUE})") int decode;
 
     @Option(names = "--e2e-inner-lr", description = "TTT-E2E models: evaluate with this inner learning rate instead of the trained one"
             + " (0: no test-time updates; 1 on a model trained with 0: the naive baseline; default: the trained one)") Double e2eInnerLr;
 
-    static final List<String> TASKS = List.of("loss-by-position", "loss-delta", "niah", "latency");
+    static final List<String> TASKS = List.of("loss-by-position", "loss-delta", "niah", "latency", "qttt-probe");
+    @Option(names = "--answer", defaultValue = "64", description = "qttt-probe: tokens at the end of each document scored after reading the rest"
+            + " (default: ${DEFAULT-VALUE})") int answer;
+    @Option(names = "--qttt-steps", defaultValue = "" + org.ttt4j.lm.methods.qttt.QtttOptions.DEFAULT_STEPS,
+            description = "qttt-probe: AdamW steps on the queries (default: ${DEFAULT-VALUE})") int qtttSteps;
+    @Option(names = "--qttt-span", defaultValue = "" + org.ttt4j.lm.methods.qttt.QtttOptions.DEFAULT_SPAN,
+            description = "qttt-probe: tokens per step's span (default: ${DEFAULT-VALUE})") int qtttSpan;
+    @Option(names = "--qttt-lr", defaultValue = "" + org.ttt4j.lm.methods.qttt.QtttOptions.DEFAULT_LR,
+            description = "qttt-probe: learning rate (default: ${DEFAULT-VALUE})") double qtttLr;
 
     @Override
     public Integer call() throws Exception {
@@ -68,6 +76,12 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
         }
         if (labels != null && labels.size() > checkpoints.size()) {
             throw new IllegalArgumentException(labels.size() + " --label values for " + checkpoints.size() + " --model folders");
+        }
+        boolean probe = run.contains("qttt-probe");
+        var qttt = new org.ttt4j.lm.methods.qttt.QtttOptions(qtttSteps, qtttSpan, qtttLr, 0.01, 1.0, seed);
+        if (probe) {
+            qttt.validate();
+            if (answer < 1) throw new IllegalArgumentException("--answer must be >= 1, got " + answer);
         }
         boolean loss = run.contains("loss-by-position") || run.contains("loss-delta"), niah = run.contains("niah"), latency = run.contains("latency");
         if (loss) {
@@ -92,7 +106,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
             for (int c : contexts) if (c < 2) throw new IllegalArgumentException("--contexts: expected lengths >= 2 tokens, got " + c);
         }
         if (latency && decode < 1) throw new IllegalArgumentException("--decode must be >= 1, got " + decode);
-        if (loss || (niah && haystack == null && !java.nio.file.Files.isDirectory(EvalSuite.SOTU))) {
+        if (loss || probe || (niah && haystack == null && !java.nio.file.Files.isDirectory(EvalSuite.SOTU))) {
             try (var source = org.ttt4j.lm.data.Corpus.open(corpus)) {
                 source.entries(); // the corpus opens and lists its documents
             } catch (IllegalArgumentException e) {
@@ -127,6 +141,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
                     corpus, seed));
         }
         if (latency) suite.latency(models, contexts != null ? contexts : List.of(1024, 4096, 16384), decode, 1024);
+        if (probe) suite.qtttProbe(models, corpus, docs, minTokens, maxTokens, answer, qttt);
         StringBuilder intro = new StringBuilder("Models:\n\n");
         for (int i = 0; i < models.size(); i++) {
             var m = models.get(i);

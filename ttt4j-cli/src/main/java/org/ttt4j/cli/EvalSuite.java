@@ -23,6 +23,7 @@ import org.ttt4j.lm.data.TokenizedCorpus;
 import org.ttt4j.lm.eval.Latency;
 import org.ttt4j.lm.eval.LossByPosition;
 import org.ttt4j.lm.eval.LossDelta;
+import org.ttt4j.lm.eval.QtttProbe;
 import org.ttt4j.lm.eval.Niah;
 import org.ttt4j.lm.eval.Scorer;
 import org.ttt4j.lm.io.AtomicFiles;
@@ -60,6 +61,11 @@ final class EvalSuite {
     private final boolean resume;
     private final Map<String, String> sections = new LinkedHashMap<>();
     private List<LossByPosition> losses;
+
+    /** The loss-by-position results, once {@link #lossByPosition} has run (else null). */
+    List<LossByPosition> losses() {
+        return losses;
+    }
 
     private final java.io.PrintWriter stdout, stderr;
 
@@ -146,6 +152,60 @@ final class EvalSuite {
         for (var r : losses) stdout.println(LINE.writeValueAsString(Map.of("eval", "loss_by_position", "label", r.label(), "mean_loss", r.meanLoss(),
                 "documents", r.documents())));
         sections.put("Loss by token position", md.toString());
+    }
+
+    // ------------------------------------------------------------------ qTTT probe
+
+    /**
+     * qTTT on held-out text: each of the {@code docs} longest held-out documents (cut to
+     * {@code maxTokens}) is read but for its last {@code answer} tokens, which are scored before and
+     * after qTTT's steps on the part read ({@link QtttProbe}); models without attention in every
+     * block are skipped with a note.
+     */
+    void qtttProbe(List<Model> models, String corpus, int docs, int minTokens, int maxTokens, int answer,
+                   org.ttt4j.lm.methods.qttt.QtttOptions options) throws IOException {
+        Map<String, List<QtttProbe>> results = new LinkedHashMap<>();
+        StringBuilder md = new StringBuilder(String.format("The last %d tokens of each of the %d longest held-out documents of `%s` (at most %,d"
+                + " tokens each), scored after reading the rest, with the model's own queries and after qTTT (%d AdamW steps on spans of %d"
+                + " tokens of the part read, lr %s): mean next-token loss of those tokens, and the time of the steps against reading"
+                + " the context once.%n%n| model | documents | loss before | loss after qTTT | change | prefill (s) | qTTT steps (s) | steps / prefill |%n"
+                + "|---|---|---|---|---|---|---|---|%n", answer, docs, corpus, maxTokens, options.steps(), options.span(), options.lr()));
+        try (CorpusSource source = Corpus.open(corpus)) {
+            for (Model m : models) {
+                if (!m.model().blocks().stream().allMatch(org.ttt4j.lm.model.Block::attentionOnly)) {
+                    md.append(String.format("| %s | (qTTT needs attention in every block; mixers %s) | | | | | | |%n", m.label(), m.model().config().mixers()));
+                    continue;
+                }
+                List<QtttProbe> probes = new ArrayList<>();
+                try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"),
+                        TokenizedCorpus.Options.defaults().withLog(CommandIo.stream(stderr)))) {
+                    for (TokenDocument d : tc.longestDocuments(docs, Math.max(minTokens, answer + 2))) {
+                        int[] tokens = d.tokens().length > maxTokens ? Arrays.copyOf(d.tokens(), maxTokens) : d.tokens();
+                        var probe = QtttProbe.run(m.model(), tokens, answer, options);
+                        probes.add(probe);
+                        stderr.printf("  %s: %s: loss %.4f -> %.4f (prefill %.2f s, qTTT %.2f s)%n", m.label(), d.id(), probe.lossBefore(),
+                                probe.lossAfter(), probe.prefillSeconds(), probe.adaptSeconds());
+                    }
+                }
+                if (probes.isEmpty()) throw new IllegalArgumentException("no held-out document of " + corpus + " has " + (answer + 2) + " tokens");
+                results.put(m.label(), probes);
+                double before = probes.stream().mapToDouble(QtttProbe::lossBefore).average().orElse(Double.NaN);
+                double after = probes.stream().mapToDouble(QtttProbe::lossAfter).average().orElse(Double.NaN);
+                double pre = probes.stream().mapToDouble(QtttProbe::prefillSeconds).average().orElse(Double.NaN);
+                double adapt = probes.stream().mapToDouble(QtttProbe::adaptSeconds).average().orElse(Double.NaN);
+                md.append(String.format("| %s | %d | %.3f | %.3f | %+.3f | %.2f | %.2f | %.1fx |%n", m.label(), probes.size(), before, after, after - before,
+                        pre, adapt, adapt / pre));
+                stdout.println(LINE.writeValueAsString(Map.of("eval", "qttt_probe", "label", m.label(), "loss_before", before, "loss_after", after,
+                        "prefill_s", pre, "adapt_s", adapt, "documents", probes.size())));
+            }
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("corpus", corpus);
+        doc.put("options", options);
+        doc.put("results", results);
+        AtomicFiles.write(out.resolve("qttt_probe.json"), JSON.writeValueAsBytes(doc));
+        printTables(md);
+        sections.put("qTTT on held-out text", md.toString());
     }
 
     // ------------------------------------------------------------------ loss delta

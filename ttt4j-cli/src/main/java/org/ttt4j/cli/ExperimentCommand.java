@@ -40,23 +40,34 @@ import picocli.CommandLine;
                 "in a haystack, latency) and writes OUT/report/report.md with JSON and PNGs.",
                 "Re-running the same command resumes where it stopped.",
                 "Presets: smoke (tiny, every method, under a minute) and small (the real",
-                "comparison, 1-2 hours on 2 cores)."})
+                "comparison, 1-2 hours on 2 cores).",
+                "warm-start: pretrain full attention (or take --model), then on the same fine-tuning",
+                "tokens continue it, convert it to SWA and to TTT-E2E and fine-tune those, and train",
+                "TTT-E2E from scratch; report loss by token index, time and tokens (--size smoke|small)."})
 public final class ExperimentCommand extends CommandIo implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small") String presetName;
+    @Parameters(index = "0", paramLabel = "PRESET", description = "smoke or small (the method family), or warm-start") String presetName;
     @Option(names = "--out", description = "folder for the runs and the report (default: runs/experiment-PRESET)") Path out;
     @Option(names = "--report", description = "report folder (default: OUT/report)") Path reportDir;
     @Option(names = "--corpus", description = "training and evaluation corpus (default: the preset's; see train --help)") String corpus;
     @Option(names = "--haystack", description = "essay text for the needle tasks: a folder, file or .zip (default: data/prose/sotu if"
             + " fetched by scripts/fetch-prose.sh, else the corpus's documents)") Path haystack;
     @Option(names = "--steps", description = "training steps per method (default: the preset's)") Integer steps;
-    @Option(names = "--task", split = ",", description = "evaluation tasks to run: loss-by-position, loss-delta, niah, latency"
-            + " (default: all)") List<String> tasks;
+    @Option(names = "--task", split = ",", description = "evaluation tasks to run: loss-by-position, loss-delta, niah, latency,"
+            + " qttt-probe (default: all)") List<String> tasks;
     @Option(names = "--methods", split = ",", description = "subset of: full, swa, hybrid, ttt_linear, ttt_mlp, e2e, naive_ttt (default: all; the"
             + " runs and report keep the labels ttt-linear, ttt-mlp, ttt-e2e, naive-ttt)")
     List<String> methods;
 
+    @Option(names = "--size", description = "warm-start: smoke (tiny, seconds) or small (the `small` model, about half an hour) (default: small)")
+    String size;
+    @Option(names = "--model", paramLabel = "MODEL", description = "warm-start: start from this pretrained attention model (a Hugging Face,"
+            + " run or model folder) instead of pretraining one (default: none)") Path given;
+    @Option(names = "--seed", description = "warm-start: seed of the runs and of the new weights (default: 1234)") Long seed;
+
     @Override
     public Integer call() throws Exception {
+        if (presetName.equals("warm-start")) return warmStart();
+        if (size != null || given != null || seed != null) throw new IllegalArgumentException("--size, --model and --seed are warm-start's");
         ExperimentPreset p = ExperimentPreset.byName(presetName);
         if (steps != null) {
             if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
@@ -76,6 +87,51 @@ public final class ExperimentCommand extends CommandIo implements Callable<Integ
         Path root = out != null ? out : Path.of("runs", "experiment-" + p.name());
         try (var lock = org.ttt4j.lm.io.FolderLock.acquire(root, "experiment " + p.name())) {
             return run(p, chosen, evals, root);
+        }
+    }
+
+    /** {@code experiment warm-start}, with its folder locked. */
+    private int warmStart() throws Exception {
+        if (methods != null || steps != null || tasks != null || corpus != null || haystack != null) {
+            throw new IllegalArgumentException("warm-start takes --size, --model, --seed, --out and --report");
+        }
+        var sz = WarmStart.Size.byName(size == null ? "small" : size);
+        Path root = out != null ? out : Path.of("runs", "warm-start-" + sz.name());
+        if (given != null && !Files.exists(given)) throw new IllegalArgumentException("--model " + given + " does not exist");
+        try (var lock = org.ttt4j.lm.io.FolderLock.acquire(root, "experiment warm-start")) {
+            var ws = new WarmStart(sz, root, given == null ? null : given.toAbsolutePath(), seed == null ? 1234 : seed, stdout(), stderr());
+            Path report = reportDir != null ? reportDir : root.resolve("report");
+            Files.createDirectories(report);
+            var plan = ws.plan();
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("size", sz);
+            Map<String, String> commands = new LinkedHashMap<>();
+            plan.forEach((stage, cmd) -> commands.put(stage, "ttt4j " + shell(cmd)));
+            doc.put("commands", commands);
+            AtomicFiles.write(report.resolve("plan.json"), new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsBytes(doc));
+            long t0 = System.nanoTime();
+            int code = ws.train(plan);
+            if (code != 0) return code;
+            stdout().printf("[warm-start] training done (%.1f min this session); evaluating%n", (System.nanoTime() - t0) / 60e9);
+            List<String> labels = new ArrayList<>(List.of("pretrained"));
+            labels.addAll(WarmStart.ARMS);
+            List<EvalSuite.Model> models = new ArrayList<>();
+            List<Plots.Curve> curves = new ArrayList<>();
+            for (String label : labels) {
+                Path run = label.equals("pretrained") ? ws.pretrained() : ws.run(label);
+                var loaded = Checkpoints.load(run);
+                models.add(new EvalSuite.Model(label, loaded.model(), loaded.tokenizer()));
+                if (Files.exists(run.resolve("metrics.jsonl"))) curves.add(PlotCommand.curve(run, label, 5));
+            }
+            var suite = new EvalSuite(report, true, stdout(), stderr());
+            suite.lossByPosition(models, sz.corpus(), sz.evalDocs(), sz.context(), sz.evalTokens());
+            suite.lossDelta("e2e-scratch");
+            suite.qtttProbe(models, sz.corpus(), sz.evalDocs(), sz.context(), sz.evalTokens(), 64,
+                    org.ttt4j.lm.methods.qttt.QtttOptions.defaults().withSteps(sz.name().equals("smoke") ? 4 : 16));
+            Plots.trainingCurves(curves, "training loss (moving average) and validation loss", report.resolve("training.png"));
+            Path md = suite.writeReport("ttt4j experiment warm-start (" + sz.name() + ")", ws.intro(plan, models, suite.losses()));
+            stdout().printf("[warm-start] report: %s (%.1f min this session)%n", md, (System.nanoTime() - t0) / 60e9);
+            return 0;
         }
     }
 
@@ -123,6 +179,9 @@ public final class ExperimentCommand extends CommandIo implements Callable<Integ
                     haystack, p.corpus(), 1234));
         }
         if (evals.contains("latency")) suite.latency(models, p.latencyContexts(), p.latencyDecode(), 1024);
+        if (evals.contains("qttt-probe")) {
+            suite.qtttProbe(models, p.corpus(), p.evalDocs(), p.evalTokens(), p.evalTokens(), 64, org.ttt4j.lm.methods.qttt.QtttOptions.defaults());
+        }
         List<Plots.Curve> curves = new ArrayList<>();
         for (String m : chosen) {
             curves.add(PlotCommand.curve(root.resolve("runs").resolve(ExperimentPreset.label(m)), ExperimentPreset.label(m), Math.max(1, p.steps() / 10)));
