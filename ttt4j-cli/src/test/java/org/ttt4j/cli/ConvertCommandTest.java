@@ -12,8 +12,8 @@ import org.ttt4j.lm.methods.e2e.E2eSettings;
 /**
  * {@code convert} on the route a user takes from a model of the field: a Hugging Face folder (here
  * a tiny run exported as one, with its tokenizer.json) converted to TTT-E2E, the converted folder
- * opened again (same tokenizer), scored, and fine-tuned with {@code train --model}, whose run
- * keeps the tokenizer.json and scores again.
+ * opened again (same tokenizer), scored, adapted by qTTT, and fine-tuned with {@code train --model},
+ * whose run keeps the tokenizer.json and scores again.
  */
 class ConvertCommandTest {
     @Test
@@ -30,6 +30,12 @@ class ConvertCommandTest {
         assertArrayEquals(source.tokenizer().encode("public static void"), loaded.tokenizer().encode("public static void"));
         assertNotNull(E2eSettings.of(loaded.model().config()));
         assertEquals(0, Cli.printed("score", "--model", e2e.toString(), "--file", dir.resolve("t.txt").toString(), "--max-tokens", "64").status());
+        // qTTT runs on the converted model and on the Hugging Face folder it came from.
+        for (Path m : new Path[] {e2e, hf}) {
+            var q = Cli.printed("generate", "--model", m.toString(), "--qttt", "--qttt-steps", "2", "--max-tokens", "4", "--temperature", "0",
+                    "public static void main(String[] args) { return");
+            assertEquals(0, q.status(), q.err());
+        }
         var train = Cli.printed("train", "--model", e2e.toString(), "--corpus", dir.resolve("t.txt").toString(), "--steps", "2", "--batch", "2",
                 "--eval-batches", "0", "--out", tuned.toString());
         assertEquals(0, train.status(), train.err());

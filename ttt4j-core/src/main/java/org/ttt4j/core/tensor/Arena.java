@@ -12,11 +12,10 @@ import java.util.function.Consumer;
  * Recycled fp32 buffers for a loop that allocates the same tensors again and again (a training
  * step). While a scope is open on a thread, every fp32 tensor that thread creates takes its array
  * from the arena: one of the exact length returned by an earlier scope if there is one, zeroed,
- * else a new one. Closing the scope returns
- * every array handed out since it opened. From the second step on, a step's tensors allocate
- * nothing, so the collector has no large arrays to find, move or zero. The zeroing is the
- * arena's {@code zero} function ({@code Arrays.fill} unless given; the engine's parallel fill,
- * {@code Elementwise::zero}, is what a training loop passes).
+ * else a new one. Closing the scope returns every array handed out since it opened. From the
+ * second step on, a step's tensors allocate nothing, so the collector has no large arrays to
+ * find, move or zero. The zeroing is the arena's {@code zero} function ({@code Arrays.fill} unless
+ * given; a training loop passes the engine's parallel fill, {@code Elementwise::zero}).
  *
  * <p>The arena never makes the heap run out: it holds the arrays it lends weakly (an array whose
  * tensor died during the step may be collected, and is then not returned) and the arrays it keeps

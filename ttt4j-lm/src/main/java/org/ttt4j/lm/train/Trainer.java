@@ -60,8 +60,9 @@ public final class Trainer {
     }
 
     /**
-     * The arena a step's tensors are recycled through (default: a new one that zeroes on the engine's threads; null allocates every
-     * tensor afresh, as a step did before arenas). The results are the same bits either way.
+     * The arena a step's tensors are recycled through (default: a new one that zeroes on the
+     * engine's threads; null allocates every tensor afresh). The results are the same bits either
+     * way; the arena saves the collector's work and keeps the step's arrays between steps.
      */
     public Trainer arena(Arena arena) {
         this.arena = arena;
