@@ -180,7 +180,7 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
             tokenizer = initialTokenizer(init);
             Path own = init.checkpoint().folder().resolve("tokenizer");
             Path from = init.checkpoint().state() == null && Files.isDirectory(own) ? own
-                    : init.checkpoint().folder().getParent().getParent().resolve("tokenizer");
+                    : Checkpoints.runTokenizer(init.checkpoint().folder());
             Path to = run.resolve("tokenizer");
             boolean hf = tokenizer.equals(org.ttt4j.lm.train.RunSetup.HF_SPEC);
             if (hf && init.checkpoint().state() == null) {

@@ -43,6 +43,19 @@ class ConvertCommandTest {
         var after = ModelFolders.load(tuned);
         assertArrayEquals(source.tokenizer().encode("return value;"), after.tokenizer().encode("return value;"));
         assertEquals(0, Cli.printed("score", "--model", tuned.toString(), "--file", dir.resolve("t.txt").toString(), "--max-tokens", "64").status());
+        // A relative model folder of two names (runs/x, as the README's tour has it) starts a run too.
+        Path rel = Path.of("convert-test-" + ProcessHandle.current().pid(), "e2e");
+        try {
+            Files.createDirectories(rel.getParent());
+            assertEquals(0, Cli.printed("convert", "--to", "e2e", "--model", hf.toString(), "--out", rel.toString()).status());
+            var relTrain = Cli.printed("train", "--model", rel.toString(), "--corpus", dir.resolve("t.txt").toString(), "--steps", "1",
+                    "--batch", "2", "--eval-batches", "0", "--out", dir.resolve("tuned-rel").toString());
+            assertEquals(0, relTrain.status(), relTrain.err());
+        } finally {
+            try (var files = Files.walk(rel.getParent())) {
+                for (Path f : files.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(f);
+            }
+        }
         // Converting again, or into a folder in use, is refused with the reason.
         var again = Cli.printed("convert", "--to", "swa", "--model", e2e.toString(), "--out", dir.resolve("x").toString());
         assertEquals(1, again.status());
