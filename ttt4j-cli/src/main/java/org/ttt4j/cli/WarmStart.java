@@ -76,7 +76,7 @@ final class WarmStart {
         Map<String, List<String>> p = new LinkedHashMap<>();
         List<String> norms = List.of("--qk-norm", "true", "--post-norm", "true");
         if (given == null) {
-            List<String> f = new ArrayList<>(common(size.pretrainContext(), size.pretrainSteps() , run("pretrained")));
+            List<String> f = new ArrayList<>(common(size.pretrainContext(), size.pretrainSteps(), run("pretrained")));
             f.addAll(List.of("--preset", size.modelPreset(), "--tokenizer", size.tokenizer(), "--mixers", "full"));
             f.addAll(norms);
             p.put("pretrained", withCommand("train", f));
