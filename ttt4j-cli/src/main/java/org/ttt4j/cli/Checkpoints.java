@@ -58,27 +58,41 @@ final class Checkpoints {
     }
 
     /**
-     * The source's tokenizer beside a model folder's weights: its run's BPE as {@code tokenizer/},
-     * a Hugging Face folder's {@code tokenizer.json} (and {@code tokenizer_config.json}) as they are,
-     * or the name of a built-in one in {@value #TOKENIZER_SPEC}.
+     * The source's tokenizer beside a model folder's weights: a BPE as {@code tokenizer/}, a
+     * Hugging Face {@code tokenizer.json} (and {@code tokenizer_config.json}) at the top, or the name
+     * of a built-in one in {@value #TOKENIZER_SPEC}.
      */
     static void writeTokenizer(Path dir, Loaded source) throws IOException {
-        Path folder = source.checkpoint().folder();
-        Path bpe = runTokenizer(folder), ownBpe = folder.resolve("tokenizer");
-        if (source.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer) {
-            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-                if (Files.isRegularFile(folder.resolve(f))) Files.copy(folder.resolve(f), dir.resolve(f));
-            }
-        } else if (source.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer
-                && Files.isDirectory(source.checkpoint().state() == null && Files.isDirectory(ownBpe) ? ownBpe : bpe)) {
-            Path from = source.checkpoint().state() == null && Files.isDirectory(ownBpe) ? ownBpe : bpe;
-            Files.createDirectories(dir.resolve("tokenizer"));
-            try (var files = Files.list(from)) {
-                for (Path f : files.toList()) Files.write(dir.resolve("tokenizer").resolve(f.getFileName()), Files.readAllBytes(f));
+        Path to = source.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer ? dir : dir.resolve("tokenizer");
+        if (!copyTokenizer(source, to)) Files.writeString(dir.resolve(TOKENIZER_SPEC), source.tokenizer().name());
+    }
+
+    /**
+     * Copies the files of the source's own tokenizer into {@code to} (those not there yet): a BPE
+     * folder's files, or a Hugging Face tokenizer.json with its tokenizer_config.json. They are in
+     * an exported folder's {@code tokenizer/}, at the top of a Hugging Face or converted folder, or
+     * in a run's {@code tokenizer/}. False when the tokenizer has no files (a built-in one).
+     */
+    static boolean copyTokenizer(Loaded source, Path to) throws IOException {
+        Path folder = source.checkpoint().folder(), own = folder.resolve("tokenizer");
+        boolean hf = source.tokenizer() instanceof org.ttt4j.lm.tokenizer.HfTokenizer;
+        // A Hugging Face folder keeps tokenizer.json at its top, beside a tokenizer/ that may hold a BPE's own files.
+        Path from = source.checkpoint().state() != null ? runTokenizer(folder) : hf || !Files.isDirectory(own) ? folder : own;
+        List<Path> files;
+        if (hf) {
+            files = java.util.stream.Stream.of("tokenizer.json", "tokenizer_config.json").map(from::resolve).filter(Files::isRegularFile).toList();
+        } else if (source.tokenizer() instanceof org.ttt4j.lm.tokenizer.BpeTokenizer && !from.equals(folder) && Files.isDirectory(from)) {
+            try (var list = Files.list(from)) {
+                files = list.toList();
             }
         } else {
-            Files.writeString(dir.resolve(TOKENIZER_SPEC), source.tokenizer().name());
+            return false;
         }
+        if (files.isEmpty()) return false;
+        Files.createDirectories(to);
+        // readAllBytes, not copy: anything but a file in a tokenizer's folder is an error, not an empty folder copied.
+        for (Path f : files) if (!Files.exists(to.resolve(f.getFileName()))) Files.write(to.resolve(f.getFileName()), Files.readAllBytes(f));
+        return true;
     }
 
     /** The model at {@code path} with its weight matrices stored as {@code weights}. */

@@ -106,24 +106,21 @@ final class EvalSuite {
             try (CorpusSource source = Corpus.open(corpus)) {
                 for (Model m : models) {
                     List<float[]> perDoc = new ArrayList<>();
-                    try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"),
-                            TokenizedCorpus.Options.defaults().withLog(CommandIo.stream(stderr)))) {
-                        List<TokenDocument> held = tc.longestDocuments(docs, minTokens + 1);
-                        if (held.isEmpty()) {
-                            throw new IllegalArgumentException("no held-out document of " + corpus + " has " + (minTokens + 1) + " tokens; lower --min-tokens");
-                        }
-                        long t0 = System.nanoTime(), scored = 0;
-                        for (TokenDocument d : held) {
-                            int[] tokens = d.tokens().length > maxTokens + 1 ? Arrays.copyOf(d.tokens(), maxTokens + 1) : d.tokens();
-                            perDoc.add(Scorer.tokenLosses(m.model(), tokens, 256));
-                            scored += tokens.length - 1;
-                            stderr.printf("  %s: %s (%d tokens)%n", m.label(), d.id(), tokens.length - 1);
-                        }
-                        var r = LossByPosition.of(m.label(), perDoc);
-                        losses.add(r);
-                        stdout.printf("[eval] %-16s mean loss %.4f over %d documents, %,d tokens (%.0f tokens/s)%n", m.label(), r.meanLoss(),
-                                held.size(), scored, scored / ((System.nanoTime() - t0) / 1e9));
+                    List<TokenDocument> held = heldOut(source, m, docs, minTokens + 1);
+                    if (held.isEmpty()) {
+                        throw new IllegalArgumentException("no held-out document of " + corpus + " has " + (minTokens + 1) + " tokens; lower --min-tokens");
                     }
+                    long t0 = System.nanoTime(), scored = 0;
+                    for (TokenDocument d : held) {
+                        int[] tokens = d.tokens().length > maxTokens + 1 ? Arrays.copyOf(d.tokens(), maxTokens + 1) : d.tokens();
+                        perDoc.add(Scorer.tokenLosses(m.model(), tokens, 256));
+                        scored += tokens.length - 1;
+                        stderr.printf("  %s: %s (%d tokens)%n", m.label(), d.id(), tokens.length - 1);
+                    }
+                    var r = LossByPosition.of(m.label(), perDoc);
+                    losses.add(r);
+                    stdout.printf("[eval] %-16s mean loss %.4f over %d documents, %,d tokens (%.0f tokens/s)%n", m.label(), r.meanLoss(),
+                            held.size(), scored, scored / ((System.nanoTime() - t0) / 1e9));
                 }
             }
             Map<String, Object> doc = new LinkedHashMap<>();
@@ -154,6 +151,14 @@ final class EvalSuite {
         sections.put("Loss by token position", md.toString());
     }
 
+    /** The {@code docs} longest held-out documents of at least {@code minTokens} tokens, in the model's tokenizer (cached). */
+    private List<TokenDocument> heldOut(CorpusSource source, Model m, int docs, int minTokens) throws IOException {
+        try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"),
+                TokenizedCorpus.Options.defaults().withLog(CommandIo.stream(stderr)))) {
+            return tc.longestDocuments(docs, minTokens);
+        }
+    }
+
     // ------------------------------------------------------------------ qTTT probe
 
     /**
@@ -177,15 +182,12 @@ final class EvalSuite {
                     continue;
                 }
                 List<QtttProbe> probes = new ArrayList<>();
-                try (TokenizedCorpus tc = TokenizedCorpus.open(source, m.tokenizer(), Split.defaults(), RunSetup.cacheRoot().resolve("tokens"),
-                        TokenizedCorpus.Options.defaults().withLog(CommandIo.stream(stderr)))) {
-                    for (TokenDocument d : tc.longestDocuments(docs, Math.max(minTokens, answer + 2))) {
-                        int[] tokens = d.tokens().length > maxTokens ? Arrays.copyOf(d.tokens(), maxTokens) : d.tokens();
-                        var probe = QtttProbe.run(m.model(), tokens, answer, options);
-                        probes.add(probe);
-                        stderr.printf("  %s: %s: loss %.4f -> %.4f (prefill %.2f s, qTTT %.2f s)%n", m.label(), d.id(), probe.lossBefore(),
-                                probe.lossAfter(), probe.prefillSeconds(), probe.adaptSeconds());
-                    }
+                for (TokenDocument d : heldOut(source, m, docs, Math.max(minTokens, answer + 2))) {
+                    int[] tokens = d.tokens().length > maxTokens ? Arrays.copyOf(d.tokens(), maxTokens) : d.tokens();
+                    var probe = QtttProbe.run(m.model(), tokens, answer, options);
+                    probes.add(probe);
+                    stderr.printf("  %s: %s: loss %.4f -> %.4f (prefill %.2f s, qTTT %.2f s)%n", m.label(), d.id(), probe.lossBefore(),
+                            probe.lossAfter(), probe.prefillSeconds(), probe.adaptSeconds());
                 }
                 if (probes.isEmpty()) throw new IllegalArgumentException("no held-out document of " + corpus + " has " + (answer + 2) + " tokens");
                 results.put(m.label(), probes);

@@ -176,25 +176,10 @@ public final class TrainCommand extends CommandIo implements Callable<Integer> {
     private int train(ModelConfig c, Checkpoints.Loaded init, Path run, boolean sample) throws Exception {
         String tokenizer = this.tokenizer;
         if (init != null) {
-            // The same ids as the initial weights: reuse their tokenizer (a run's own BPE is copied into the new run).
+            // The same ids as the initial weights: reuse their tokenizer (its files, a BPE or a tokenizer.json, are copied into the new run).
             tokenizer = initialTokenizer(init);
-            Path own = init.checkpoint().folder().resolve("tokenizer");
-            Path from = init.checkpoint().state() == null && Files.isDirectory(own) ? own
-                    : Checkpoints.runTokenizer(init.checkpoint().folder());
-            Path to = run.resolve("tokenizer");
-            boolean hf = tokenizer.equals(org.ttt4j.lm.train.RunSetup.HF_SPEC);
-            if (hf && init.checkpoint().state() == null) {
-                // A Hugging Face (or converted) folder: its tokenizer.json goes into the run's tokenizer/ folder.
-                Files.createDirectories(to);
-                for (String f : java.util.List.of("tokenizer.json", "tokenizer_config.json")) {
-                    Path src = init.checkpoint().folder().resolve(f);
-                    if (Files.isRegularFile(src) && !Files.exists(to.resolve(f))) Files.copy(src, to.resolve(f));
-                }
-            } else if ((tokenizer.startsWith("bpe:") || hf) && Files.isDirectory(from) && !Files.exists(to)) {
-                Files.createDirectories(to);
-                try (var files = Files.list(from)) {
-                    for (Path f : files.toList()) Files.copy(f, to.resolve(f.getFileName()));
-                }
+            if (tokenizer.startsWith("bpe:") || tokenizer.equals(org.ttt4j.lm.train.RunSetup.HF_SPEC)) {
+                Checkpoints.copyTokenizer(init, run.resolve("tokenizer"));
             }
         }
         Split split = Split.defaults();

@@ -91,12 +91,24 @@ final class WarmStart {
         p.put("e2e-converted", withCommand("train", fineTune(root.resolve("converted/e2e"), run("e2e-converted"))));
         // From scratch: the converted model's own config (same architecture, fresh weights), on the
         // pretraining and the fine-tuning tokens, at the fine-tuning context.
-        long tokens = (long) size.pretrainSteps() * size.batch() * size.pretrainContext() + (long) size.steps() * size.batch() * size.context();
-        int steps = (int) Math.ceil(tokens / (double) (size.batch() * size.context()));
-        List<String> scratch = new ArrayList<>(common(size.context(), steps, run("e2e-scratch")));
+        List<String> scratch = new ArrayList<>(common(size.context(), scratchSteps(), run("e2e-scratch")));
         scratch.addAll(List.of("--config", root.resolve("converted/e2e/config.json").toString(), "--tokenizer", tokenizerOf()));
         p.put("e2e-scratch", withCommand("train", scratch));
         return p;
+    }
+
+    /** Tokens of the pretraining and of the fine-tuning. */
+    private long pretrainTokens() {
+        return (long) size.pretrainSteps() * size.batch() * size.pretrainContext();
+    }
+
+    private long fineTuneTokens() {
+        return (long) size.steps() * size.batch() * size.context();
+    }
+
+    /** The from-scratch run's steps at the fine-tuning context: as many tokens as pretraining and fine-tuning together, rounded up. */
+    private int scratchSteps() {
+        return (int) Math.ceil((pretrainTokens() + fineTuneTokens()) / (double) (size.batch() * size.context()));
     }
 
     /**
@@ -139,10 +151,8 @@ final class WarmStart {
 
     /** Runs every stage not done yet; returns the exit code of the first that fails, else 0. */
     int train(Map<String, List<String>> plan) throws Exception {
-        Path timingsFile = root.resolve("timings.json");
         var json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        @SuppressWarnings("unchecked")
-        Map<String, Object> timings = Files.exists(timingsFile) ? json.readValue(timingsFile.toFile(), LinkedHashMap.class) : new LinkedHashMap<>();
+        Map<String, Double> timings = timings();
         for (var e : plan.entrySet()) {
             String stage = e.getKey();
             List<String> cmd = e.getValue();
@@ -161,8 +171,8 @@ final class WarmStart {
             int code = new CommandLine(command).setOut(out).setErr(err).setExecutionExceptionHandler(Main.commandLine().getExecutionExceptionHandler())
                     .execute(cmd.subList(1, cmd.size()).toArray(String[]::new));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            timings.merge(stage, seconds, (a, b) -> ((Number) a).doubleValue() + ((Number) b).doubleValue());
-            AtomicFiles.write(timingsFile, json.writeValueAsBytes(timings));
+            timings.merge(stage, seconds, Double::sum);
+            AtomicFiles.write(root.resolve("timings.json"), json.writeValueAsBytes(timings));
             if (code != 0) {
                 err.printf("[warm-start] %s: stopped with exit code %d; re-run the same command to resume%n", stage, code);
                 return code;
@@ -209,7 +219,7 @@ final class WarmStart {
     /** The report's opening: the setup, one row per model (tokens, time, losses), and the warm start against scratch. */
     String intro(Map<String, List<String>> plan, List<EvalSuite.Model> models, List<org.ttt4j.lm.eval.LossByPosition> losses) throws IOException {
         Map<String, Double> t = timings();
-        long pre = (long) size.pretrainSteps() * size.batch() * size.pretrainContext(), fine = (long) size.steps() * size.batch() * size.context();
+        long pre = pretrainTokens(), fine = fineTuneTokens();
         StringBuilder s = new StringBuilder();
         s.append(String.format("Size `%s`: model preset `%s`, corpus `%s`. %s Fine-tuning: %d steps of %d x %,d tokens (%,d tokens, the same"
                         + " sequences for every arm: same seed and sampler) at lr %s; the converted models' window is %d (the pretraining"
@@ -239,7 +249,7 @@ final class WarmStart {
             };
             long tokens = switch (label) {
                 case "pretrained" -> given != null ? 0 : pre;
-                case "e2e-scratch" -> (long) Math.ceil((pre + fine) / (double) (size.batch() * size.context())) * size.batch() * size.context();
+                case "e2e-scratch" -> (long) scratchSteps() * size.batch() * size.context();
                 default -> fine;
             };
             Double val = lastValidation(label.equals("pretrained") ? pretrained() : run(label));

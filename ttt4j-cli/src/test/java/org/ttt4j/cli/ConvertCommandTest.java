@@ -43,6 +43,10 @@ class ConvertCommandTest {
         var after = ModelFolders.load(tuned);
         assertArrayEquals(source.tokenizer().encode("return value;"), after.tokenizer().encode("return value;"));
         assertEquals(0, Cli.printed("score", "--model", tuned.toString(), "--file", dir.resolve("t.txt").toString(), "--max-tokens", "64").status());
+        // Exported, the fine-tuned run takes its tokenizer.json (kept in the run's tokenizer/ folder) along.
+        Path exported = dir.resolve("exported");
+        assertEquals(0, Cli.printed("export", "--model", tuned.toString(), "--out", exported.toString()).status());
+        assertArrayEquals(source.tokenizer().encode("return value;"), ModelFolders.load(exported).tokenizer().encode("return value;"));
         // A relative model folder of two names (runs/x, as the README's tour has it) starts a run too.
         Path rel = Path.of("convert-test-" + ProcessHandle.current().pid(), "e2e");
         try {

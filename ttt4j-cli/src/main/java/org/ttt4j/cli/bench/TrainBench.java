@@ -112,16 +112,16 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             }
             liveAfterGc.set(0);
             long t0 = System.nanoTime();
-            var scope = arena == null ? null : arena.open(); // closed after the step: only numbers leave it
-            Tensor l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
-                    ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
-                    : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
-            Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
-            Map<String, Tensor> grads = new LinkedHashMap<>();
-            for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
-            opt.step(grads, 3e-4, GradClip.scale(GradClip.norm(grads), 1.0));
-            loss = l.item();
-            if (scope != null) scope.close();
+            try (var scope = arena == null ? null : arena.open()) { // only numbers leave the step
+                Tensor l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
+                        ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
+                        : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
+                Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
+                Map<String, Tensor> grads = new LinkedHashMap<>();
+                for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
+                opt.step(grads, 3e-4, GradClip.scale(GradClip.norm(grads), 1.0));
+                loss = l.item();
+            }
             long dt = System.nanoTime() - t0;
             System.gc(); // outside the timing: the step's graph is garbage now, so what stays is the model and optimizer
             long heap = liveAfterGc.get();

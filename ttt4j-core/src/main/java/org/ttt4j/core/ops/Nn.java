@@ -83,17 +83,7 @@ public final class Nn {
         int[] shape = logits.shape();
         if (shape.length == 0) throw new IllegalArgumentException("crossEntropy: logits must have a vocabulary axis");
         int v = shape[shape.length - 1];
-        int rows = v == 0 ? 0 : logits.size() / v;
-        if (targets.length != rows) {
-            throw new IllegalArgumentException("crossEntropy: " + targets.length + " targets for logits " + Shapes.str(shape)
-                    + " (" + rows + " rows)");
-        }
-        for (int i = 0; i < rows; i++) {
-            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
-                throw new IllegalArgumentException("crossEntropy: target " + targets[i] + " at row " + i
-                        + " outside vocabulary of " + v);
-            }
-        }
+        checkTargets("crossEntropy", targets, v == 0 ? 0 : logits.size() / v, v, ignoreIndex, "logits " + Shapes.str(shape));
         int[] os = java.util.Arrays.copyOf(shape, shape.length - 1);
         Tensor out = Tensor.zeros(logits.dtype(), os);
         RowKernels.crossEntropy(logits, targets, ignoreIndex, out);
@@ -105,6 +95,16 @@ public final class Nn {
             }
             return new Tensor[] {crossEntropyGradient(logits, targets, ignoreIndex, g)};
         }, logits);
+    }
+
+    /** One target per row, each in [0, v) or {@code ignoreIndex}; {@code what} names the rows' tensor in the message. */
+    private static void checkTargets(String op, int[] targets, int rows, int v, int ignoreIndex, String what) {
+        if (targets.length != rows) throw new IllegalArgumentException(op + ": " + targets.length + " targets for " + what + " (" + rows + " rows)");
+        for (int i = 0; i < rows; i++) {
+            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
+                throw new IllegalArgumentException(op + ": target " + targets[i] + " at row " + i + " outside vocabulary of " + v);
+            }
+        }
     }
 
     /** (softmax(logits) - onehot(target)) * g with ops (differentiable), rows of ignored targets zeroed. */
@@ -148,14 +148,7 @@ public final class Nn {
         boolean fused = org.ttt4j.core.tensor.GradMode.isEnabled() && (x.requiresGrad() || w.requiresGrad())
                 && Elementwise.fast(x, w) && x.dtype() == w.dtype();
         if (!fused) return crossEntropy(Linalg.matmul(x, w, false, true), targets, ignoreIndex);
-        if (targets.length != n) {
-            throw new IllegalArgumentException("linearCrossEntropy: " + targets.length + " targets for " + n + " rows");
-        }
-        for (int i = 0; i < n; i++) {
-            if (targets[i] != ignoreIndex && (targets[i] < 0 || targets[i] >= v)) {
-                throw new IllegalArgumentException("linearCrossEntropy: target " + targets[i] + " at row " + i + " outside vocabulary of " + v);
-            }
-        }
+        checkTargets("linearCrossEntropy", targets, n, v, ignoreIndex, "x " + Shapes.str(x.shape()));
         Tensor losses = Tensor.zeros(x.dtype(), n);
         Tensor dx = Tensor.zeros(x.dtype(), n, d), dw = Tensor.zeros(x.dtype(), v, d);
         headChunks(x, w, targets, ignoreIndex, null, losses, dx, dw);
