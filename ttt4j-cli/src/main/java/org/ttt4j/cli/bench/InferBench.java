@@ -150,11 +150,16 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                     }
                     for (int b : batch) for (int i = 0; i < warmup / 4; i++) Batched.next(warmBatch.subList(0, b), rng.ints(b, 0, c.vocabSize()).toArray());
                     for (int ctx : contexts) {
-                        MethodSession s = Methods.of(c).openSession(m, chunk);
-                        int[] ids = rng.ints(ctx, 0, c.vocabSize()).toArray();
-                        long t0 = System.nanoTime();
-                        s.read(ids);
-                        double prefill = ctx / ((System.nanoTime() - t0) / 1e9);
+                        // Prefill: the best of three sessions reading the context (the last one decodes below).
+                        MethodSession s = null;
+                        double prefill = 0;
+                        for (int round = 0; round < 3; round++) {
+                            s = Methods.of(c).openSession(m, chunk);
+                            int[] ids = rng.ints(ctx, 0, c.vocabSize()).toArray();
+                            long t0 = System.nanoTime();
+                            s.read(ids);
+                            prefill = Math.max(prefill, ctx / ((System.nanoTime() - t0) / 1e9));
+                        }
                         double decode = 0; // best of three runs of --tokens
                         for (int round = 0; round < 3; round++) {
                             long t1 = System.nanoTime();

@@ -76,7 +76,7 @@ public final class AttentionKernel {
         final Shape sh = new Shape(t, s, d, dv, causal, window, (float) scale);
         final int nqb = (t + BQ - 1) / BQ;
         Parallel.forRange(bh * nqb, 1, (from, to) -> {
-            Scratch w = new Scratch(sh, false);
+            Scratch w = Scratch.of(sh, false);
             for (int task = from; task < to; task++) {
                 forwardBlock(sh, task / nqb, (task % nqb) * BQ, q, qOff, k, kOff, v, vOff,
                         out, outOff, lse, lseOff, w);
@@ -210,7 +210,7 @@ public final class AttentionKernel {
         // pass 1: dK, dV per (head, key block)
         final int nkb = (s + BK - 1) / BK;
         Parallel.forRange(bh * nkb, 1, (from, to) -> {
-            Scratch w = new Scratch(sh, true);
+            Scratch w = Scratch.of(sh, true);
             for (int task = from; task < to; task++) {
                 backwardKeyBlock(sh, task / nkb, (task % nkb) * BK, q, qOff, k, kOff, v, vOff,
                         lse, lseOff, dd, dOut, dOutOff, dk, dkOff, dvGrad, dvOff, w);
@@ -220,7 +220,7 @@ public final class AttentionKernel {
         // pass 2: dQ per (head, query block)
         final int nqb = (t + BQ - 1) / BQ;
         Parallel.forRange(bh * nqb, 1, (from, to) -> {
-            Scratch w = new Scratch(sh, true);
+            Scratch w = Scratch.of(sh, true);
             for (int task = from; task < to; task++) {
                 backwardQueryBlock(sh, task / nqb, (task % nqb) * BQ, q, qOff, k, kOff, v, vOff,
                         lse, lseOff, dd, dOut, dOutOff, dq, dqOff, w);
@@ -533,12 +533,32 @@ public final class AttentionKernel {
         }
     }
 
-    /** Per-task scratch, reused across the tasks of one range. */
+    /** The last forward and backward scratch of each thread (index 0 and 1). */
+    private static final ThreadLocal<Scratch[]> SCRATCH = ThreadLocal.withInitial(() -> new Scratch[2]);
+
+    /**
+     * Per-task scratch, reused across the tasks of one range and, per thread, across calls of the
+     * same head sizes: a prefill or a training step calls the kernel once per head and layer, and
+     * fresh scratch for each task came to gigabytes per prefill. Its pad columns are never written
+     * for given sizes, so they stay 0 when it is reused.
+     */
     private static final class Scratch {
+        final int d, dv;
         final float[] kT, vT, st, ds, accA, accB, bufA, bufB, m, lvec;
         final float[] tmp = new float[L];
 
-        Scratch(Shape sh, boolean backward) {
+        /** This thread's scratch for {@code sh} (head sizes d, dv), made on first use. */
+        static Scratch of(Shape sh, boolean backward) {
+            Scratch[] mine = SCRATCH.get();
+            int i = backward ? 1 : 0;
+            Scratch w = mine[i];
+            if (w == null || w.d != sh.d || w.dv != sh.dv) mine[i] = w = new Scratch(sh, backward);
+            return w;
+        }
+
+        private Scratch(Shape sh, boolean backward) {
+            d = sh.d;
+            dv = sh.dv;
             int rows = Math.max(BQ, BK);
             kT = new float[sh.d * BK];
             st = new float[BQ * BK];

@@ -60,6 +60,11 @@ public final class Arena {
         return new Scope(Thread.currentThread());
     }
 
+    /** Whether a scope of some arena is open on the calling thread. */
+    public static boolean isOpen() {
+        return ACTIVE.get() != null;
+    }
+
     /** Bytes handed out again from earlier scopes, and bytes newly allocated, since creation. */
     public long reusedBytes() {
         return reusedBytes;

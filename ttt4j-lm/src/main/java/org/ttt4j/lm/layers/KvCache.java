@@ -116,6 +116,7 @@ public final class KvCache implements MixerCache {
         int t = k.dim(1);
         if (t > maxChunk) throw new IllegalArgumentException("chunk of " + t + " tokens exceeds the cache's maxChunk " + maxChunk);
         float[] kf = k.f32(), vf = v.f32();
+        ensureRoom(t);
         for (int i = 0; i < t; i++) {
             int slot = reserve();
             for (int h = 0; h < heads; h++) {
@@ -136,7 +137,7 @@ public final class KvCache implements MixerCache {
             slot = (int) (position % capacity);
             length = Math.min(capacity, length + 1);
         } else {
-            if (length == capacity) grow();
+            if (length == capacity) grow(capacity * 2);
             slot = length++;
         }
         position++;
@@ -163,8 +164,22 @@ public final class KvCache implements MixerCache {
         return window;
     }
 
-    private void grow() {
-        int next = capacity * 2;
+    /**
+     * Makes room for {@code positions} more positions in one step (a full-attention cache about to
+     * read a long input grows once instead of doubling its way there, copying at each step); a
+     * ring's room is fixed.
+     */
+    public void ensureRoom(int positions) {
+        if (positions < 0) throw new IllegalArgumentException("positions must be >= 0, got " + positions);
+        long needed = (long) length + positions;
+        if (window > 0 || needed <= capacity) return;
+        if ((long) heads * needed * dim > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("a KV cache of " + needed + " positions (" + heads + " heads of " + dim + ") exceeds one Java array");
+        }
+        grow((int) Math.max(needed, Math.min((long) capacity * 2, (Integer.MAX_VALUE - 8) / ((long) heads * dim))));
+    }
+
+    private void grow(int next) {
         float[] k2 = new float[heads * next * dim], v2 = new float[heads * next * dim];
         for (int h = 0; h < heads; h++) {
             System.arraycopy(keys, h * capacity * dim, k2, h * next * dim, length * dim);

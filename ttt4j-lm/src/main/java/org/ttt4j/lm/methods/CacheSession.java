@@ -9,13 +9,16 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.ttt4j.core.kernel.Elementwise;
 import org.ttt4j.core.kernel.Team;
 import org.ttt4j.core.ops.Layout;
+import org.ttt4j.core.tensor.Arena;
 import org.ttt4j.core.tensor.Tensor;
 import org.ttt4j.lm.decode.DecodePlan;
 import org.ttt4j.lm.decode.DecodeStep;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.layers.CacheFields;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
@@ -76,14 +79,40 @@ final class CacheSession implements MethodSession {
         System.arraycopy(row, offset, last, 0, v);
     }
 
+    /**
+     * Reads {@code ids} in passes of maxChunk tokens. A model whose blocks all attend grows its
+     * caches once for the whole input, and runs each pass in a scope of this thread's prefill
+     * arena: the pass's tensors reuse the previous pass's arrays (its keys and values are copied
+     * into the caches, its logits into a fresh array), so a long read does not stream gigabytes of
+     * fresh arrays through the heap.
+     */
     @Override
     public float[] read(int[] ids) {
         if (ids.length == 0) throw new IllegalArgumentException("nothing to read: ids is empty");
+        boolean attentionOnly = caches.stream().allMatch(c -> c instanceof KvCache);
+        if (attentionOnly) for (MixerCache c : caches) ((KvCache) c).ensureRoom(ids.length);
+        boolean pooled = attentionOnly && !Arena.isOpen();
         for (int at = 0; at < ids.length; at += maxChunk) {
             int[] piece = Arrays.copyOfRange(ids, at, Math.min(ids.length, at + maxChunk));
-            last = piece.length == 1 && step() != null ? next(piece[0]) : model.lastLogits(piece, caches);
+            if (piece.length == 1 && step() != null) {
+                last = next(piece[0]);
+            } else if (pooled) {
+                try (var scope = PREFILL_ARENA.get().open()) {
+                    last = model.lastLogits(piece, caches);
+                }
+            } else {
+                last = model.lastLogits(piece, caches);
+            }
         }
         return last.clone();
+    }
+
+    /** Each thread's arena for the passes of {@link #read} (arrays held softly: the heap can take them back). */
+    private static final ThreadLocal<Arena> PREFILL_ARENA = ThreadLocal.withInitial(() -> new Arena(Elementwise::zero));
+
+    /** The calling thread's prefill arena (tests poison it). */
+    static Arena prefillArena() {
+        return PREFILL_ARENA.get();
     }
 
     Decoder model() {
