@@ -7,7 +7,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.ttt4j.core.tensor.Tensor;
-import org.ttt4j.core.kernel.WeightFormat;
 import org.ttt4j.lm.api.ModelFolders;
 import org.ttt4j.lm.io.SafeTensors;
 import org.ttt4j.lm.io.StateFile;
@@ -34,7 +33,7 @@ final class Checkpoints {
     record Loaded(Decoder model, Tokenizer tokenizer, CheckpointStore.Loaded checkpoint) {}
 
     static Loaded load(Path path) throws IOException {
-        return load(path, WeightFormat.F32);
+        return load(path, new WeightsOption());
     }
 
     /**
@@ -95,10 +94,10 @@ final class Checkpoints {
         return true;
     }
 
-    /** The model at {@code path} with its weight matrices stored as {@code weights}. */
-    static Loaded load(Path path, WeightFormat weights) throws IOException {
+    /** The model at {@code path} with its weight matrices and KV caches stored as {@code weights} says. */
+    static Loaded load(Path path, WeightsOption weights) throws IOException {
         ModelFolders.Loaded l = ModelFolders.load(path);
-        l.model().storeWeights(weights);
+        weights.applyTo(l.model());
         return new Loaded(l.model(), l.tokenizer(), l.checkpoint());
     }
 }

@@ -64,7 +64,7 @@ public final class DemoCommand extends CommandIo implements Callable<Integer> {
         if (tokens < 2) throw new IllegalArgumentException("--tokens must be >= 2, got " + tokens);
         if (sections < 1) throw new IllegalArgumentException("--sections must be >= 1, got " + sections);
         long t0 = System.nanoTime();
-        var loaded = Checkpoints.load(modelPath != null ? modelPath : ModelFolders.demoFolder(), weights.format());
+        var loaded = Checkpoints.load(modelPath != null ? modelPath : ModelFolders.demoFolder(), weights);
         Decoder model = loaded.model();
         if (E2eSettings.of(model.config()) == null) throw new IllegalArgumentException("--model: the demo needs a TTT-E2E model (its config has no e2e section)");
         String name = file != null ? file.toString() : "src.zip!" + entry;

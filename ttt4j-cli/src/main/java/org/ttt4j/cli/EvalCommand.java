@@ -117,7 +117,7 @@ public final class EvalCommand extends CommandIo implements Callable<Integer> {
         for (int i = 0; i < checkpoints.size(); i++) {
             Checkpoints.Loaded loaded;
             try {
-                loaded = Checkpoints.load(checkpoints.get(i), weights.format());
+                loaded = Checkpoints.load(checkpoints.get(i), weights);
             } catch (java.io.IOException | RuntimeException e) {
                 String what = e instanceof java.nio.file.NoSuchFileException ? "no such file: " + e.getMessage() : e.getMessage();
                 throw new IllegalArgumentException("--model " + checkpoints.get(i) + ": " + what, e);

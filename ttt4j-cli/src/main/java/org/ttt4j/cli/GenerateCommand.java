@@ -61,7 +61,7 @@ public final class GenerateCommand extends CommandIo implements Callable<Integer
         String text = promptFile != null ? org.ttt4j.lm.io.AtomicFiles.readUtf8(promptFile)
                 : prompt != null && !prompt.isEmpty() ? String.join(" ", prompt) : readStdin();
         if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
-        var loaded = Checkpoints.load(checkpoint, weights.format());
+        var loaded = Checkpoints.load(checkpoint, weights);
         ChatTemplate template = null;
         if (chat) {
             Path folder = loaded.checkpoint().folder();

@@ -90,7 +90,7 @@ public final class RetrievalCommand extends CommandIo implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            var loaded = Checkpoints.load(checkpoint, weights.format());
+            var loaded = Checkpoints.load(checkpoint, weights);
             String name = label != null ? label : checkpoint.toAbsolutePath().normalize().getFileName().toString();
             var o = new QtttOptions(steps, span, lr, 0.01, 1.0, seed).validate();
             if (probes < 1) throw new IllegalArgumentException("--probes must be >= 1, got " + probes);

@@ -49,7 +49,7 @@ public final class ScoreCommand extends CommandIo implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (maxTokens != null && maxTokens < 2) throw new IllegalArgumentException("--max-tokens must be >= 2 (one token predicts the next), got " + maxTokens);
-        var loaded = Checkpoints.load(model, weights.format());
+        var loaded = Checkpoints.load(model, weights);
         int[] tokens;
         if (input.ids != null) {
             tokens = input.ids;

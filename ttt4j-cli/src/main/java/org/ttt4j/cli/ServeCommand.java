@@ -73,7 +73,8 @@ public final class ServeCommand extends CommandIo implements Callable<Integer> {
         Path folder = model != null ? model : ModelFolders.demoFolder();
         long t0 = System.nanoTime();
         var lm = LanguageModel.open(folder, weights.format());
-        stderr().printf("[loaded %s (%s, %s weights) in %.1f s]%n", folder, lm.method(), weights.format(), (System.nanoTime() - t0) / 1e9);
+        lm.decoder().kvCacheFormat(weights.kvCache());
+        stderr().printf("[loaded %s (%s, %s weights, %s KV cache) in %.1f s]%n", folder, lm.method(), weights.format(), weights.kvCache().label(), (System.nanoTime() - t0) / 1e9);
         var stop = new CountDownLatch(1);
         var closed = new CountDownLatch(1);
         try (var server = TttServer.builder().model(lm).modelId(modelId != null ? modelId : model == null ? "ttt4j-demo" : null).host(host).port(port)

@@ -31,6 +31,7 @@ import org.ttt4j.lm.methods.Batched;
 import org.ttt4j.lm.methods.MethodSession;
 import org.ttt4j.lm.methods.Methods;
 import org.ttt4j.lm.methods.e2e.E2eSettings;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.model.Decoder;
 import org.ttt4j.lm.model.ModelConfig;
 import picocli.CommandLine.Command;
@@ -63,6 +64,9 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
     int[] contexts;
     @Option(names = "--weights", split = ",", defaultValue = "f32,bf16,q8", description = "weight formats (default: ${DEFAULT-VALUE})")
     List<String> weights;
+    @Option(names = "--kv-cache", split = ",", defaultValue = "f32", description = "KV cache formats, each measured with every weight format:"
+            + " f32, bf16 (default: ${DEFAULT-VALUE})")
+    List<String> kvCaches;
     @Option(names = "--threads", split = ",", description = "thread counts (default: 1 and the engine's, -Dttt4j.threads)")
     int[] threads;
     @Option(names = "--batch", split = ",", defaultValue = "1,4,16", description = "sessions decoded together (default: ${DEFAULT-VALUE})")
@@ -117,8 +121,11 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         var rng = new SplittableRandom(7);
         for (String method : model != null ? List.of("model") : methods) {
             double gemm = -1;
-            for (WeightFormat f : formats) {
-                Decoder m = load(method).storeWeights(f);
+            List<KvCache.Format> kvFormats = kvCaches.stream().map(KvCache.Format::parse).toList();
+            for (var combo : formats.stream().flatMap(w -> kvFormats.stream().map(kv -> java.util.Map.entry(w, kv))).toList()) {
+                WeightFormat f = combo.getKey();
+                KvCache.Format kv = combo.getValue();
+                Decoder m = load(method).storeWeights(f).kvCacheFormat(kv);
                 ModelConfig c = m.config();
                 if (gemm < 0) gemm = gemmGflops(c);
                 long weightBytes = DecodePlan.of(m).map(DecodePlan::weightBytes)
@@ -132,6 +139,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                     r.put("mixers", c.mixers());
                     r.put("parameters", m.params().count());
                     r.put("weights", f.label());
+                    r.put("kv_cache", kv.label());
                     r.put("threads", threads);
                     return r;
                 };
@@ -167,7 +175,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                             decode = Math.max(decode, tokens / ((System.nanoTime() - t1) / 1e9));
                         }
                         long stateBytes = s.stateFloats() * 4;
-                        long readBytes = stateBytesRead(m, s, ctx + tokens / 2);
+                        long readBytes = stateBytesRead(m, s, ctx + tokens / 2, kv);
                         double limit = bandwidth[0] / (weightBytes + readBytes);
                         double flops = prefillFlops(m, ctx);
                         var p = row.apply("prefill");
@@ -189,7 +197,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                         d.put("limit_tokens_per_s", limit);
                         d.put("fraction_of_bandwidth_limit", decode / limit);
                         rows.add(d);
-                        progress("%s %s %d thread(s), context %d: prefill %.0f tok/s, decode %.1f tok/s%n", name, f.label(), threads, ctx, prefill, decode);
+                        progress("%s %s %d thread(s), context %d: prefill %.0f tok/s, decode %.1f tok/s%n", name, f.label() + (kv == KvCache.Format.F32 ? "" : " kv " + kv.label()), threads, ctx, prefill, decode);
                     }
                     for (int b : batch) {
                         List<MethodSession> sessions = new ArrayList<>();
@@ -209,7 +217,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                         r.put("context", batchContext);
                         r.put("tokens_per_s", best);
                         rows.add(r);
-                        progress("%s %s %d thread(s), %d sessions: %.1f tok/s%n", name, f.label(), threads, b, best);
+                        progress("%s %s %d thread(s), %d sessions: %.1f tok/s%n", name, f.label() + (kv == KvCache.Format.F32 ? "" : " kv " + kv.label()), threads, b, best);
                     }
                 }
             }
@@ -246,12 +254,13 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
      * see (the window's, or all of them), and the whole state of other mixers (TTT layers' fast
      * weights; TTT-E2E's windows and fast weights are counted by their session, fully).
      */
-    static long stateBytesRead(Decoder m, MethodSession s, long positions) {
+    static long stateBytesRead(Decoder m, MethodSession s, long positions, KvCache.Format kv) {
         ModelConfig c = m.config();
         boolean attentionOnly = m.blocks().stream().allMatch(org.ttt4j.lm.model.Block::attentionOnly);
         if (!attentionOnly || E2eSettings.of(c) != null) return s.stateFloats() * 4;
         long bytes = 0;
-        for (var mixer : c.blockMixers()) bytes += 2L * c.kvHeads() * c.headDim() * 4 * (mixer.windowed() ? Math.min(positions, c.window()) : positions);
+        int element = kv == KvCache.Format.BF16 ? 2 : 4;
+        for (var mixer : c.blockMixers()) bytes += 2L * c.kvHeads() * c.headDim() * element * (mixer.windowed() ? Math.min(positions, c.window()) : positions);
         return bytes;
     }
 
@@ -300,7 +309,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         List<String> cmd = childMain(t);
         cmd.addAll(List.of("bench", "infer", "--rows-only", "--threads", Integer.toString(t), "--dims", dims, "--window", Integer.toString(window),
                 "--tokens", Integer.toString(tokens), "--warmup", Integer.toString(warmup), "--chunk", Integer.toString(chunk), "--batch-context", Integer.toString(batchContext),
-                "--methods", String.join(",", methods), "--weights", String.join(",", weights), "--contexts", join(contexts), "--batch", join(batch)));
+                "--methods", String.join(",", methods), "--weights", String.join(",", weights), "--kv-cache", String.join(",", kvCaches), "--contexts", join(contexts), "--batch", join(batch)));
         if (model != null) cmd.addAll(List.of("--model", model.toString()));
         Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -363,7 +372,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
         for (var r : rows) {
             if (!"infer".equals(r.get("bench"))) continue;
             for (var o : rows) {
-                if (!"infer".equals(o.get("bench")) || !"f32".equals(o.get("weights")) || !same(r, o, "kind", "model", "threads", "context", "sessions")) continue;
+                if (!"infer".equals(o.get("bench")) || !"f32".equals(o.get("weights")) || !"f32".equals(o.get("kv_cache")) || !same(r, o, "kind", "model", "threads", "context", "sessions")) continue;
                 r.put("ratio_vs_f32", num(r, "tokens_per_s") / num(o, "tokens_per_s"));
             }
             if (!"decode".equals(r.get("kind"))) continue;
@@ -388,26 +397,26 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
     }
 
     private void table(List<Map<String, Object>> rows) {
-        stdout().printf("%n%-22s %-5s %3s %8s %12s %12s %10s %10s %8s %8s %8s%n", "model", "wts", "thr", "context", "prefill t/s", "decode t/s",
+        stdout().printf("%n%-22s %-5s %-4s %3s %8s %12s %12s %10s %10s %8s %8s %8s%n", "model", "wts", "kv", "thr", "context", "prefill t/s", "decode t/s",
                 "limit t/s", "fraction", "vs f32", "vs jlama", "vs torch");
         for (var d : rows) {
             if (!"decode".equals(d.get("kind")) || d.get("peer") != null) continue;
-            Map<String, Object> p = rows.stream().filter(o -> "prefill".equals(o.get("kind")) && same(d, o, "model", "weights", "threads", "context"))
+            Map<String, Object> p = rows.stream().filter(o -> "prefill".equals(o.get("kind")) && same(d, o, "model", "weights", "kv_cache", "threads", "context"))
                     .findFirst().orElse(Map.of());
-            stdout().printf("%-22s %-5s %3s %8s %12.0f %12.1f %10.1f %10.2f %8s %8s %8s%n", d.get("model"), d.get("weights"), d.get("threads"),
+            stdout().printf("%-22s %-5s %-4s %3s %8s %12.0f %12.1f %10.1f %10.2f %8s %8s %8s%n", d.get("model"), d.get("weights"), d.get("kv_cache"), d.get("threads"),
                     d.get("context"), p.isEmpty() ? Double.NaN : num(p, "tokens_per_s"), num(d, "tokens_per_s"), num(d, "limit_tokens_per_s"),
                     num(d, "fraction_of_bandwidth_limit"), ratio(d, "ratio_vs_f32"), ratio(d, "ratio_vs_jlama"), ratio(d, "ratio_vs_torch"));
         }
-        stdout().printf("%n%-22s %-5s %3s %9s %12s %8s%n", "model", "wts", "thr", "sessions", "tokens/s", "vs f32");
+        stdout().printf("%n%-22s %-5s %-4s %3s %9s %12s %8s%n", "model", "wts", "kv", "thr", "sessions", "tokens/s", "vs f32");
         for (var r : rows) {
             if (!"batch_decode".equals(r.get("kind"))) continue;
-            stdout().printf("%-22s %-5s %3s %9s %12.1f %8s%n", r.get("model"), r.get("weights"), r.get("threads"), r.get("sessions"),
+            stdout().printf("%-22s %-5s %-4s %3s %9s %12.1f %8s%n", r.get("model"), r.get("weights"), r.get("kv_cache"), r.get("threads"), r.get("sessions"),
                     num(r, "tokens_per_s"), ratio(r, "ratio_vs_f32"));
         }
-        stdout().printf("%n%-22s %-5s %3s %8s %12s %10s %10s %10s%n", "model", "wts", "thr", "context", "prefill t/s", "GFLOP/s", "GEMM", "fraction");
+        stdout().printf("%n%-22s %-5s %-4s %3s %8s %12s %10s %10s %10s%n", "model", "wts", "kv", "thr", "context", "prefill t/s", "GFLOP/s", "GEMM", "fraction");
         for (var r : rows) {
             if (!"prefill".equals(r.get("kind"))) continue;
-            stdout().printf("%-22s %-5s %3s %8s %12.0f %10.1f %10.1f %10.2f%n", r.get("model"), r.get("weights"), r.get("threads"), r.get("context"),
+            stdout().printf("%-22s %-5s %-4s %3s %8s %12.0f %10.1f %10.1f %10.2f%n", r.get("model"), r.get("weights"), r.get("kv_cache"), r.get("threads"), r.get("context"),
                     num(r, "tokens_per_s"), num(r, "gflops"), num(r, "gemm_gflops"), num(r, "fraction_of_gemm"));
         }
         List<Map<String, Object>> peerRows = rows.stream().filter(r -> r.get("peer") != null).toList();

@@ -49,6 +49,28 @@ public final class DecodeKernelsReference {
         }
     }
 
+    /** {@link #attend} over bfloat16 keys and values, widened exactly (the scalar twin of the fast bf16 kernel). */
+    public static void attend(float[] q, int qo, short[] keys, short[] values, int base, int d, long from, long to, int ring,
+                              float scale, float[] scores, float[] out, int oo) {
+        int n = (int) (to - from + 1);
+        float max = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < n; j++) {
+            int ko = base + slot(from + j, ring) * d;
+            float s = 0;
+            for (int i = 0; i < d; i++) s += q[qo + i] * PackedMatrix.fromBf16(keys[ko + i]);
+            scores[j] = s * scale;
+            max = Math.max(max, scores[j]);
+        }
+        float sum = 0;
+        for (int j = 0; j < n; j++) sum += scores[j] = (float) Math.exp(scores[j] - max);
+        for (int i = 0; i < d; i++) out[oo + i] = 0;
+        for (int j = 0; j < n; j++) {
+            int vo = base + slot(from + j, ring) * d;
+            float p = scores[j] / sum;
+            for (int i = 0; i < d; i++) out[oo + i] += p * PackedMatrix.fromBf16(values[vo + i]);
+        }
+    }
+
     private static int slot(long pos, int ring) {
         return ring == 0 ? (int) pos : (int) (pos % ring);
     }

@@ -91,4 +91,41 @@ class DecodeKernelsTest {
         DecodeKernels.attend(q, 2, keys, values, base, d, 7, 7, 0, 0.125f, scores, fast, 0);
         for (int i = 0; i < d; i++) assertEquals(values[base + 7 * d + i], fast[i], 1e-6);
     }
+
+    /**
+     * Over bfloat16 keys and values the kernel widens exactly and then does what the fp32 kernel
+     * does: the same bits as attending over widened copies, and close to the scalar twin; the bf16
+     * rounding itself is held against a hand value and round-to-nearest-even.
+     */
+    @Test
+    void attendOverBf16MatchesTheFp32KernelOnTheWidenedValuesAndTheReference() {
+        var r = new SplittableRandom(8);
+        for (int d : new int[] {64, 40}) { // 40: a vector tail
+            int capacity = 50;
+            float[] keys = random(r, 3 * capacity * d, 1), values = random(r, 3 * capacity * d, 1), q = random(r, d + 2, 1);
+            short[] k16 = new short[keys.length], v16 = new short[values.length];
+            float[] kw = new float[keys.length], vw = new float[values.length];
+            for (int i = 0; i < keys.length; i++) {
+                k16[i] = PackedMatrix.toBf16(keys[i]);
+                v16[i] = PackedMatrix.toBf16(values[i]);
+                kw[i] = PackedMatrix.fromBf16(k16[i]);
+                vw[i] = PackedMatrix.fromBf16(v16[i]);
+            }
+            int base = capacity * d;
+            float[] scores = new float[capacity + 64], fast = new float[d + 1], widened = new float[d + 1], ref = new float[d + 1];
+            for (long[] range : new long[][] {{0, 0}, {0, 17}, {5, 49}, {60, 99}, {90, 130}}) {
+                int ring = range[1] >= capacity ? capacity : 0;
+                DecodeKernels.attend(q, 2, k16, v16, base, d, range[0], range[1], ring, 0.125f, scores, fast, 1);
+                DecodeKernels.attend(q, 2, kw, vw, base, d, range[0], range[1], ring, 0.125f, scores, widened, 1);
+                DecodeKernelsReference.attend(q, 2, k16, v16, base, d, range[0], range[1], ring, 0.125f, scores, ref, 1);
+                assertArrayEquals(widened, fast, "d " + d + ", attend over " + range[0] + ".." + range[1]);
+                close(ref, fast, 2e-5, "d " + d + ", reference over " + range[0] + ".." + range[1]);
+            }
+        }
+        // 1 + 2^-8 lies halfway between bf16 neighbours 1 and 1 + 2^-7: ties go to the even one (1);
+        // 1 + 3 * 2^-8 is halfway between 1 + 2^-7 and 1 + 2^-6: to the even 1 + 2^-6.
+        assertEquals(1f, PackedMatrix.fromBf16(PackedMatrix.toBf16(1 + 0x1p-8f)));
+        assertEquals(1 + 0x1p-6f, PackedMatrix.fromBf16(PackedMatrix.toBf16(1 + 3 * 0x1p-8f)));
+        assertEquals(0x3F80, PackedMatrix.toBf16(1f) & 0xFFFF);
+    }
 }

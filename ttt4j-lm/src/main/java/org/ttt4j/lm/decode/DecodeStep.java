@@ -271,11 +271,7 @@ public final class DecodeStep {
                     if (qk != null) DecodeKernels.rmsNorm(out, o, qk.weight(), out, o, hd, qk.eps());
                     DecodeKernels.rope(out, o, hd, cos[b][a.rope()], sin[b][a.rope()]);
                 }
-                if (out != q) {
-                    KvCache c = caches[b][block];
-                    float[] dst = out == k ? c.keyBuffer() : c.valueBuffer();
-                    System.arraycopy(out, o, dst, (head * c.capacity() + slots[b][block]) * hd, hd);
-                }
+                if (out != q) caches[b][block].write(out, o, out == k, head, slots[b][block]);
             }
         }
         t.barrier();
@@ -286,8 +282,13 @@ public final class DecodeStep {
             KvCache c = caches[b][block];
             long p = pos[b], from = Math.max(p + 1 - c.length(), a.window() > 0 ? Math.max(0, p - a.window() + 1) : 0);
             int ring = c.window() > 0 ? c.capacity() : 0; // a full-history cache (qTTT) keeps every position in order
-            DecodeKernels.attend(q, b * qw + head * hd, c.keyBuffer(), c.valueBuffer(), g * c.capacity() * hd, hd, from, p, ring,
-                    scale, scores[m], att, b * qw + head * hd);
+            if (c.format() == KvCache.Format.F32) {
+                DecodeKernels.attend(q, b * qw + head * hd, c.keyBuffer(), c.valueBuffer(), g * c.capacity() * hd, hd, from, p, ring,
+                        scale, scores[m], att, b * qw + head * hd);
+            } else {
+                DecodeKernels.attend(q, b * qw + head * hd, c.keyBits(), c.valueBits(), g * c.capacity() * hd, hd, from, p, ring,
+                        scale, scores[m], att, b * qw + head * hd);
+            }
         }
         t.barrier();
     }

@@ -155,7 +155,12 @@ public record SelfAttention(Linear q, Linear k, Linear v, Linear o, RmsNorm qNor
 
     @Override
     public KvCache newCache(int maxChunk) {
-        return new KvCache(kvHeads, headDim, window, maxChunk);
+        return newCache(maxChunk, KvCache.Format.F32);
+    }
+
+    /** A cache for this layer storing keys and values in {@code format}. */
+    public KvCache newCache(int maxChunk, KvCache.Format format) {
+        return new KvCache(kvHeads, headDim, window, maxChunk, format);
     }
 
     private Tensor project(Linear w, RmsNorm norm, Tensor x, int[] pos, int n) {

@@ -10,9 +10,11 @@ import org.ttt4j.core.ops.Layout;
 import org.ttt4j.core.ops.Linalg;
 import org.ttt4j.core.ops.Nn;
 import org.ttt4j.core.tensor.Tensor;
+import org.ttt4j.lm.layers.KvCache;
 import org.ttt4j.lm.layers.MixerCache;
 import org.ttt4j.lm.layers.Params;
 import org.ttt4j.lm.layers.RmsNorm;
+import org.ttt4j.lm.layers.SelfAttention;
 
 /**
  * The Llama-style decoder: token embedding, blocks, final RMSNorm, LM head (tied to the
@@ -26,6 +28,7 @@ public final class Decoder {
     private final RmsNorm finalNorm;
     private final Tensor lmHead;
     private WeightFormat weights = WeightFormat.F32;
+    private volatile KvCache.Format kvFormat = KvCache.Format.F32;
     private final Map<String, PackedMatrix> packed = new LinkedHashMap<>();
 
     public Decoder(ModelConfig config, long seed) {
@@ -109,11 +112,31 @@ public final class Decoder {
         return head(Layout.slice(h, 1, t - 1, t)).toFloatArray();
     }
 
-    /** Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens. */
+    /**
+     * Fresh per-layer caches for decoding in chunks of at most {@code maxChunk} tokens; attention
+     * layers' KV caches in {@link #kvCacheFormat()}.
+     */
     public List<MixerCache> newCaches(int maxChunk) {
         List<MixerCache> caches = new ArrayList<>();
-        for (Block b : blocks) caches.add(b.mixing().mixer().newCache(maxChunk));
+        for (Block b : blocks) {
+            caches.add(b.mixing().mixer() instanceof SelfAttention a ? a.newCache(maxChunk, kvFormat) : b.mixing().mixer().newCache(maxChunk));
+        }
         return caches;
+    }
+
+    /** How the KV caches of {@link #newCaches} store keys and values (fp32 unless {@link #kvCacheFormat(KvCache.Format)} changed it). */
+    public KvCache.Format kvCacheFormat() {
+        return kvFormat;
+    }
+
+    /**
+     * Stores the keys and values of caches made from now on in {@code format}: bf16 halves the
+     * bytes a decoded token reads from a long context, and rounds each key and value once when it
+     * is cached (an inference setting, like {@link #storeWeights}).
+     */
+    public synchronized Decoder kvCacheFormat(KvCache.Format format) {
+        this.kvFormat = java.util.Objects.requireNonNull(format, "format");
+        return this;
     }
 
     /** Final norm and LM head: hidden states [..., D] -> logits [..., V]. */
