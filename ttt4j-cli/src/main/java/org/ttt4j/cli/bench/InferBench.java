@@ -126,6 +126,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                 WeightFormat f = combo.getKey();
                 KvCache.Format kv = combo.getValue();
                 Decoder m = load(method).storeWeights(f).kvCacheFormat(kv);
+                String stored = f.label() + (kv == KvCache.Format.F32 ? "" : " kv " + kv.label());
                 ModelConfig c = m.config();
                 if (gemm < 0) gemm = gemmGflops(c);
                 long weightBytes = DecodePlan.of(m).map(DecodePlan::weightBytes)
@@ -197,7 +198,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                         d.put("limit_tokens_per_s", limit);
                         d.put("fraction_of_bandwidth_limit", decode / limit);
                         rows.add(d);
-                        progress("%s %s %d thread(s), context %d: prefill %.0f tok/s, decode %.1f tok/s%n", name, f.label() + (kv == KvCache.Format.F32 ? "" : " kv " + kv.label()), threads, ctx, prefill, decode);
+                        progress("%s %s %d thread(s), context %d: prefill %.0f tok/s, decode %.1f tok/s%n", name, stored, threads, ctx, prefill, decode);
                     }
                     for (int b : batch) {
                         List<MethodSession> sessions = new ArrayList<>();
@@ -217,7 +218,7 @@ public final class InferBench extends CommandIo implements Callable<Integer> {
                         r.put("context", batchContext);
                         r.put("tokens_per_s", best);
                         rows.add(r);
-                        progress("%s %s %d thread(s), %d sessions: %.1f tok/s%n", name, f.label() + (kv == KvCache.Format.F32 ? "" : " kv " + kv.label()), threads, b, best);
+                        progress("%s %s %d thread(s), %d sessions: %.1f tok/s%n", name, stored, threads, b, best);
                     }
                 }
             }

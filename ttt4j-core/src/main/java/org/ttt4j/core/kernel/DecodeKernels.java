@@ -21,53 +21,10 @@ public final class DecodeKernels {
 
     private DecodeKernels() {}
 
-    /**
-     * The dot product of two runs of n floats: vector partial sums, their lanes summed by a fixed
-     * halving tree ({@link #laneSum}), then the tail. The order is fixed: the bits do not depend on
-     * the JIT tier.
-     */
-    static float dot(float[] a, int ao, float[] b, int bo, int n) {
-        var acc = FloatVector.zero(S);
-        int i = 0, l = S.length();
-        for (int upper = S.loopBound(n); i < upper; i += l) acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
-        float s = laneSum(acc);
-        for (; i < n; i++) s += a[ao + i] * b[bo + i];
-        return s;
-    }
-
-    /** Shuffles that bring lane k + w to lane k, for w = L/2, L/4, ..., 1. */
-    private static final VectorShuffle<Float>[] HALVES = halves();
-
-    @SuppressWarnings("unchecked")
-    private static VectorShuffle<Float>[] halves() {
-        int levels = Integer.numberOfTrailingZeros(S.length());
-        VectorShuffle<Float>[] h = new VectorShuffle[levels];
-        for (int j = 0, w = S.length() / 2; w >= 1; j++, w /= 2) h[j] = VectorShuffle.iota(S, w, 1, true);
-        return h;
-    }
-
-    /**
-     * The sum of the lanes by a fixed halving tree (lane k + lane k + w for w = L/2 .. 1, then lane
-     * 0), in registers: the same operations in every JIT tier, where {@code reduceLanes} leaves the
-     * order to the compiler.
-     */
-    static float laneSum(FloatVector acc) {
-        for (VectorShuffle<Float> h : HALVES) acc = acc.add(acc.rearrange(h));
-        return acc.lane(0);
-    }
-
-    /**
-     * {@link #dot} with b stored as bfloat16: each b widened exactly, then the same operations in
-     * the same order, so it gives the bits of {@code dot} over the widened values.
-     */
-    static float dot(float[] a, int ao, short[] b, int bo, int n) {
-        var acc = FloatVector.zero(S);
-        int i = 0, l = S.length();
-        for (int upper = S.loopBound(n); i < upper; i += l) acc = FloatVector.fromArray(S, a, ao + i).fma(bf16(b, bo + i), acc);
-        float s = laneSum(acc);
-        for (; i < n; i++) s += a[ao + i] * PackedMatrix.fromBf16(b[bo + i]);
-        return s;
-    }
+    /** Shuffles that bring lane k + w to lane k (w = 8, 4, 2, 1), for the halving trees of lane sums. */
+    private static final VectorShuffle<Float> HALF8 = VectorShuffle.iota(S, 8 % S.length(), 1, true),
+            HALF4 = VectorShuffle.iota(S, 4 % S.length(), 1, true), HALF2 = VectorShuffle.iota(S, 2 % S.length(), 1, true),
+            HALF1 = VectorShuffle.iota(S, 1 % S.length(), 1, true);
 
     /** One vector of bfloat16 at b[off..] widened to fp32 (exact). */
     private static FloatVector bf16(short[] b, int off) {
@@ -132,8 +89,13 @@ public final class DecodeKernels {
      * One query q (width d at qo) attending to the cached keys and values of one head: positions
      * [from, to], position p at slot {@code p % ring} (ring 0: slot p) of rows of width d starting
      * at {@code base} in keys and values. Softmax of q.k * scale, then the weighted sum of values
-     * into out (width d at oo). {@code scores} holds at least to - from + 1 floats plus one
-     * vector's room.
+     * into out (width d at oo). {@code scores} holds at least to - from + 1 floats.
+     *
+     * <p>Its three passes are methods of their own that pass only arrays and numbers: a vector that
+     * crosses a call C2 does not inline is boxed, and one method holding all three grew past the
+     * size at which C2 still inlines every vector operation (the bf16 twin allocated a vector per
+     * widened row, 68 GB in a few hundred tokens at 4K). Each key's dot product sums its lanes by
+     * a fixed halving tree in registers: the same operations in every JIT tier.
      */
     public static void attend(float[] q, int qo, float[] keys, float[] values, int base, int d, long from, long to, int ring,
                               float scale, float[] scores, float[] out, int oo) {
@@ -142,45 +104,8 @@ public final class DecodeKernels {
             return;
         }
         int n = (int) (to - from + 1);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            int slot = ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
-            float s = dot(q, qo, keys, base + slot * d, d) * scale;
-            scores[j] = s;
-            max = Math.max(max, s);
-        }
-        float inv = softmax(scores, n, max);
-        java.util.Arrays.fill(out, oo, oo + d, 0f);
-        int upper = S.loopBound(d);
-        for (int j = 0; j < n; j++) {
-            int slot = ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
-            int vo = base + slot * d;
-            float p = scores[j] * inv;
-            int i = 0;
-            for (; i < upper; i += S.length()) {
-                FloatVector.fromArray(S, values, vo + i).fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, out, oo + i)).intoArray(out, oo + i);
-            }
-            for (; i < d; i++) out[oo + i] = Math.fma(values[vo + i], p, out[oo + i]);
-        }
-    }
-
-    /**
-     * scores[0..n) = exp(score - max) by the vector formula for every score (the tail masked: no
-     * scalar exp per key); returns 1 / their sum, summed by lanes then a fixed halving tree in the
-     * room past the scores.
-     */
-    private static float softmax(float[] scores, int n, float max) {
-        var vmax = FloatVector.broadcast(S, max);
-        var acc = FloatVector.zero(S);
-        for (int j = 0; j < n; j += S.length()) {
-            var mask = S.indexInRange(j, n);
-            var e = VectorMath.exp(FloatVector.fromArray(S, scores, j, mask).sub(vmax));
-            e.intoArray(scores, j, mask);
-            acc = acc.add(e, mask);
-        }
-        acc.intoArray(scores, n);
-        for (int w = S.length() / 2; w >= 1; w /= 2) for (int k = 0; k < w; k++) scores[n + k] += scores[n + k + w];
-        return 1 / scores[n];
+        float inv = softmax(scores, n, scores(q, qo, keys, base, d, from, n, ring, scale, scores));
+        sum(values, base, d, from, n, ring, scores, inv, out, oo);
     }
 
     /**
@@ -195,19 +120,97 @@ public final class DecodeKernels {
             return;
         }
         int n = (int) (to - from + 1);
+        float inv = softmax(scores, n, scores(q, qo, keys, base, d, from, n, ring, scale, scores));
+        sum(values, base, d, from, n, ring, scores, inv, out, oo);
+    }
+
+    private static int slot(long from, int j, int ring) {
+        return ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
+    }
+
+    /** scores[j] = q . key(from + j) * scale for j < n; returns the largest. */
+    private static float scores(float[] q, int qo, float[] keys, int base, int d, long from, int n, int ring, float scale, float[] scores) {
         float max = Float.NEGATIVE_INFINITY;
+        int upper = S.loopBound(d);
         for (int j = 0; j < n; j++) {
-            int slot = ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
-            float s = dot(q, qo, keys, base + slot * d, d) * scale;
-            scores[j] = s;
-            max = Math.max(max, s);
+            int ko = base + slot(from, j, ring) * d;
+            var acc = FloatVector.zero(S);
+            int i = 0;
+            for (; i < upper; i += S.length()) acc = FloatVector.fromArray(S, q, qo + i).fma(FloatVector.fromArray(S, keys, ko + i), acc);
+            if (S.length() >= 16) acc = acc.add(acc.rearrange(HALF8));
+            if (S.length() >= 8) acc = acc.add(acc.rearrange(HALF4));
+            if (S.length() >= 4) acc = acc.add(acc.rearrange(HALF2));
+            acc = acc.add(acc.rearrange(HALF1));
+            float s = acc.lane(0);
+            for (; i < d; i++) s += q[qo + i] * keys[ko + i];
+            scores[j] = s * scale;
+            max = Math.max(max, scores[j]);
         }
-        float inv = softmax(scores, n, max);
+        return max;
+    }
+
+    /** {@link #scores} over bfloat16 keys, each widened exactly. */
+    private static float scores(float[] q, int qo, short[] keys, int base, int d, long from, int n, int ring, float scale, float[] scores) {
+        float max = Float.NEGATIVE_INFINITY;
+        int upper = S.loopBound(d);
+        for (int j = 0; j < n; j++) {
+            int ko = base + slot(from, j, ring) * d;
+            var acc = FloatVector.zero(S);
+            int i = 0;
+            for (; i < upper; i += S.length()) acc = FloatVector.fromArray(S, q, qo + i).fma(bf16(keys, ko + i), acc);
+            if (S.length() >= 16) acc = acc.add(acc.rearrange(HALF8));
+            if (S.length() >= 8) acc = acc.add(acc.rearrange(HALF4));
+            if (S.length() >= 4) acc = acc.add(acc.rearrange(HALF2));
+            acc = acc.add(acc.rearrange(HALF1));
+            float s = acc.lane(0);
+            for (; i < d; i++) s += q[qo + i] * PackedMatrix.fromBf16(keys[ko + i]);
+            scores[j] = s * scale;
+            max = Math.max(max, scores[j]);
+        }
+        return max;
+    }
+
+    /**
+     * scores[0..n) = exp(score - max) by the vector formula for every score (the tail masked: no
+     * scalar exp per key); returns 1 / their sum (lanes, then the halving tree).
+     */
+    private static float softmax(float[] scores, int n, float max) {
+        var vmax = FloatVector.broadcast(S, max);
+        var acc = FloatVector.zero(S);
+        for (int j = 0; j < n; j += S.length()) {
+            var mask = S.indexInRange(j, n);
+            var e = VectorMath.exp(FloatVector.fromArray(S, scores, j, mask).sub(vmax));
+            e.intoArray(scores, j, mask);
+            acc = acc.add(e, mask);
+        }
+        if (S.length() >= 16) acc = acc.add(acc.rearrange(HALF8));
+        if (S.length() >= 8) acc = acc.add(acc.rearrange(HALF4));
+        if (S.length() >= 4) acc = acc.add(acc.rearrange(HALF2));
+        acc = acc.add(acc.rearrange(HALF1));
+        return 1 / acc.lane(0);
+    }
+
+    /** out = sum over j < n of scores[j] * inv * value(from + j). */
+    private static void sum(float[] values, int base, int d, long from, int n, int ring, float[] scores, float inv, float[] out, int oo) {
         java.util.Arrays.fill(out, oo, oo + d, 0f);
         int upper = S.loopBound(d);
         for (int j = 0; j < n; j++) {
-            int slot = ring == 0 ? (int) (from + j) : (int) ((from + j) % ring);
-            int vo = base + slot * d;
+            int vo = base + slot(from, j, ring) * d;
+            float p = scores[j] * inv;
+            int i = 0;
+            for (; i < upper; i += S.length()) {
+                FloatVector.fromArray(S, values, vo + i).fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, out, oo + i)).intoArray(out, oo + i);
+            }
+            for (; i < d; i++) out[oo + i] = Math.fma(values[vo + i], p, out[oo + i]);
+        }
+    }
+
+    /** {@link #sum} over bfloat16 values, each widened exactly. */
+    private static void sum(short[] values, int base, int d, long from, int n, int ring, float[] scores, float inv, float[] out, int oo) {
+        java.util.Arrays.fill(out, oo, oo + d, 0f);
+        int upper = S.loopBound(d);
+        for (int j = 0; j < n; j++) {
+            int vo = base + slot(from, j, ring) * d;
             float p = scores[j] * inv;
             int i = 0;
             for (; i < upper; i += S.length()) {

@@ -30,12 +30,28 @@ public final class DecodeKernelsReference {
 
     public static void attend(float[] q, int qo, float[] keys, float[] values, int base, int d, long from, long to, int ring,
                               float scale, float[] scores, float[] out, int oo) {
+        attend(q, qo, i -> keys[i], i -> values[i], base, d, from, to, ring, scale, scores, out, oo);
+    }
+
+    /** {@link #attend} over bfloat16 keys and values, widened exactly (the scalar twin of the fast bf16 kernel). */
+    public static void attend(float[] q, int qo, short[] keys, short[] values, int base, int d, long from, long to, int ring,
+                              float scale, float[] scores, float[] out, int oo) {
+        attend(q, qo, i -> PackedMatrix.fromBf16(keys[i]), i -> PackedMatrix.fromBf16(values[i]), base, d, from, to, ring, scale, scores, out, oo);
+    }
+
+    /** Element i of a cached buffer as fp32. */
+    private interface Cached {
+        float at(int i);
+    }
+
+    private static void attend(float[] q, int qo, Cached keys, Cached values, int base, int d, long from, long to, int ring,
+                               float scale, float[] scores, float[] out, int oo) {
         int n = (int) (to - from + 1);
         float max = Float.NEGATIVE_INFINITY;
         for (int j = 0; j < n; j++) {
             int ko = base + slot(from + j, ring) * d;
             float s = 0;
-            for (int i = 0; i < d; i++) s += q[qo + i] * keys[ko + i];
+            for (int i = 0; i < d; i++) s += q[qo + i] * keys.at(ko + i);
             scores[j] = s * scale;
             max = Math.max(max, scores[j]);
         }
@@ -45,29 +61,7 @@ public final class DecodeKernelsReference {
         for (int j = 0; j < n; j++) {
             int vo = base + slot(from + j, ring) * d;
             float p = scores[j] / sum;
-            for (int i = 0; i < d; i++) out[oo + i] += p * values[vo + i];
-        }
-    }
-
-    /** {@link #attend} over bfloat16 keys and values, widened exactly (the scalar twin of the fast bf16 kernel). */
-    public static void attend(float[] q, int qo, short[] keys, short[] values, int base, int d, long from, long to, int ring,
-                              float scale, float[] scores, float[] out, int oo) {
-        int n = (int) (to - from + 1);
-        float max = Float.NEGATIVE_INFINITY;
-        for (int j = 0; j < n; j++) {
-            int ko = base + slot(from + j, ring) * d;
-            float s = 0;
-            for (int i = 0; i < d; i++) s += q[qo + i] * PackedMatrix.fromBf16(keys[ko + i]);
-            scores[j] = s * scale;
-            max = Math.max(max, scores[j]);
-        }
-        float sum = 0;
-        for (int j = 0; j < n; j++) sum += scores[j] = (float) Math.exp(scores[j] - max);
-        for (int i = 0; i < d; i++) out[oo + i] = 0;
-        for (int j = 0; j < n; j++) {
-            int vo = base + slot(from + j, ring) * d;
-            float p = scores[j] / sum;
-            for (int i = 0; i < d; i++) out[oo + i] += p * PackedMatrix.fromBf16(values[vo + i]);
+            for (int i = 0; i < d; i++) out[oo + i] += p * values.at(vo + i);
         }
     }
 

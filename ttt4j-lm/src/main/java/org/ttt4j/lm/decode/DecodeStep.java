@@ -157,8 +157,8 @@ public final class DecodeStep {
                 }
             }
         }
-        // scores of every visible key, then one vector of room for the kernel's lane sums
-        for (int m = 0; m < scores.length; m++) if (scores[m].length < longest + 64) scores[m] = new float[Math.max(longest + 64, 2 * scores[m].length)];
+        // a score for every visible key
+        for (int m = 0; m < scores.length; m++) if (scores[m].length < longest) scores[m] = new float[Math.max(longest, 2 * scores[m].length)];
         this.seqs = sequences;
         this.n = count;
         try {

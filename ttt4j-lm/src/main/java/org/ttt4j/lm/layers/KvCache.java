@@ -89,7 +89,7 @@ public final class KvCache implements MixerCache {
     private static float[] floats(float[] f32, short[] bf16) {
         if (f32 != null) return f32.clone();
         float[] out = new float[bf16.length];
-        for (int i = 0; i < out.length; i++) out[i] = PackedMatrix.fromBf16(bf16[i]);
+        widen(bf16, 0, out, 0, out.length);
         return out;
     }
 

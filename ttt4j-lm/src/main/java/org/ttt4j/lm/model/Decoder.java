@@ -134,7 +134,7 @@ public final class Decoder {
      * bytes a decoded token reads from a long context, and rounds each key and value once when it
      * is cached (an inference setting, like {@link #storeWeights}).
      */
-    public synchronized Decoder kvCacheFormat(KvCache.Format format) {
+    public Decoder kvCacheFormat(KvCache.Format format) {
         this.kvFormat = java.util.Objects.requireNonNull(format, "format");
         return this;
     }

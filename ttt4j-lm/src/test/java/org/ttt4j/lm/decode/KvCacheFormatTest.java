@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -93,6 +92,5 @@ class KvCacheFormatTest {
                 assertArrayEquals(alone.next(t + 5), rows[0], "batched, token " + t);
             }
         }
-        assertTrue(Files.size(dir.resolve("s.safetensors")) > 0);
     }
 }
