@@ -8,6 +8,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.Callable;
 import org.ttt4j.cli.CommandIo;
+import org.ttt4j.core.kernel.DecodeKernels;
+import org.ttt4j.core.kernel.DecodeKernelsReference;
 import org.ttt4j.core.kernel.MatVecReference;
 import org.ttt4j.core.kernel.PackedMatrix;
 import org.ttt4j.core.kernel.Parallel;
@@ -27,6 +29,7 @@ import picocli.CommandLine.Option;
         description = {"Matrix-vector products over f32, bf16 and Q8 weights: GB/s of weights read against the memory bandwidth.",
                 "Each format and shape on one thread and split by rows over the engine's threads (-Dttt4j.threads), best of "
                         + "--rounds alternating rounds, beside the scalar reference on one thread.",
+                "Then the decode attention over cached f32 and bf16 keys and values (--attend-keys), ns per key.",
                 "Prints a table, then one JSON object per measurement."})
 public final class MatVecBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--shapes", split = ",", defaultValue = "768x768,2048x768,32000x768,16384x4096",
@@ -44,6 +47,13 @@ public final class MatVecBench extends CommandIo implements Callable<Integer> {
     double minTime;
     @Option(names = "--no-reference", description = "skip the scalar reference (default: measured)")
     boolean noReference;
+    @Option(names = "--attend-keys", split = ",", defaultValue = "1024,4096",
+            description = "cached keys per head for the decode attention rows (one query per head over --attend-heads heads of width 64,"
+                    + " f32 and bf16 keys and values, one thread); none: skip them (default: ${DEFAULT-VALUE})")
+    List<String> attendKeys;
+    @Option(names = "--attend-heads", defaultValue = "144",
+            description = "heads read per call of the attention rows: 144 is 12 layers of 12 heads, a 110M model's token (default: ${DEFAULT-VALUE})")
+    int attendHeads;
 
     private static volatile float sink; // keeps the products observable
 
@@ -109,10 +119,85 @@ public final class MatVecBench extends CommandIo implements Callable<Integer> {
                 if (threads > 1) rows.add(row(f, s, m.bytes(), threads, all, reference, bandwidth));
             }
         }
+        if (!attendKeys.contains("none")) attention(rows, bandwidth);
         stdout().println();
         var json = new ObjectMapper();
         for (var r : rows) stdout().println(json.writeValueAsString(r));
         return 0;
+    }
+
+    /**
+     * The decode step's attention ({@link DecodeKernels#attend}): one query per head over a
+     * cache of {@code keys} positions, for every head of --attend-heads in turn (their keys and
+     * values together exceed the caches, as a token's do), on one thread: ns per cached key and
+     * GB/s of keys and values read, beside the scalar reference.
+     */
+    private void attention(List<Map<String, Object>> rows, double bandwidth) {
+        int d = 64, heads = attendHeads;
+        if (heads < 1) throw new IllegalArgumentException("--attend-heads must be >= 1, got " + heads);
+        stdout().printf("%n%-6s %8s %6s %11s %9s %9s %12s%n", "kv", "keys", "heads", "ns per key", "GB/s", "of bw", "ref ns/key");
+        var rng = new SplittableRandom(43);
+        for (String k : attendKeys) {
+            int keys = Integer.parseInt(k.trim());
+            if (keys < 1 || (long) heads * keys * d > Integer.MAX_VALUE - 64) throw new IllegalArgumentException("--attend-keys: " + k + " is empty or too large");
+            float[] kf = new float[heads * keys * d], vf = new float[kf.length], q = new float[heads * d], out = new float[d], scores = new float[keys];
+            short[] kh = new short[kf.length], vh = new short[kf.length];
+            for (int i = 0; i < kf.length; i++) {
+                kf[i] = (float) rng.nextGaussian();
+                vf[i] = (float) rng.nextGaussian();
+                kh[i] = PackedMatrix.toBf16(kf[i]);
+                vh[i] = PackedMatrix.toBf16(vf[i]);
+            }
+            for (int i = 0; i < q.length; i++) q[i] = (float) rng.nextGaussian();
+            for (boolean bf16 : new boolean[] {false, true}) {
+                Runnable fast = () -> {
+                    for (int h = 0; h < heads; h++) {
+                        if (bf16) DecodeKernels.attend(q, h * d, kh, vh, h * keys * d, d, 0, keys - 1, 0, 0.125f, scores, out, 0);
+                        else DecodeKernels.attend(q, h * d, kf, vf, h * keys * d, d, 0, keys - 1, 0, 0.125f, scores, out, 0);
+                    }
+                };
+                Runnable reference = () -> {
+                    for (int h = 0; h < heads; h++) {
+                        if (bf16) DecodeKernelsReference.attend(q, h * d, kh, vh, h * keys * d, d, 0, keys - 1, 0, 0.125f, scores, out, 0);
+                        else DecodeKernelsReference.attend(q, h * d, kf, vf, h * keys * d, d, 0, keys - 1, 0, 0.125f, scores, out, 0);
+                    }
+                };
+                double seconds = Double.MAX_VALUE, ref = Double.NaN;
+                for (int r = 0; r < rounds + 1; r++) seconds = Math.min(seconds, time(fast)); // the first round warms up
+                if (!noReference) ref = time(reference);
+                long bytes = 2L * heads * keys * d * (bf16 ? 2 : 4);
+                double perKey = seconds / ((double) heads * keys) * 1e9, gbs = bytes / seconds / 1e9;
+                stdout().printf("%-6s %8d %6d %11.2f %9.1f %9.2f %12s%n", bf16 ? "bf16" : "f32", keys, heads, perKey, gbs, gbs * 1e9 / bandwidth,
+                        Double.isNaN(ref) ? "-" : String.format("%.2f", ref / ((double) heads * keys) * 1e9));
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("bench", "attend");
+                row.put("kv_cache", bf16 ? "bf16" : "f32");
+                row.put("keys", keys);
+                row.put("heads", heads);
+                row.put("head_dim", d);
+                row.put("threads", 1);
+                row.put("seconds_per_call", seconds);
+                row.put("ns_per_key", perKey);
+                row.put("gbytes_per_s", gbs);
+                row.put("fraction_of_bandwidth", gbs * 1e9 / bandwidth);
+                if (!Double.isNaN(ref)) {
+                    row.put("reference_ns_per_key", ref / ((double) heads * keys) * 1e9);
+                    row.put("speedup_vs_reference", ref / seconds);
+                }
+                rows.add(row);
+            }
+        }
+    }
+
+    /** Seconds per run of {@code body}, runs back to back for at least --min-time. */
+    private double time(Runnable body) {
+        long calls = 0, t0 = System.nanoTime(), limit = (long) (minTime * 1e9), elapsed;
+        do {
+            body.run();
+            calls++;
+            elapsed = System.nanoTime() - t0;
+        } while (elapsed < limit);
+        return elapsed / 1e9 / calls;
     }
 
     /**
@@ -121,8 +206,7 @@ public final class MatVecBench extends CommandIo implements Callable<Integer> {
      */
     private double measure(PackedMatrix m, float[] x, float[] y, boolean parallel, boolean reference, int grain) {
         int rowsOf = m.rows(), cols = m.cols();
-        long calls = 0, t0 = System.nanoTime(), limit = (long) (minTime * 1e9), elapsed;
-        do {
+        double seconds = time(() -> {
             if (reference) {
                 MatVecReference.matmul(m, x, 0, cols, batch, y, 0, rowsOf, 0, rowsOf);
             } else if (parallel) {
@@ -130,11 +214,9 @@ public final class MatVecBench extends CommandIo implements Callable<Integer> {
             } else {
                 product(m, x, y, 0, rowsOf);
             }
-            calls++;
-            elapsed = System.nanoTime() - t0;
-        } while (elapsed < limit);
+        });
         sink += y[0];
-        return elapsed / 1e9 / calls;
+        return seconds;
     }
 
     /** Seconds per {@link Parallel#forRange} of one empty chunk per thread: the fork/join every split call pays. */

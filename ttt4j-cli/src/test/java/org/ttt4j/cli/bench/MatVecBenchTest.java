@@ -20,7 +20,7 @@ class MatVecBenchTest {
         cl.setOut(new PrintWriter(out, true));
         cl.setErr(new PrintWriter(new StringWriter(), true));
         assertEquals(0, cl.execute("bench", "matvec", "--shapes", "40x33,8x64", "--formats", "bf16,q8", "--batch", "5",
-                "--rounds", "1", "--min-time", "0.01"));
+                "--rounds", "1", "--min-time", "0.01", "--attend-keys", "20,40", "--attend-heads", "3"));
         var all = out.toString().lines().filter(l -> l.startsWith("{")).toList();
         int perShape = Parallel.threads() > 1 ? 2 : 1;
         if (perShape == 2) {
@@ -48,5 +48,21 @@ class MatVecBenchTest {
         assertEquals(row.get("gbytes_per_s").asDouble() * 1e9 / row.get("bandwidth_read_bytes_per_s").asDouble(),
                 row.get("fraction_of_bandwidth").asDouble(), 1e-9);
         assertEquals(8, json.readTree(lines.getLast()).get("rows").asInt());
+        // the decode attention: f32 and bf16 caches at each key count, bf16 reading half the bytes in the time it took
+        var attend = all.stream().filter(l -> l.contains("\"bench\":\"attend\"")).map(l -> {
+            try {
+                return json.readTree(l);
+            } catch (Exception e) {
+                throw new AssertionError(l, e);
+            }
+        }).toList();
+        assertEquals(4, attend.size(), out.toString());
+        var bf16 = attend.get(3);
+        assertEquals("bf16", bf16.get("kv_cache").asText());
+        assertEquals(40, bf16.get("keys").asInt());
+        double t = bf16.get("seconds_per_call").asDouble();
+        assertEquals(t / (3 * 40) * 1e9, bf16.get("ns_per_key").asDouble(), 1e-9 * bf16.get("ns_per_key").asDouble());
+        assertEquals(2.0 * 3 * 40 * 64 * 2 / t / 1e9, bf16.get("gbytes_per_s").asDouble(), 1e-9 * bf16.get("gbytes_per_s").asDouble());
+        assertTrue(bf16.get("speedup_vs_reference").asDouble() > 0);
     }
 }

@@ -190,33 +190,73 @@ public final class DecodeKernels {
         return 1 / acc.lane(0);
     }
 
-    /** out = sum over j < n of scores[j] * inv * value(from + j). */
+    /**
+     * out = sum over j < n of scores[j] * inv * value(from + j), each element summed by FMA in key
+     * order. Four vectors of columns at a time stay in registers over all the keys (a row of 64 at
+     * 16 lanes is one block), instead of a load and store of out per key.
+     */
     private static void sum(float[] values, int base, int d, long from, int n, int ring, float[] scores, float inv, float[] out, int oo) {
-        java.util.Arrays.fill(out, oo, oo + d, 0f);
-        int upper = S.loopBound(d);
-        for (int j = 0; j < n; j++) {
-            int vo = base + slot(from, j, ring) * d;
-            float p = scores[j] * inv;
-            int i = 0;
-            for (; i < upper; i += S.length()) {
-                FloatVector.fromArray(S, values, vo + i).fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, out, oo + i)).intoArray(out, oo + i);
+        int l = S.length(), i = 0;
+        for (; i + 4 * l <= d; i += 4 * l) {
+            var a0 = FloatVector.zero(S);
+            var a1 = a0;
+            var a2 = a0;
+            var a3 = a0;
+            for (int j = 0; j < n; j++) {
+                int vo = base + slot(from, j, ring) * d + i;
+                var p = FloatVector.broadcast(S, scores[j] * inv);
+                a0 = FloatVector.fromArray(S, values, vo).fma(p, a0);
+                a1 = FloatVector.fromArray(S, values, vo + l).fma(p, a1);
+                a2 = FloatVector.fromArray(S, values, vo + 2 * l).fma(p, a2);
+                a3 = FloatVector.fromArray(S, values, vo + 3 * l).fma(p, a3);
             }
-            for (; i < d; i++) out[oo + i] = Math.fma(values[vo + i], p, out[oo + i]);
+            a0.intoArray(out, oo + i);
+            a1.intoArray(out, oo + i + l);
+            a2.intoArray(out, oo + i + 2 * l);
+            a3.intoArray(out, oo + i + 3 * l);
+        }
+        for (; i + l <= d; i += l) {
+            var a = FloatVector.zero(S);
+            for (int j = 0; j < n; j++) a = FloatVector.fromArray(S, values, base + slot(from, j, ring) * d + i).fma(FloatVector.broadcast(S, scores[j] * inv), a);
+            a.intoArray(out, oo + i);
+        }
+        for (; i < d; i++) {
+            float a = 0;
+            for (int j = 0; j < n; j++) a = Math.fma(values[base + slot(from, j, ring) * d + i], scores[j] * inv, a);
+            out[oo + i] = a;
         }
     }
 
     /** {@link #sum} over bfloat16 values, each widened exactly. */
     private static void sum(short[] values, int base, int d, long from, int n, int ring, float[] scores, float inv, float[] out, int oo) {
-        java.util.Arrays.fill(out, oo, oo + d, 0f);
-        int upper = S.loopBound(d);
-        for (int j = 0; j < n; j++) {
-            int vo = base + slot(from, j, ring) * d;
-            float p = scores[j] * inv;
-            int i = 0;
-            for (; i < upper; i += S.length()) {
-                bf16(values, vo + i).fma(FloatVector.broadcast(S, p), FloatVector.fromArray(S, out, oo + i)).intoArray(out, oo + i);
+        int l = S.length(), i = 0;
+        for (; i + 4 * l <= d; i += 4 * l) {
+            var a0 = FloatVector.zero(S);
+            var a1 = a0;
+            var a2 = a0;
+            var a3 = a0;
+            for (int j = 0; j < n; j++) {
+                int vo = base + slot(from, j, ring) * d + i;
+                var p = FloatVector.broadcast(S, scores[j] * inv);
+                a0 = bf16(values, vo).fma(p, a0);
+                a1 = bf16(values, vo + l).fma(p, a1);
+                a2 = bf16(values, vo + 2 * l).fma(p, a2);
+                a3 = bf16(values, vo + 3 * l).fma(p, a3);
             }
-            for (; i < d; i++) out[oo + i] = Math.fma(PackedMatrix.fromBf16(values[vo + i]), p, out[oo + i]);
+            a0.intoArray(out, oo + i);
+            a1.intoArray(out, oo + i + l);
+            a2.intoArray(out, oo + i + 2 * l);
+            a3.intoArray(out, oo + i + 3 * l);
+        }
+        for (; i + l <= d; i += l) {
+            var a = FloatVector.zero(S);
+            for (int j = 0; j < n; j++) a = bf16(values, base + slot(from, j, ring) * d + i).fma(FloatVector.broadcast(S, scores[j] * inv), a);
+            a.intoArray(out, oo + i);
+        }
+        for (; i < d; i++) {
+            float a = 0;
+            for (int j = 0; j < n; j++) a = Math.fma(PackedMatrix.fromBf16(values[base + slot(from, j, ring) * d + i]), scores[j] * inv, a);
+            out[oo + i] = a;
         }
     }
 }
