@@ -149,7 +149,10 @@ public final class DecodeKernels {
         return max;
     }
 
-    /** {@link #scores} over bfloat16 keys, each widened exactly. */
+    /**
+     * {@link #scores} over bfloat16 keys, each widened exactly. The fp32 and bf16 passes are twins,
+     * not one body choosing its loads: that made C2 box the vectors and ran fp32 at half speed.
+     */
     private static float scores(float[] q, int qo, short[] keys, int base, int d, long from, int n, int ring, float scale, float[] scores) {
         float max = Float.NEGATIVE_INFINITY;
         int upper = S.loopBound(d);
