@@ -57,6 +57,8 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
     @Option(names = "--profile", description = "also sample the timed steps with the JDK Flight Recorder (every thread, once per"
             + " millisecond) and print where the time goes by op kind (GEMM, attention, norms, allocation, ...); default: off")
     boolean profile;
+    @Option(names = "--no-freeze", description = "pack the weights for every product instead of once per step (Gemm.freeze: same results;"
+            + " this shows what it saves; default: packed once)") boolean noFreeze;
     @Option(names = "--no-arena", description = "allocate every tensor of a step afresh instead of recycling the previous step's"
             + " arrays (the arena: same results, no garbage; this shows what it saves; default: the arena)") boolean noArena;
     @Option(names = "--python", description = "interpreter with torch (default: python3, then /usr/bin/python3)") String python;
@@ -113,10 +115,14 @@ public final class TrainBench extends CommandIo implements Callable<Integer> {
             liveAfterGc.set(0);
             long t0 = System.nanoTime();
             try (var scope = arena == null ? null : arena.open()) { // only numbers leave the step
-                Tensor l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
-                        ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
-                        : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
-                Tensor[] g = Autograd.grad(new Tensor[] {l}, ps, null, false);
+                Tensor l;
+                Tensor[] g;
+                try (var frozen = noFreeze ? null : org.ttt4j.core.kernel.Gemm.freeze(org.ttt4j.lm.train.Trainer.weightArrays(ps))) {
+                    l = !e2e ? model.loss(in, target, b, t) : e2eBatching.equals("rows")
+                            ? E2eLoop.lossRowByRow(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0))
+                            : E2eLoop.loss(model, in, target, b, t, E2eLoop.Options.of(model.config(), 1.0));
+                    g = Autograd.grad(new Tensor[] {l}, ps, null, false);
+                }
                 Map<String, Tensor> grads = new LinkedHashMap<>();
                 for (int i = 0; i < g.length; i++) grads.put(names[i], g[i]);
                 opt.step(grads, 3e-4, GradClip.scale(GradClip.norm(grads), 1.0));

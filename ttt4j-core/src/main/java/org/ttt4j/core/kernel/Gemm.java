@@ -76,6 +76,45 @@ public final class Gemm {
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
 
+    /** A B operand's packed panels are the same for the same array, offset, layout and size. */
+    private record PackKey(float[] b, int bOff, int ldb, boolean transB, int k, int n) {}
+
+    private static final ThreadLocal<Frozen> FROZEN = new ThreadLocal<>();
+
+    /**
+     * A promise, while open, that the given arrays do not change: products this thread starts
+     * with one of them as B pack it once and reuse the packed panels (the same values, so the
+     * same bits). A training step's forward and backward read each weight matrix as B many times
+     * (TTT-E2E's inner loop runs the LM head once per chunk, packing all of it for 64 rows);
+     * the optimizer, which changes them, runs after the scope closes. Changing a frozen array
+     * inside the scope would make later products read its old values.
+     */
+    public static final class Frozen implements AutoCloseable {
+        private final java.util.IdentityHashMap<float[], Boolean> arrays = new java.util.IdentityHashMap<>();
+        private final java.util.HashMap<PackKey, float[]> packs = new java.util.HashMap<>();
+        private final Thread owner = Thread.currentThread();
+
+        private Frozen(Iterable<float[]> arrays) {
+            for (float[] a : arrays) this.arrays.put(a, Boolean.TRUE);
+        }
+
+        /** Drops the packed panels; the arrays may change again. */
+        @Override
+        public void close() {
+            if (Thread.currentThread() != owner) throw new IllegalStateException("a Gemm.freeze scope must be closed on the thread that opened it");
+            if (FROZEN.get() == this) FROZEN.remove();
+            packs.clear();
+        }
+    }
+
+    /** Opens a {@link Frozen} scope on the calling thread for {@code arrays}; scopes do not nest. */
+    public static Frozen freeze(Iterable<float[]> arrays) {
+        if (FROZEN.get() != null) throw new IllegalStateException("a Gemm.freeze scope is already open on this thread");
+        Frozen f = new Frozen(arrays);
+        FROZEN.set(f);
+        return f;
+    }
+
     /**
      * C (m x n, row stride ldc, at cOff) = op(A) op(B), or C += op(A) op(B) with
      * {@code accumulate}. See {@link GemmReference} for the layout.
@@ -241,9 +280,28 @@ public final class Gemm {
         int panelsTotal = (n + NR - 1) / NR;
         int slabPanels = (int) Math.max(1, Math.min(panelsTotal, B_PACK_MAX / ((long) k * NR)));
 
-        Buffers own = BUFFERS.get();
-        if (own.b.length < slabPanels * NR * k) own.b = new float[slabPanels * NR * k];
-        float[] bp = own.b;
+        // A frozen B that fits one slab is packed once per scope and reused (see freeze).
+        Frozen frozen = direct || slabPanels < panelsTotal ? null : FROZEN.get();
+        float[] kept = null;
+        boolean pack = true;
+        if (frozen != null && frozen.arrays.containsKey(b)) {
+            var key = new PackKey(b, bOff, ldb, transB, k, n);
+            kept = frozen.packs.get(key);
+            if (kept != null) {
+                pack = false;
+            } else {
+                kept = new float[panelsTotal * NR * k];
+                frozen.packs.put(key, kept);
+            }
+        }
+        float[] bp;
+        if (kept != null) {
+            bp = kept;
+        } else {
+            Buffers own = BUFFERS.get();
+            if (own.b.length < slabPanels * NR * k) own.b = new float[slabPanels * NR * k];
+            bp = own.b;
+        }
 
         for (int slab0 = 0; slab0 < panelsTotal; slab0 += slabPanels) {
             int panels = Math.min(slabPanels, panelsTotal - slab0);
@@ -252,14 +310,14 @@ public final class Gemm {
 
             // Pack this slab of B (all k rows), split over the threads by column panel. A small
             // row-major B is read in place (it stays in L1); only its ragged last panel is packed.
-            if (direct) {
+            if (pack && direct) {
                 if (ncSlab % NR != 0) {
                     packB(false, b, bOff, ldb, k, kc, j0, ncSlab, panels, panels - 1, panels, bp);
                 }
-            } else if (threads > 1) {
+            } else if (pack && threads > 1) {
                 Parallel.forRange(panels, 4, (from, to) ->
                         packB(transB, b, bOff, ldb, k, kc, j0, ncSlab, panels, from, to, bp));
-            } else {
+            } else if (pack) {
                 packB(transB, b, bOff, ldb, k, kc, j0, ncSlab, panels, 0, panels, bp);
             }
 

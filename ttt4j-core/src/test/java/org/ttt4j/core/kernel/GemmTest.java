@@ -306,4 +306,33 @@ class GemmTest {
         assertTrue(e.getMessage().contains(fragment), "message '" + e.getMessage()
                 + "' should mention '" + fragment + "'");
     }
+
+    /**
+     * Inside a freeze scope a frozen B is packed once and its panels reused: the same bits as
+     * without the scope, for both layouts and a ragged last panel; changing the array inside the
+     * scope is not seen (which shows the panels are reused), and is seen again once it closes.
+     */
+    @Test
+    void aFrozenOperandIsPackedOnceAndGivesTheSameBits() {
+        var r = new Random(5);
+        for (boolean transB : new boolean[] {false, true}) {
+            int m = 40, n = 75, k = 300; // two k-blocks, a ragged last panel
+            float[] a = new float[m * k], b = new float[n * k], other = new float[7];
+            for (int i = 0; i < a.length; i++) a[i] = r.nextFloat() - 0.5f;
+            for (int i = 0; i < b.length; i++) b[i] = r.nextFloat() - 0.5f;
+            int ldb = transB ? k : n;
+            float[] plain = new float[m * n], first = new float[m * n], again = new float[m * n], after = new float[m * n];
+            Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, plain, 0, n, false);
+            try (var frozen = Gemm.freeze(java.util.List.of(b, other))) {
+                assertThrows(IllegalStateException.class, () -> Gemm.freeze(java.util.List.of(other)), "scopes do not nest");
+                Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, first, 0, n, false);
+                b[0] += 1; // a broken promise: the panels packed above are used again
+                Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, again, 0, n, false);
+            }
+            Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, after, 0, n, false);
+            assertArrayEquals(plain, first, "transB " + transB + ": packed once, the same bits");
+            assertArrayEquals(plain, again, "transB " + transB + ": the kept panels were reused");
+            assertTrue(after[0] != plain[0], "transB " + transB + ": after the scope the array is read again");
+        }
+    }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.ttt4j.core.autograd.Autograd;
 import org.ttt4j.core.kernel.Elementwise;
+import org.ttt4j.core.kernel.Gemm;
 import org.ttt4j.core.ops.Arith;
 import org.ttt4j.core.tensor.Arena;
 import org.ttt4j.core.tensor.GradMode;
@@ -170,14 +171,17 @@ public final class Trainer {
                 // Every tensor of the step lives in the arena's scope; only numbers leave it.
                 try (var scope = arena == null ? null : arena.open()) {
                     Map<String, Tensor> grads = new LinkedHashMap<>();
-                    for (int micro = 0; micro < options.accumulate(); micro++) {
-                        int[] batch = data.next();
-                        Tensor l = lossOf(batch, trainingStep(step));
-                        loss += l.item() / options.accumulate();
-                        Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
-                        for (int i = 0; i < g.length; i++) {
-                            Tensor scaled = options.accumulate() == 1 ? g[i] : Arith.mul(g[i], 1.0 / options.accumulate());
-                            grads.merge(names[i], scaled, Arith::add);
+                    // The weights do not change until the optimizer's step: products pack each once.
+                    try (var frozen = Gemm.freeze(weightArrays(paramArray))) {
+                        for (int micro = 0; micro < options.accumulate(); micro++) {
+                            int[] batch = data.next();
+                            Tensor l = lossOf(batch, trainingStep(step));
+                            loss += l.item() / options.accumulate();
+                            Tensor[] g = Autograd.grad(new Tensor[] {l}, paramArray, null, false);
+                            for (int i = 0; i < g.length; i++) {
+                                Tensor scaled = options.accumulate() == 1 ? g[i] : Arith.mul(g[i], 1.0 / options.accumulate());
+                                grads.merge(names[i], scaled, Arith::add);
+                            }
                         }
                     }
                     if (Double.isFinite(loss)) {
@@ -300,5 +304,12 @@ public final class Trainer {
         var state = new TrainerState(step, optimizer.stepCount(), data.state(), options, model.params().count(), tokenizer,
                 tokensSeen, loss);
         return store.save(model.config(), model.params().all(), optimizer.state(), state, options.keepLast());
+    }
+
+    /** The fp32 arrays holding {@code params}, each once (for {@link Gemm#freeze}). */
+    public static java.util.List<float[]> weightArrays(Tensor[] params) {
+        java.util.Set<float[]> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (Tensor p : params) if (p.dtype() == org.ttt4j.core.tensor.DType.FP32) seen.add(p.f32());
+        return java.util.List.copyOf(seen);
     }
 }
