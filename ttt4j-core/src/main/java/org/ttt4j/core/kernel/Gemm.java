@@ -82,6 +82,14 @@ public final class Gemm {
     private static final ThreadLocal<Frozen> FROZEN = new ThreadLocal<>();
 
     /**
+     * Panels arrays of closed scopes, by length, for the next scope on this thread (held softly):
+     * a training loop repacks the same weights every step into the same arrays. Packing writes
+     * every element, padding included, so an array needs no zeroing.
+     */
+    private static final ThreadLocal<java.util.HashMap<Integer, java.util.ArrayDeque<java.lang.ref.SoftReference<float[]>>>> SPARE =
+            ThreadLocal.withInitial(java.util.HashMap::new);
+
+    /**
      * A promise, while open, that the given arrays do not change: products this thread starts
      * with one of them as B pack it once and reuse the packed panels (the same values, so the
      * same bits). A training step's forward and backward read each weight matrix as B many times
@@ -98,12 +106,24 @@ public final class Gemm {
             for (float[] a : arrays) this.arrays.put(a, Boolean.TRUE);
         }
 
-        /** Drops the packed panels; the arrays may change again. */
+        /** Drops the packed panels (their arrays wait for the next scope); the arrays may change again. */
         @Override
         public void close() {
             if (Thread.currentThread() != owner) throw new IllegalStateException("a Gemm.freeze scope must be closed on the thread that opened it");
             if (FROZEN.get() == this) FROZEN.remove();
+            var spare = SPARE.get();
+            for (float[] p : packs.values()) spare.computeIfAbsent(p.length, n -> new java.util.ArrayDeque<>()).push(new java.lang.ref.SoftReference<>(p));
             packs.clear();
+        }
+
+        /** An array of {@code length} floats for panels: a spare one if the collector left one, else new. */
+        private static float[] panels(int length) {
+            var q = SPARE.get().get(length);
+            while (q != null && !q.isEmpty()) {
+                float[] a = q.pop().get();
+                if (a != null) return a;
+            }
+            return new float[length];
         }
     }
 
@@ -290,7 +310,7 @@ public final class Gemm {
             if (kept != null) {
                 pack = false;
             } else {
-                kept = new float[panelsTotal * NR * k];
+                kept = Frozen.panels(panelsTotal * NR * k);
                 frozen.packs.put(key, kept);
             }
         }

@@ -330,6 +330,14 @@ class GemmTest {
                 Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, again, 0, n, false);
             }
             Gemm.sgemm(false, transB, m, n, k, a, 0, k, b, 0, ldb, after, 0, n, false);
+            // A second scope packs another array of the same size into the panels the first kept.
+            float[] b2 = new float[b.length], plain2 = new float[m * n], frozen2 = new float[m * n];
+            for (int i = 0; i < b2.length; i++) b2[i] = r.nextFloat() - 0.5f;
+            Gemm.sgemm(false, transB, m, n, k, a, 0, k, b2, 0, ldb, plain2, 0, n, false);
+            try (var again2 = Gemm.freeze(java.util.List.of(b2))) {
+                Gemm.sgemm(false, transB, m, n, k, a, 0, k, b2, 0, ldb, frozen2, 0, n, false);
+            }
+            assertArrayEquals(plain2, frozen2, "transB " + transB + ": panels reused by the next scope hold the new array");
             assertArrayEquals(plain, first, "transB " + transB + ": packed once, the same bits");
             assertArrayEquals(plain, again, "transB " + transB + ": the kept panels were reused");
             assertTrue(after[0] != plain[0], "transB " + transB + ": after the scope the array is read again");
